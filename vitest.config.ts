@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// One copy of each exercise suite lives next to its stub (exercises/exN-*/exN.test.ts) and
+// imports the attendee's code through the `@ex/` alias. The `exercises` project points that
+// alias at exercises/, the `solutions` project at solutions/: same tests, two trees.
+const tree = (dir: string) => fileURLToPath(new URL(`./${dir}/`, import.meta.url));
+const suites = ['exercises/**/*.test.ts'];
+
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: 'runtime', include: ['shared/**/*.test.ts', 'tools/**/*.test.ts'] } },
+      { extends: true, resolve: { alias: { '@ex/': tree('exercises') } }, test: { name: 'exercises', include: suites } },
+      { extends: true, resolve: { alias: { '@ex/': tree('solutions') } }, test: { name: 'solutions', include: suites } },
+    ],
+  },
+});
