@@ -1,0 +1,42 @@
+/**
+ * A connection from an admin tool (or a joining node) to a running node, authenticated with
+ * the cluster cookie like any peer but with the `client` role: it may only call methods the
+ * node exposes to clients (the `admin.*` family).
+ */
+import { createLogger } from './log.js';
+import { Rpc } from './rpc.js';
+import { decodeFrame, dial, encodeFrame } from './transport.js';
+
+/** An open admin connection. */
+export interface AdminConnection {
+  /** Name of the node we are connected to. */
+  readonly node: string;
+  /**
+   * Call a method on the node. @throws RemoteError (with `code`) if it failed there,
+   * TimeoutError after `timeoutMs` (default 10 000).
+   */
+  call(method: string, args?: unknown, timeoutMs?: number): Promise<unknown>;
+  close(): void;
+}
+
+/**
+ * Connect to the node listening at `addr` (`host:port`).
+ * @throws Error if it cannot connect or the cookie is refused.
+ */
+export async function connectAdmin(addr: string, cookie: string, name = `admin-${process.pid}@localhost`): Promise<AdminConnection> {
+  const { socket, peer } = await dial(addr, { node: name, role: 'client', cookie });
+  const rpc = new Rpc(name, (_node, frame) => socket.readyState === socket.OPEN && (socket.send(encodeFrame(frame)), true), createLogger(name));
+  socket.on('message', (data) => {
+    try {
+      rpc.handleFrame(peer, decodeFrame(data as Buffer), 'node', () => undefined);
+    } catch {
+      socket.terminate();
+    }
+  });
+  socket.on('close', () => rpc.close());
+  return {
+    node: peer,
+    call: (method, args = {}, timeoutMs = 10_000) => rpc.call(peer, method, args, timeoutMs),
+    close: () => socket.close(),
+  };
+}

@@ -1,0 +1,458 @@
+/**
+ * Claim: decide which node owns each partition of the ring (riak: `riak_core_claim`).
+ *
+ * A ring has Q partitions (a power of two, 8..1024); `owners[p]` is the node that owns
+ * partition p. Consecutive partitions are neighbours and the ring wraps (Q-1 is followed by 0).
+ * A key's preference list is N consecutive partitions, so for fault tolerance no node should
+ * own two partitions within any window of `targetN` consecutive partitions (riak's
+ * `target_n_val`, default 4).
+ *
+ * `claim` returns owners that are balanced (every member owns ⌊Q/S⌋ or ⌈Q/S⌉ partitions),
+ * meet target_n whenever that is possible (see `targetNPossible`), move few partitions, and are
+ * deterministic. It works in two steps, like riak's claim_v2 + claim_rebalance_n:
+ *
+ * 1. Incremental: under-loaded members take partitions from non-members and over-loaded
+ *    members, one at a time, choosing partitions where the move creates no violation. Only
+ *    partitions that must move for balance do move.
+ * 2. Fallback, only if step 1 left a violation that could be avoided: a full re-stripe that is
+ *    guaranteed to be balanced and violation-free, rotated and relabelled to keep as many
+ *    partitions as it can where they already are.
+ *
+ * Unlike riak's claim_v2 (64 partitions, 4 -> 5 nodes gives 12/12/12/12/16 with violations at
+ * the wrap-around), this gives 13/13/13/13/12 with no violations, moving 12 partitions.
+ */
+
+/** riak's default `target_n_val`. */
+export const DEFAULT_TARGET_N = 4;
+
+export interface ClaimOptions {
+  /** Minimum distance, in partitions, between two partitions of the same node (default 4). */
+  targetN?: number;
+}
+
+/**
+ * New owners for every partition (riak: `riak_core_claim:claim/1`, i.e. `claim_v2` with the
+ * `claim_rebalance_n/2` fallback).
+ *
+ * `current.length` is Q; `current[p]` is the node owning partition p now (it may be a node that
+ * is no longer a member, e.g. one that left; such nodes lose all their partitions). `members`
+ * are the nodes that should own partitions; their order does not matter (they are sorted).
+ *
+ * Returns a new array of Q node names: balanced over `members`, and with no target_n violation
+ * whenever `targetNPossible(Q, members.length, targetN)`. If `current` is already balanced and
+ * violation-free it is returned unchanged (as a copy). Never throws because of infeasibility:
+ * when target_n cannot be met the result is still balanced.
+ *
+ * @throws RangeError if Q is not a power of two in 8..1024, `members` is empty or has
+ *   duplicates, or `targetN` is not a positive integer.
+ */
+export function claim(current: readonly string[], members: readonly string[], opts: ClaimOptions = {}): string[] {
+  const q = current.length;
+  checkQ(q, 'claim');
+  const targetN = opts.targetN ?? DEFAULT_TARGET_N;
+  checkTargetN(targetN, 'claim');
+  if (members.length === 0) throw new RangeError('claim: members must not be empty');
+  const sorted = [...members].sort(compareStrings);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i] === sorted[i - 1]) throw new RangeError(`claim: duplicate member ${String(sorted[i])}`);
+  }
+
+  const original = encode(current, sorted);
+  const owner = original.slice();
+  balance(owner, sorted.length, targetN);
+  if (targetNPossible(q, sorted.length, targetN) && !repair(owner, original, targetN)) {
+    owner.set(restripe(original, sorted.length));
+  }
+  return Array.from(owner, (i) => sorted[i]!);
+}
+
+/**
+ * The initial ring of a single node: an array of `q` copies of `node`
+ * (riak: `riak_core_ring:fresh/2`).
+ *
+ * @throws RangeError if `q` is not a power of two in 8..1024.
+ */
+export function freshOwners(q: number, node: string): string[] {
+  checkQ(q, 'freshOwners');
+  return new Array<string>(q).fill(node);
+}
+
+/**
+ * Partitions p (ascending) such that `owners[p]` appears again within the next `targetN - 1`
+ * partitions, wrapping around the end of the ring. Empty means the ring meets target_n
+ * (riak: the check in `riak_core_claim:meets_target_n/2`). With `targetN > Q` every partition
+ * is a violation, since a window that long must contain some partition twice.
+ *
+ * @throws RangeError if `targetN` is not a positive integer.
+ */
+export function targetNViolations(owners: readonly string[], targetN: number = DEFAULT_TARGET_N): number[] {
+  checkTargetN(targetN, 'targetNViolations');
+  const q = owners.length;
+  const reach = Math.min(targetN - 1, q); // distance q is the partition itself
+  const out: number[] = [];
+  for (let p = 0; p < q; p++) {
+    for (let d = 1; d <= reach; d++) {
+      if (owners[(p + d) % q] === owners[p]) {
+        out.push(p);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * True when no node owns two partitions within any `targetN` consecutive partitions
+ * (riak: `riak_core_claim:meets_target_n/2`).
+ *
+ * @throws RangeError if `targetN` is not a positive integer.
+ */
+export function meetsTargetN(owners: readonly string[], targetN: number = DEFAULT_TARGET_N): boolean {
+  return targetNViolations(owners, targetN).length === 0;
+}
+
+/**
+ * Number of partitions owned by each node. Every node in `owners` is counted; nodes listed in
+ * `members` appear first (in that order) even when they own nothing.
+ */
+export function ownershipCounts(owners: readonly string[], members: readonly string[] = []): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const m of members) counts.set(m, 0);
+  for (const o of owners) counts.set(o, (counts.get(o) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * True when every member owns ⌊Q/S⌋ or ⌈Q/S⌉ partitions (Q = `owners.length`,
+ * S = number of distinct `members`) and no other node owns any. False for empty `members`.
+ */
+export function isBalanced(owners: readonly string[], members: readonly string[]): boolean {
+  const memberSet = new Set(members);
+  if (memberSet.size === 0) return false;
+  const lo = Math.floor(owners.length / memberSet.size);
+  const hi = Math.ceil(owners.length / memberSet.size);
+  for (const [node, n] of ownershipCounts(owners, [...memberSet])) {
+    if (!memberSet.has(node) || n < lo || n > hi) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a balanced ring of `q` partitions over `s` members can meet target_n
+ * (riak has no such function; claim_v2 just tries, see `riak_core_claim:meets_target_n/2`).
+ *
+ * True iff `s >= targetN` and `⌈q/s⌉ · targetN <= q`. Both are necessary: a window of targetN
+ * partitions needs targetN distinct owners, and a node owning ⌈q/s⌉ partitions needs a gap of
+ * at least targetN after each of them, all fitting in q. They are also sufficient: `restripe`
+ * below constructs such a ring whenever both hold (proof in its comment), and the tests confirm
+ * it by exhaustive search on small rings. For targetN = 4 and Q a power of two >= 8 the second
+ * condition follows from the first, so this is just `s >= 4`.
+ */
+export function targetNPossible(q: number, s: number, targetN: number = DEFAULT_TARGET_N): boolean {
+  return s >= 1 && s >= targetN && Math.ceil(q / s) * targetN <= q;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkQ(q: number, fn: string): void {
+  if (!Number.isInteger(q) || q < 8 || q > 1024 || (q & (q - 1)) !== 0) {
+    throw new RangeError(`${fn}: ring size must be a power of two in 8..1024, got ${q}`);
+  }
+}
+
+function checkTargetN(targetN: number, fn: string): void {
+  if (!Number.isInteger(targetN) || targetN < 1) {
+    throw new RangeError(`${fn}: targetN must be a positive integer, got ${targetN}`);
+  }
+}
+
+/**
+ * Owners as small integers: member i (index into the sorted members) is i, and each distinct
+ * non-member gets its own negative number, so "same owner" is plain equality.
+ */
+function encode(current: readonly string[], members: readonly string[]): Int32Array {
+  const index = new Map(members.map((m, i) => [m, i] as const));
+  for (const o of current) if (!index.has(o)) index.set(o, -1 - index.size);
+  return Int32Array.from(current, (o) => index.get(o)!);
+}
+
+/** Whether the owner of p also owns a partition within targetN-1 of it, on either side. */
+function inViolation(owner: Int32Array, p: number, targetN: number): boolean {
+  const q = owner.length;
+  const o = owner[p];
+  for (let d = 1; d < targetN && d < q; d++) {
+    if (owner[(p + d) % q] === o || owner[(p - d + q) % q] === o) return true;
+  }
+  return false;
+}
+
+/** Whether `node` owns any partition within targetN-1 of p, other than p and `except`. */
+function nearby(owner: Int32Array, node: number, p: number, except: number, targetN: number): boolean {
+  const q = owner.length;
+  for (let d = 1; d < targetN && d < q; d++) {
+    const after = (p + d) % q;
+    const before = (p - d + q) % q;
+    if ((owner[after] === node && after !== except) || (owner[before] === node && before !== except)) return true;
+  }
+  return false;
+}
+
+/**
+ * Step 1 (riak: the "take from over-loaded nodes" loop of `riak_core_claim:claim_v2`).
+ * Moves exactly the partitions balance requires: each under-loaded member takes partitions until
+ * it reaches its target, from non-members first, then from the most over-loaded member. Among
+ * those it prefers a partition where it creates no violation, then one whose owner is itself in
+ * violation there (so the move repairs something), then the one farthest from its own partitions
+ * (spreads it out, leaving room for later takes), then the lowest index (determinism).
+ * Mutates `owner` (see `encode`); afterwards only members 0..s-1 own partitions.
+ */
+function balance(owner: Int32Array, s: number, targetN: number): void {
+  const q = owner.length;
+  const count = new Int32Array(s);
+  for (const o of owner) if (o >= 0) count[o]! += 1;
+
+  // The ⌈Q/S⌉ targets go to the members that own most already, so fewer partitions move.
+  const target = new Int32Array(s).fill(Math.floor(q / s));
+  const byCount = Array.from({ length: s }, (_, i) => i).sort((a, b) => count[b]! - count[a]! || a - b);
+  for (const i of byCount.slice(0, q % s)) target[i]! += 1;
+
+  const reach = Math.min(targetN - 1, q - 1);
+  // conflict[p]: the owner of p is in violation there (kept up to date after each move)
+  const conflict = Uint8Array.from(owner, (_, p) => Number(inViolation(owner, p, targetN)));
+  // per taker, ring distance from each partition to its nearest own partition (only shrinks,
+  // as takers only gain partitions here)
+  const distances = new Map<number, Int32Array>();
+  for (;;) {
+    const takers = byCount
+      .filter((i) => count[i]! < target[i]!)
+      .sort((a, b) => target[b]! - count[b]! - (target[a]! - count[a]!) || a - b);
+    if (takers.length === 0) return;
+    for (const t of takers) if (!distances.has(t)) distances.set(t, distanceTo(owner, t));
+    // Partitions of non-members must all move: place the most constrained one first (fewest
+    // takers that can have it without a violation), with the neediest of those takers.
+    // Otherwise the neediest taker that can move without a violation picks a partition; if
+    // none can, the neediest takes its least-bad one (infeasible rings; else step 2/3 fix it).
+    let [taker, p] = placeOrphan(takers);
+    for (let i = 0; p < 0 && i < takers.length; i++) {
+      taker = takers[i]!;
+      p = bestPartitionFor(taker, true);
+    }
+    if (p < 0) {
+      taker = takers[0]!;
+      p = bestPartitionFor(taker, false);
+    }
+    if (owner[p]! >= 0) count[owner[p]!]! -= 1;
+    owner[p] = taker;
+    count[taker]! += 1;
+    // only partitions within reach of p can change violation status
+    for (let d = -reach; d <= reach; d++) {
+      const x = (p + d + q) % q;
+      conflict[x] = Number(inViolation(owner, x, targetN));
+    }
+    const dist = distances.get(taker)!;
+    for (let d = 0; d < q && dist[(p + d) % q]! > d; d++) dist[(p + d) % q] = d;
+    for (let d = 1; d < q && dist[(p - d + q) % q]! > d; d++) dist[(p - d + q) % q] = d;
+  }
+
+  /** [taker, partition] for the most constrained non-member partition, or [-1, -1]. */
+  function placeOrphan(takers: readonly number[]): [number, number] {
+    let best: [number, number] = [-1, -1];
+    let fewest = Infinity;
+    for (let p = 0; p < q; p++) {
+      if (owner[p]! >= 0) continue;
+      let options = 0;
+      let first = -1;
+      for (const t of takers) {
+        if (distances.get(t)![p]! < targetN) continue;
+        options++;
+        if (first < 0) first = t;
+      }
+      if (options > 0 && options < fewest) {
+        fewest = options;
+        best = [first, p];
+      }
+    }
+    return best;
+  }
+
+  /** Best partition for `taker` to take, or -1 if `safeOnly` and none is violation-free. */
+  function bestPartitionFor(taker: number, safeOnly: boolean): number {
+    const dist = distances.get(taker)!;
+    let best = -1;
+    let bestExcess = 0;
+    for (let p = 0; p < q; p++) {
+      const from = owner[p]!;
+      const ex = from < 0 ? q : count[from]! - target[from]!;
+      if (ex <= 0) continue; // only non-members and over-loaded members give partitions
+      if (safeOnly && dist[p]! < targetN) continue;
+      if (best >= 0) {
+        // score, most significant first: safe, owner's excess, repairs a violation, distance
+        const safeCmp = Number(dist[p]! >= targetN) - Number(dist[best]! >= targetN);
+        if (safeCmp !== 0) {
+          if (safeCmp < 0) continue;
+        } else if (ex !== bestExcess) {
+          if (ex < bestExcess) continue;
+        } else if (conflict[p] !== conflict[best]) {
+          if (conflict[p]! < conflict[best]!) continue;
+        } else if (dist[p]! <= dist[best]!) continue;
+      }
+      best = p;
+      bestExcess = ex;
+    }
+    return best;
+  }
+}
+
+/** For each partition, the ring distance to the nearest partition owned by `node` (Q if none). */
+function distanceTo(owner: Int32Array, node: number): Int32Array {
+  const q = owner.length;
+  const dist = new Int32Array(q).fill(q);
+  // sweep twice round the ring in each direction, so distances wrap
+  for (let i = 0, last = -q; i < 2 * q; i++) {
+    const p = i % q;
+    if (owner[p] === node) last = i;
+    dist[p] = Math.min(dist[p]!, i - last);
+  }
+  for (let i = 2 * q - 1, last = 3 * q; i >= 0; i--) {
+    const p = i % q;
+    if (owner[p] === node) last = i;
+    dist[p] = Math.min(dist[p]!, last - i);
+  }
+  return dist;
+}
+
+/**
+ * Step 2 (riak has no such step; claim_v2 goes straight to `claim_rebalance_n/2`): fix the
+ * remaining violations of a balanced ring by swapping the owners of two partitions, which keeps
+ * it balanced. A swap is made only if neither partition is in violation afterwards, so every swap
+ * removes at least one violation and none is created: it terminates. Among such swaps, prefer the
+ * one that adds fewest moves relative to `original`, then the lowest index. Returns whether all
+ * violations are gone. Mutates `owner`.
+ */
+function repair(owner: Int32Array, original: Int32Array, targetN: number): boolean {
+  const q = owner.length;
+  const moved = (p: number, node: number) => Number(original[p] !== node);
+  for (let progress = true; progress; ) {
+    progress = false;
+    let clean = true;
+    for (let p = 0; p < q; p++) {
+      if (!inViolation(owner, p, targetN)) continue;
+      const a = owner[p]!;
+      let best = -1;
+      let bestCost = Infinity;
+      for (let x = 0; x < q; x++) {
+        const b = owner[x]!;
+        if (b === a || nearby(owner, a, x, p, targetN) || nearby(owner, b, p, x, targetN)) continue;
+        const cost = moved(p, b) + moved(x, a) - moved(p, a) - moved(x, b);
+        if (cost < bestCost) {
+          best = x;
+          bestCost = cost;
+        }
+      }
+      if (best < 0) {
+        clean = false;
+        continue;
+      }
+      owner[p] = owner[best]!;
+      owner[best] = a;
+      progress = true;
+    }
+    if (clean) return true;
+  }
+  return false;
+}
+
+/**
+ * Step 2 (riak: `riak_core_claim:claim_rebalance_n/2`, which stripes nodes round-robin; plain
+ * round-robin breaks at the wrap-around when S does not divide Q, so this stripes in blocks).
+ *
+ * Let k = ⌈Q/S⌉ and F = Q - S(k-1): F "full" slots own k partitions, the other S-F "partial"
+ * slots own k-1. The ring is k blocks, each the F full slots in order followed by the next
+ * stretch of an endless round-robin of the partial slots; block sizes are ⌊Q/k⌋ or ⌈Q/k⌉.
+ * Why it meets target_n when `targetNPossible`: a full slot recurs exactly one block later, and
+ * every block is at least ⌊Q/k⌋ >= targetN long (k·targetN <= Q). Consecutive occurrences of a
+ * partial slot are S-F apart in the round-robin and, since a block holds at most S-F partial
+ * slots, at least one block start (F full slots) lies between them: S >= targetN apart. Block
+ * sizes fit because F·k <= Q <= S·k.
+ *
+ * Any rotation and any slot -> member relabelling keeps both properties, so pick the ones that
+ * leave most partitions with their current owner (greedy per rotation, ties to the lowest
+ * rotation and sorted member order, so the result is deterministic).
+ */
+function restripe(original: Int32Array, s: number): Int32Array {
+  const q = original.length;
+  const pattern = stripePattern(q, s);
+  const twice = Int32Array.from({ length: 2 * q }, (_, i) => pattern[i % q]!); // rotation without %
+  const match = greedyMatcher(s, Math.ceil(q / s));
+  const overlap = new Int32Array(s * s); // overlap[slot * s + member]
+  let bestKept = -1;
+  let bestRotation = 0;
+  let bestSlotToMember = new Int32Array(s);
+  for (let r = 0; r < q; r++) {
+    overlap.fill(0);
+    for (let p = 0; p < q; p++) {
+      const m = original[p]!;
+      if (m >= 0) overlap[twice[p + r]! * s + m]! += 1;
+    }
+    const kept = match(overlap);
+    if (kept > bestKept) {
+      bestKept = kept;
+      bestRotation = r;
+      bestSlotToMember = match.slotToMember.slice();
+    }
+  }
+  return Int32Array.from({ length: q }, (_, p) => bestSlotToMember[twice[p + bestRotation]!]!);
+}
+
+/** Slot index (0..s-1) for each partition of the block stripe described in `restripe`. */
+function stripePattern(q: number, s: number): number[] {
+  const k = Math.ceil(q / s);
+  const full = q - s * (k - 1);
+  const partial = s - full;
+  const pattern: number[] = [];
+  let next = 0; // position in the round-robin of partial slots
+  for (let block = 0; block < k; block++) {
+    const size = Math.floor(q / k) + (block < q % k ? 1 : 0);
+    for (let f = 0; f < full; f++) pattern.push(f);
+    for (let i = full; i < size; i++) pattern.push(full + (next++ % partial));
+  }
+  return pattern;
+}
+
+/**
+ * Greedy slot -> member assignment, largest overlap first (ties: lowest slot, then member).
+ * Returns the total overlap kept and leaves the assignment in `slotToMember`. Overlaps are at
+ * most `maxOverlap`, so a counting sort orders the pairs; buffers are reused across calls.
+ */
+function greedyMatcher(s: number, maxOverlap: number): ((overlap: Int32Array) => number) & { slotToMember: Int32Array } {
+  const slotToMember = new Int32Array(s);
+  const memberTaken = new Uint8Array(s);
+  const start = new Int32Array(maxOverlap + 2);
+  const order = new Int32Array(s * s);
+  const match = (overlap: Int32Array): number => {
+    // counting sort of pair indices by descending overlap, stable
+    start.fill(0);
+    for (let i = 0; i < s * s; i++) start[maxOverlap - overlap[i]! + 1]! += 1;
+    for (let v = 1; v < start.length; v++) start[v]! += start[v - 1]!;
+    for (let i = 0; i < s * s; i++) order[start[maxOverlap - overlap[i]!]!++] = i;
+    slotToMember.fill(-1);
+    memberTaken.fill(0);
+    let kept = 0;
+    for (let j = 0, assigned = 0; assigned < s; j++) {
+      const i = order[j]!;
+      const slot = (i / s) | 0;
+      const member = i - slot * s;
+      if (slotToMember[slot] !== -1 || memberTaken[member]) continue;
+      slotToMember[slot] = member;
+      memberTaken[member] = 1;
+      kept += overlap[i]!;
+      assigned++;
+    }
+    return kept;
+  };
+  return Object.assign(match, { slotToMember });
+}

@@ -1,0 +1,429 @@
+/**
+ * A ring node: one member of a cluster, composing the transport, node watcher, ring manager,
+ * gossip, claimant, vnode master and handoff manager. This is what `riak_core` is to an
+ * Erlang release, and what every exercise builds on.
+ *
+ *     const node = await RingNode.start({ name: 'dev1@127.0.0.1', cookie: 'workshop', services: [pingService] });
+ *     await other.join(node.addr); await node.commit();
+ *
+ * Admin operations (join, leave, remove, plan, commit, clear, down) may be called on any
+ * node: they are forwarded to the claimant.
+ */
+import { getApl, getPrimaryApl, type AplEntry, type DocIdx } from './apl.js';
+import { DEFAULT_RING_SIZE, validateRingSize } from './chash.js';
+import { Claimant, type Plan, type StagedChange, type PlanOwnership } from './claimant.js';
+import { memberStatus as renderMemberStatus, memberStatusData, ringStatus as renderRingStatus, ringStatusData, formatPlan, type MemberRow, type RingStatusData } from './console.js';
+import { connectAdmin } from './admin_client.js';
+import { RingError } from './errors.js';
+import { Gossip } from './gossip.js';
+import { HandoffManager } from './handoff.js';
+import { createLogger, type Logger } from './log.js';
+import { NodeWatcher } from './node_watcher.js';
+import { fresh, isReady, looksLikeRing, markSeen, memberStatus, members, type Ring } from './ring.js';
+import { RingManager } from './ring_manager.js';
+import { Rpc } from './rpc.js';
+import { Transport, type Frame, type PeerRole } from './transport.js';
+import type { Sender, VnodeId, VnodeModule } from './vnode.js';
+import { VnodeMaster } from './vnode_master.js';
+
+/** Timing knobs, all in ms. Defaults suit both tests and a laptop cluster. */
+export interface NodeTiming {
+  /** Heartbeat period (default 250). */
+  heartbeatMs?: number;
+  /** Peer considered down after this long without a frame (default 1500). */
+  downAfterMs?: number;
+  /** Minimum time between two ring broadcasts (default 20). */
+  gossipMinIntervalMs?: number;
+  /** Period of random anti-entropy gossip (default 1000). */
+  gossipPeriodMs?: number;
+  /** Period of the claimant's tick (default 100). */
+  claimantTickMs?: number;
+  /** Period of the handoff manager's tick (default 200). */
+  handoffTickMs?: number;
+}
+
+/** Options of {@link RingNode.start}. */
+export interface RingNodeOptions {
+  /** Node name, `name@host` by convention, e.g. `dev1@127.0.0.1`. Unique in the cluster. */
+  name: string;
+  /** Shared secret of the cluster (like Erlang's cookie). */
+  cookie: string;
+  /** Address to bind (default `127.0.0.1`). Use `0.0.0.0` only to let another machine join. */
+  host?: string;
+  /** Address other nodes should dial (default `host`, or 127.0.0.1 when binding 0.0.0.0). */
+  advertiseHost?: string;
+  /** Port for node-to-node traffic (default 0: ephemeral). */
+  port?: number;
+  /** Q for a fresh ring (default 64). A joining node adopts the cluster's. */
+  ringSize?: number;
+  /** Vnode services to run (each registered with the vnode master and the node watcher). */
+  services?: readonly VnodeModule[];
+  /** Start from this ring instead of a fresh one (e.g. read back from a ring file). */
+  ring?: Ring;
+  /** Save the ring here after every change. */
+  ringFile?: string;
+  /** Claim's target_n_val (default 4). */
+  targetN?: number;
+  /** Largest frame accepted from a peer, in bytes (default 8 MiB). */
+  maxFrameBytes?: number;
+  timing?: NodeTiming;
+  /** Source of randomness for gossip target choice (default Math.random). */
+  random?: () => number;
+  log?: Logger;
+}
+
+/** A plan without its ring: what admin tools receive. `text` is riak's `cluster plan` layout. */
+export interface PlanView {
+  readonly changes: readonly StagedChange[];
+  readonly ownership: readonly PlanOwnership[];
+  readonly transfers: number;
+  readonly text: string;
+}
+
+const view = (plan: Plan, isUp: (n: string) => boolean): PlanView => ({
+  changes: plan.changes,
+  ownership: plan.ownership,
+  transfers: plan.transfers,
+  text: formatPlan(plan, isUp),
+});
+
+export class RingNode {
+  readonly name: string;
+  readonly log: Logger;
+  readonly transport: Transport;
+  readonly watcher: NodeWatcher;
+  readonly rpc: Rpc;
+  readonly manager: RingManager;
+  readonly gossip: Gossip;
+  readonly claimant: Claimant;
+  readonly vnodes: VnodeMaster;
+  readonly handoff: HandoffManager;
+  private claimantTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly advertiseHost: string;
+
+  private constructor(private readonly opts: RingNodeOptions, initial: Ring) {
+    this.name = opts.name;
+    this.log = opts.log ?? createLogger(opts.name);
+    const timing = opts.timing ?? {};
+    this.transport = new Transport({
+      node: opts.name,
+      host: opts.host,
+      port: opts.port,
+      cookie: opts.cookie,
+      log: this.log,
+      maxFrameBytes: opts.maxFrameBytes,
+      heartbeatMs: timing.heartbeatMs,
+      downAfterMs: timing.downAfterMs,
+      heartbeat: () => this.watcher.heartbeat(),
+    });
+    this.watcher = new NodeWatcher(this.transport);
+    const send = (node: string, frame: Frame) => this.transport.send(node, frame);
+    this.rpc = new Rpc(opts.name, send, this.log);
+    this.manager = new RingManager(initial, opts.ringFile);
+    this.gossip = new Gossip(opts.name, this.manager, send, this.log, { minIntervalMs: timing.gossipMinIntervalMs, periodMs: timing.gossipPeriodMs }, opts.random);
+    this.claimant = new Claimant(opts.name, this.manager, (n) => this.watcher.isUp(n), this.log, { targetN: opts.targetN });
+    this.vnodes = new VnodeMaster({ node: opts.name, ringSize: () => this.manager.ring.ringSize, send, log: this.log });
+    this.handoff = new HandoffManager(
+      {
+        node: opts.name,
+        ring: () => this.manager.ring,
+        vnodes: this.vnodes,
+        log: this.log,
+        transferComplete: async (partition, nextOwner, services) => {
+          await this.rpc.call(this.manager.ring.claimant, 'claimant.transfer_complete', { partition, owner: this.name, nextOwner, services });
+        },
+      },
+      timing.handoffTickMs,
+    );
+    this.advertiseHost = opts.advertiseHost ?? (opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : (opts.host ?? '127.0.0.1'));
+    for (const module of opts.services ?? []) this.registerService(module);
+  }
+
+  /**
+   * Start a node: bind its port, start gossip, ticks and services.
+   * @throws RangeError for a bad ring size; the listen error (e.g. EADDRINUSE) if the port is taken.
+   */
+  static async start(opts: RingNodeOptions): Promise<RingNode> {
+    const ringSize = opts.ringSize ?? DEFAULT_RING_SIZE;
+    validateRingSize(ringSize);
+    if (opts.ring && !looksLikeRing(opts.ring)) throw new Error('opts.ring is not a ring');
+    // The address is known only after listen; a fresh ring gets it right after.
+    const node = new RingNode(opts, opts.ring ?? fresh(ringSize, opts.name, ''));
+    await node.transport.listen();
+    node.updateOwnAddr();
+    node.wire();
+    return node;
+  }
+
+  /** `host:port` other nodes and admin tools connect to. */
+  get addr(): string {
+    return `${this.advertiseHost}:${this.transport.addr.split(':').pop()}`;
+  }
+
+  /** The current ring. */
+  get ring(): Ring {
+    return this.manager.ring;
+  }
+
+  private updateOwnAddr(): void {
+    const ring = this.manager.ring;
+    const me = ring.members[this.name];
+    if (me && me.addr !== this.addr) {
+      // Our own entry is ours to describe; it changes only our address.
+      // Not versioned: if the port changed across a restart, peers learn it from our next
+      // join; devrel and the test harness restart nodes on the same port.
+      this.manager.set({ ...ring, members: { ...ring.members, [this.name]: { ...me, addr: this.addr } } }, true);
+    }
+  }
+
+  private wire(): void {
+    this.transport.on('frame', (from: string, frame: Frame, role: PeerRole, reply: (f: Frame) => void) => {
+      if (this.rpc.handleFrame(from, frame, role, reply)) return;
+      if (role !== 'node') return void this.log.warn(`client ${from} sent a "${frame.t}" frame; only calls are allowed`);
+      if (this.gossip.handleFrame(from, frame) || this.vnodes.handleFrame(from, frame)) return;
+      this.log.warn(`ignoring unknown frame "${frame.t}" from ${from}`);
+    });
+    // A node that dialled us can be dialled back: replies and heartbeats need our own link.
+    this.transport.on('hello', (node: string, addr: string, role: PeerRole) => {
+      if (role === 'node' && addr) this.transport.addPeer(node, addr);
+    });
+    this.manager.on('ring', (ring: Ring, prev: Ring) => this.ringChanged(ring, prev));
+    this.registerRpc();
+    this.gossip.start();
+    this.handoff.start();
+    this.claimantTimer = setInterval(() => this.claimantTick(), this.opts.timing?.claimantTickMs ?? 100);
+    this.claimantTimer.unref();
+    this.syncPeers(this.manager.ring);
+  }
+
+  private claimantTick(): void {
+    try {
+      this.claimant.tick();
+    } catch (err) {
+      this.log.error(`claimant tick failed: ${(err as Error).stack ?? err}`);
+    }
+  }
+
+  private ringChanged(ring: Ring, prev: Ring): void {
+    this.syncPeers(ring);
+    const status = memberStatus(ring, this.name);
+    const before = memberStatus(prev, this.name);
+    if (status !== before) this.log.info(`member status ${before} -> ${status}`);
+    if ((status === 'exiting' || status === 'invalid') && before !== 'invalid') this.leaveRing(status);
+    if (this.claimant.isClaimant()) this.claimantTick();
+    void this.handoff.tick();
+  }
+
+  /** Keep a connection to every member, and none to former members. */
+  private syncPeers(ring: Ring): void {
+    const wanted = new Set<string>();
+    for (const [node, m] of Object.entries(ring.members)) {
+      if (node === this.name || m.status === 'invalid' || !m.addr) continue;
+      wanted.add(node);
+      this.transport.addPeer(node, m.addr);
+    }
+    for (const node of this.transport.peerNames()) {
+      if (!wanted.has(node) && ring.members[node]?.status === 'invalid') this.transport.removePeer(node);
+    }
+  }
+
+  /**
+   * We are no longer a member (left and exiting, or removed): tell the claimant we saw it,
+   * drop our vnodes' data and start over as a cluster of one, like a fresh riak node.
+   */
+  private leaveRing(status: string): void {
+    const ring = this.manager.ring;
+    this.transport.send(ring.claimant, { t: 'ring', ring: markSeen(ring, this.name) });
+    this.log.info(`left the cluster (${status}); starting over as a cluster of one`);
+    for (const service of this.vnodes.services()) {
+      for (const w of this.vnodes.running(service)) {
+        void w.stop('left cluster');
+        this.vnodes.forget(service, w.id.partition);
+      }
+    }
+    setImmediate(() => {
+      if (this.stopped) return;
+      this.manager.set(fresh(ring.ringSize, this.name, this.addr, ring.clusterName));
+      for (const node of this.transport.peerNames()) this.transport.removePeer(node);
+    });
+  }
+
+  // --- services and preference lists -----------------------------------------------------
+
+  /** Run a vnode service here and advertise it (riak: `riak_core:register/1` + `service_up/2`). */
+  registerService(module: VnodeModule): void {
+    this.vnodes.register(module);
+    this.watcher.serviceUp(module.service);
+  }
+
+  /** Up nodes (ourselves included), optionally only those offering `service`. */
+  upNodes(service?: string): string[] {
+    return this.watcher.upNodes(service);
+  }
+
+  /** Up primaries among the first `n` owners (riak: `riak_core_apl:get_primary_apl/3`). */
+  getPrimaryApl(at: DocIdx, n: number, service: string): AplEntry[] {
+    return getPrimaryApl(this.ring, at, n, this.upNodes(service));
+  }
+
+  /** Active preference list with fallbacks (riak: `riak_core_apl:get_apl_ann/3`). */
+  getApl(at: DocIdx, n: number, service: string): AplEntry[] {
+    return getApl(this.ring, at, n, this.upNodes(service));
+  }
+
+  /** Fire-and-forget command to vnodes (riak: `riak_core_vnode_master:command/4`). */
+  command(preflist: readonly VnodeId[], request: unknown, sender: Sender, service: string): void {
+    this.vnodes.command(preflist, request, sender, service);
+  }
+
+  /** Command one vnode and wait for its reply (riak: `sync_command/4`). See VnodeMaster. */
+  syncCommand(target: VnodeId, request: unknown, service: string, timeoutMs?: number): Promise<unknown> {
+    return this.vnodes.syncCommand(target, request, service, timeoutMs);
+  }
+
+  /** As {@link syncCommand} (riak: `sync_spawn_command/3`). */
+  syncSpawnCommand(target: VnodeId, request: unknown, service: string, timeoutMs?: number): Promise<unknown> {
+    return this.vnodes.syncSpawnCommand(target, request, service, timeoutMs);
+  }
+
+  // --- membership (riak-admin cluster …) --------------------------------------------------
+
+  /**
+   * Stage this node joining the cluster of the node at `seedAddr` (`host:port`), like
+   * `riak-admin cluster join`. The node becomes `joining`; `plan` + `commit` make it valid.
+   * @throws RingError `already_member` if this node is already in a cluster with others;
+   *   connection errors if the seed cannot be reached or refuses our cookie.
+   */
+  async join(seedAddr: string): Promise<void> {
+    const others = members(this.ring).filter((n) => n !== this.name);
+    if (others.length > 0) throw new RingError('already_member', `${this.name} is already in a cluster with ${others.join(', ')}; leave it first`);
+    const conn = await connectAdmin(seedAddr, this.opts.cookie, this.name);
+    try {
+      const ring = await conn.call('cluster.join_request', { node: this.name, addr: this.addr });
+      if (!looksLikeRing(ring)) throw new Error(`${seedAddr} answered the join with something that is not a ring`);
+      this.manager.set(markSeen(ring, this.name));
+      this.log.info(`joining the cluster of ${conn.node} (claimant ${ring.claimant})`);
+    } finally {
+      conn.close();
+    }
+  }
+
+  private callClaimant(method: string, args: unknown = {}): Promise<unknown> {
+    return this.rpc.call(this.ring.claimant, method, args);
+  }
+
+  /** Stage `node` (default: this node) leaving (riak: `cluster leave`). @throws RingError from the claimant. */
+  async leave(node: string = this.name): Promise<void> {
+    await this.callClaimant('claimant.stage_leave', { node });
+  }
+
+  /** Stage removing `node` without handoff (riak: `cluster remove`). @throws RingError from the claimant. */
+  async remove(node: string): Promise<void> {
+    await this.callClaimant('claimant.stage_remove', { node });
+  }
+
+  /** Mark an unreachable member down (riak: `riak-admin down`). */
+  async down(node: string): Promise<void> {
+    await this.callClaimant('claimant.down', { node });
+  }
+
+  /** What commit would do (riak: `cluster plan`). */
+  async plan(): Promise<PlanView> {
+    return (await this.callClaimant('claimant.plan')) as PlanView;
+  }
+
+  /** Apply the staged changes (riak: `cluster commit`). @throws RingError `nothing_staged`, `ring_not_ready`. */
+  async commit(): Promise<PlanView> {
+    return (await this.callClaimant('claimant.commit')) as PlanView;
+  }
+
+  /** Drop the staged changes (riak: `cluster clear`). */
+  async clear(): Promise<void> {
+    await this.callClaimant('claimant.clear');
+  }
+
+  // --- status ----------------------------------------------------------------------------
+
+  /** riak's `member_status` table, as this node sees the ring. */
+  memberStatus(): string {
+    return renderMemberStatus(this.ring, (n) => this.watcher.isUp(n));
+  }
+
+  /** riak's `ring_status`, as this node sees the ring. */
+  ringStatus(): string {
+    return renderRingStatus(this.ring, (n) => this.watcher.isUp(n), this.vnodes.services());
+  }
+
+  /** member_status as data. */
+  memberStatusData(): MemberRow[] {
+    return memberStatusData(this.ring, (n) => this.watcher.isUp(n));
+  }
+
+  /** ring_status as data. */
+  ringStatusData(): RingStatusData {
+    return ringStatusData(this.ring, (n) => this.watcher.isUp(n));
+  }
+
+  /**
+   * True when this node sees a settled cluster: every member `valid` and reachable, the
+   * ring ready (every member has seen this version), and no transfers pending.
+   */
+  isSettled(): boolean {
+    const ring = this.ring;
+    const all = members(ring);
+    return (
+      isReady(ring) &&
+      ring.next.length === 0 &&
+      all.every((n) => ring.members[n]?.status === 'valid' && this.watcher.isUp(n))
+    );
+  }
+
+  // --- RPC -------------------------------------------------------------------------------
+
+  private registerRpc(): void {
+    const str = (args: unknown, field: string): string => {
+      const v = (args as Record<string, unknown> | null)?.[field];
+      if (typeof v !== 'string' || v === '') throw new RingError('bad_request', `"${field}" must be a non-empty string`);
+      return v;
+    };
+    const isUp = (n: string) => this.watcher.isUp(n);
+    // Claimant side: only cluster members may call these.
+    this.rpc.handle('claimant.stage_join', (a) => this.claimant.stageJoin(str(a, 'node'), str(a, 'addr')));
+    this.rpc.handle('claimant.stage_leave', (a) => this.claimant.stageLeave(str(a, 'node')));
+    this.rpc.handle('claimant.stage_remove', (a) => this.claimant.stageRemove(str(a, 'node')));
+    this.rpc.handle('claimant.down', (a) => this.claimant.markDown(str(a, 'node')));
+    this.rpc.handle('claimant.clear', () => this.claimant.clear());
+    this.rpc.handle('claimant.plan', () => view(this.claimant.plan(), isUp));
+    this.rpc.handle('claimant.commit', () => view(this.claimant.commit(), isUp));
+    this.rpc.handle('claimant.transfer_complete', (a) => {
+      const { partition, nextOwner, services } = a as { partition: number; nextOwner: string; services: string[] };
+      this.claimant.transferComplete(partition, str(a, 'owner'), nextOwner, services);
+    });
+    // Joining: a fresh node asks any member, which forwards to its claimant.
+    this.rpc.handle('cluster.join_request', (a) => this.rpc.call(this.ring.claimant, 'claimant.stage_join', { node: str(a, 'node'), addr: str(a, 'addr') }), { clients: true });
+    // Admin tools (npm run admin): run on this node.
+    this.rpc.handle('admin.join', (a) => this.join(str(a, 'addr')), { clients: true });
+    this.rpc.handle('admin.leave', (a) => this.leave((a as { node?: string } | null)?.node ?? this.name), { clients: true });
+    this.rpc.handle('admin.remove', (a) => this.remove(str(a, 'node')), { clients: true });
+    this.rpc.handle('admin.down', (a) => this.down(str(a, 'node')), { clients: true });
+    this.rpc.handle('admin.plan', () => this.plan(), { clients: true });
+    this.rpc.handle('admin.commit', () => this.commit(), { clients: true });
+    this.rpc.handle('admin.clear', () => this.clear(), { clients: true });
+    this.rpc.handle('admin.member_status', () => this.memberStatus(), { clients: true });
+    this.rpc.handle('admin.ring_status', () => this.ringStatus(), { clients: true });
+    this.rpc.handle('admin.status', () => ({ node: this.name, addr: this.addr, settled: this.isSettled(), members: this.memberStatusData(), ring: this.ringStatusData() }), { clients: true });
+  }
+
+  /** Stop the node: vnodes, timers, connections. Idempotent. Other nodes see it go down. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.claimantTimer);
+    this.gossip.stop();
+    this.handoff.stop();
+    this.rpc.close();
+    await this.transport.close();
+    await this.vnodes.stopAll('shutdown');
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The ring: who owns which partition, who is a member, who is the claimant, which transfers
+ * are pending, and which version every member has seen. Mirrors `riak_core_ring`.
+ *
+ * A ring is a plain, immutable, serialisable object (it travels in gossip frames). Every
+ * function here returns a new ring instead of changing its argument.
+ *
+ * Partitions are numbered 0..Q-1; the riak "index" of partition p is `partitionIndex(p, Q)`
+ * (see chash.ts). Using numbers keeps frames small and avoids bigints on the wire.
+ */
+import { randomUUID } from 'node:crypto';
+import { partitionIndex, responsiblePartition } from './chash.js';
+import * as vc from './vclock.js';
+import type { VClock } from './vclock.js';
+
+/**
+ * Member status, as in `riak_core_ring:member_status/2`:
+ * - `joining`: staged to join, owns nothing yet
+ * - `valid`: a full member
+ * - `leaving`: handing its partitions off before it goes
+ * - `exiting`: owns nothing any more; about to shut down its ring membership
+ * - `down`: marked down by an operator so the ring can become ready without it
+ * - `invalid`: gone (kept as a tombstone so gossip does not bring it back)
+ */
+export type MemberStatus = 'joining' | 'valid' | 'leaving' | 'exiting' | 'down' | 'invalid';
+
+/** One member of the ring. `addr` is `host:port` of its node-to-node listener. */
+export interface Member {
+  readonly status: MemberStatus;
+  readonly addr: string;
+  /** Bumped by whoever changes this entry; used to merge divergent rings per member. */
+  readonly vclock: VClock;
+}
+
+/**
+ * A pending ownership transfer (an entry of riak's `next` list):
+ * partition `partition` moves from `owner` to `nextOwner`.
+ * `done` lists the vnode services that have finished handing it off; `status` becomes
+ * `complete` once every service on the owner has (riak: `riak_core_ring:handoff_complete/3`).
+ */
+export interface Transfer {
+  readonly partition: number;
+  readonly owner: string;
+  readonly nextOwner: string;
+  readonly done: readonly string[];
+  readonly status: 'awaiting' | 'complete';
+}
+
+/** The ring state (riak: the `#chstate{}` record). */
+export interface Ring {
+  readonly clusterName: string;
+  /**
+   * Random id of this ring's lineage, made by `fresh`. A joining node adopts the cluster's;
+   * a node that leaves starts a new one. Gossip between different lineages is ignored, so a
+   * node that left is not pulled back by its old cluster's rings.
+   */
+  readonly clusterId: string;
+  /** Q: number of partitions, a power of two 8..1024. */
+  readonly ringSize: number;
+  /** `owners[p]` is the node owning partition p. */
+  readonly owners: readonly string[];
+  readonly members: Readonly<Record<string, Member>>;
+  /** The node allowed to change ownership (riak: `riak_core_ring:claimant/1`). */
+  readonly claimant: string;
+  /** Version of this ring; only the claimant writes, so versions are usually totally ordered. */
+  readonly vclock: VClock;
+  readonly next: readonly Transfer[];
+  /** For each node, the ring version it has seen (riak keeps this in ring meta `seen`). */
+  readonly seen: Readonly<Record<string, VClock>>;
+}
+
+/** A (partition, owner) pair, as `riak_core_ring:preflist/2` returns them. */
+export interface RingEntry {
+  readonly partition: number;
+  readonly node: string;
+}
+
+/** Statuses whose members must have seen a ring before it is ready (riak: `ring_ready/1`). */
+const READY_STATUSES: readonly MemberStatus[] = ['valid', 'leaving', 'exiting'];
+
+/**
+ * A new ring in which `node` owns every partition and is the claimant
+ * (riak: `riak_core_ring:fresh/2`).
+ * @param ringSize Q, validated by the caller (see `validateRingSize`).
+ */
+export function fresh(ringSize: number, node: string, addr: string, clusterName = 'default'): Ring {
+  const vclock = vc.increment({}, node);
+  return {
+    clusterName,
+    clusterId: randomUUID(),
+    ringSize,
+    owners: Array.from({ length: ringSize }, () => node),
+    members: { [node]: { status: 'valid', addr, vclock } },
+    claimant: node,
+    vclock,
+    next: [],
+    seen: { [node]: vclock },
+  };
+}
+
+/** Status of `node`, or `invalid` if it was never a member (riak: `member_status/2`). */
+export function memberStatus(ring: Ring, node: string): MemberStatus {
+  return ring.members[node]?.status ?? 'invalid';
+}
+
+/** Names of members whose status is one of `statuses` (all but invalid when omitted), sorted. */
+export function members(ring: Ring, statuses?: readonly MemberStatus[]): string[] {
+  return Object.entries(ring.members)
+    .filter(([, m]) => (statuses ? statuses.includes(m.status) : m.status !== 'invalid'))
+    .map(([name]) => name)
+    .sort();
+}
+
+/** Members that own or may own partitions: valid and leaving (riak: `active_members`). */
+export function activeMembers(ring: Ring): string[] {
+  return members(ring, ['valid', 'leaving']);
+}
+
+/** Owner of partition `p`. @throws RangeError if p is out of range. */
+export function owner(ring: Ring, p: number): string {
+  const o = ring.owners[p];
+  if (o === undefined) throw new RangeError(`no partition ${p} in a ring of ${ring.ringSize}`);
+  return o;
+}
+
+/** Partitions owned by `node`, ascending (riak: `my_indices/1`). */
+export function ownedPartitions(ring: Ring, node: string): number[] {
+  const out: number[] = [];
+  ring.owners.forEach((o, p) => o === node && out.push(p));
+  return out;
+}
+
+/** Riak-style index (bigint) of partition p, for display. */
+export function indexOf(ring: Ring, p: number): bigint {
+  return partitionIndex(p, ring.ringSize);
+}
+
+/**
+ * The whole ring walked clockwise from the partition responsible for `hash`
+ * (riak: `riak_core_ring:preflist/2`). The first N entries are the primaries.
+ */
+export function preflist(ring: Ring, hash: bigint): RingEntry[] {
+  return preflistFrom(ring, responsiblePartition(hash, ring.ringSize));
+}
+
+/** The whole ring walked clockwise starting at partition `start`. */
+export function preflistFrom(ring: Ring, start: number): RingEntry[] {
+  const q = ring.ringSize;
+  return Array.from({ length: q }, (_, i) => {
+    const partition = (start + i) % q;
+    return { partition, node: ring.owners[partition] as string };
+  });
+}
+
+/** Owners after every pending transfer completes (riak: `future_ring/1`). */
+export function futureOwners(ring: Ring): string[] {
+  const owners = [...ring.owners];
+  for (const t of ring.next) owners[t.partition] = t.nextOwner;
+  return owners;
+}
+
+/** The pending transfer of partition p, if any. */
+export function pendingTransfer(ring: Ring, p: number): Transfer | undefined {
+  return ring.next.find((t) => t.partition === p);
+}
+
+/**
+ * True when every valid, leaving and exiting member has seen this exact ring version
+ * (riak: `riak_core_ring:ring_ready/1`). Only then may the claimant change ownership.
+ */
+export function isReady(ring: Ring): boolean {
+  return members(ring, READY_STATUSES).every((n) => {
+    const s = ring.seen[n];
+    return s !== undefined && vc.equal(s, ring.vclock);
+  });
+}
+
+/** Members (valid, leaving, exiting) that have not yet seen this ring version. */
+export function notSeenBy(ring: Ring): string[] {
+  return members(ring, READY_STATUSES).filter((n) => {
+    const s = ring.seen[n];
+    return s === undefined || !vc.equal(s, ring.vclock);
+  });
+}
+
+/**
+ * Record a change made by `actor`: bump the ring version and note that `actor` has seen it
+ * (riak: `increment_vclock/2` + `update_seen/2`). Call after every mutation.
+ */
+export function bump(ring: Ring, actor: string): Ring {
+  const vclock = vc.increment(ring.vclock, actor);
+  return { ...ring, vclock, seen: { ...ring.seen, [actor]: vclock } };
+}
+
+/** Set `node`'s status (and address if given), bumping its member clock as `actor`. */
+export function setMember(ring: Ring, actor: string, node: string, status: MemberStatus, addr?: string): Ring {
+  const prev = ring.members[node];
+  const member: Member = {
+    status,
+    addr: addr ?? prev?.addr ?? '',
+    vclock: vc.increment(prev?.vclock ?? {}, actor),
+  };
+  return { ...ring, members: { ...ring.members, [node]: member } };
+}
+
+/** Record that `node` has seen the current version. Does not bump the version. */
+export function markSeen(ring: Ring, node: string): Ring {
+  const s = ring.seen[node];
+  if (s !== undefined && vc.equal(s, ring.vclock)) return ring;
+  return { ...ring, seen: { ...ring.seen, [node]: ring.vclock } };
+}
+
+/**
+ * Precedence when two divergent rings disagree about a member and neither member clock
+ * descends the other (riak: `riak_core_ring:merge_status/2`): removal and operator
+ * decisions win over membership.
+ */
+const STATUS_PRECEDENCE: readonly MemberStatus[] = ['invalid', 'down', 'joining', 'valid', 'exiting', 'leaving'];
+
+function mergeMember(a: Member | undefined, b: Member | undefined): Member {
+  if (!a) return b as Member;
+  if (!b) return a;
+  if (vc.descends(a.vclock, b.vclock)) return a;
+  if (vc.descends(b.vclock, a.vclock)) return b;
+  const status = STATUS_PRECEDENCE.find((s) => s === a.status || s === b.status) as MemberStatus;
+  return { status, addr: a.addr || b.addr, vclock: vc.merge(a.vclock, b.vclock) };
+}
+
+function mergeSeen(a: Ring['seen'], b: Ring['seen']): Record<string, VClock> {
+  const out: Record<string, VClock> = { ...a };
+  for (const [node, clock] of Object.entries(b)) {
+    const mine = out[node];
+    if (mine === undefined || (vc.descends(clock, mine) && !vc.equal(clock, mine))) out[node] = clock;
+  }
+  return out;
+}
+
+/** Result of {@link reconcile}: the ring to keep, and whether it differs from `mine`. */
+export interface Reconciled {
+  readonly ring: Ring;
+  readonly changed: boolean;
+}
+
+/**
+ * Merge a ring received by gossip into ours (riak: `riak_core_ring:reconcile/2`).
+ *
+ * - Same version: keep ours, merge who-has-seen-what.
+ * - One descends the other: the newer wins (seen entries merged).
+ * - Divergent (only after a partition healed with two claimants, or concurrent joins):
+ *   members merge one by one by their own clocks; ownership, transfers and claimant come
+ *   from the ring whose version has the larger total count (ties: claimant name), so
+ *   every node picks the same winner; the result gets a new version by `self`.
+ *
+ * @param self the node doing the merge; it marks itself as having seen the result.
+ */
+export function reconcile(mine: Ring, theirs: Ring, self: string): Reconciled {
+  let ring: Ring;
+  if (vc.equal(mine.vclock, theirs.vclock)) {
+    ring = { ...mine, seen: mergeSeen(mine.seen, theirs.seen) };
+  } else if (vc.descends(theirs.vclock, mine.vclock)) {
+    ring = { ...theirs, seen: mergeSeen(theirs.seen, mine.seen) };
+  } else if (vc.descends(mine.vclock, theirs.vclock)) {
+    ring = { ...mine, seen: mergeSeen(mine.seen, theirs.seen) };
+  } else {
+    const weight = (r: Ring) => Object.values(r.vclock).reduce((a, b) => a + b, 0);
+    const [winner, loser] =
+      weight(mine) > weight(theirs) || (weight(mine) === weight(theirs) && mine.claimant <= theirs.claimant)
+        ? [mine, theirs]
+        : [theirs, mine];
+    const names = new Set([...Object.keys(winner.members), ...Object.keys(loser.members)]);
+    const merged: Record<string, Member> = {};
+    for (const n of names) merged[n] = mergeMember(winner.members[n], loser.members[n]);
+    ring = bump(
+      {
+        ...winner,
+        members: merged,
+        vclock: vc.merge(winner.vclock, loser.vclock),
+        seen: mergeSeen(winner.seen, loser.seen),
+      },
+      self,
+    );
+  }
+  ring = markSeenIfMember(ring, self);
+  return { ring, changed: !sameRing(ring, mine) };
+}
+
+function markSeenIfMember(ring: Ring, self: string): Ring {
+  return ring.members[self] ? markSeen(ring, self) : ring;
+}
+
+/** True when version and seen-table are the same (enough to decide whether to gossip). */
+export function sameRing(a: Ring, b: Ring): boolean {
+  if (!vc.equal(a.vclock, b.vclock)) return false;
+  const nodes = new Set([...Object.keys(a.seen), ...Object.keys(b.seen)]);
+  for (const n of nodes) {
+    const x = a.seen[n];
+    const y = b.seen[n];
+    if (x === undefined || y === undefined || !vc.equal(x, y)) return false;
+  }
+  return true;
+}
+
+/** Percentage of the ring `node` owns now, and after pending transfers (0..100). */
+export function ownershipPercent(ring: Ring, node: string): { now: number; future: number } {
+  const q = ring.ringSize;
+  const now = ring.owners.filter((o) => o === node).length;
+  const future = futureOwners(ring).filter((o) => o === node).length;
+  return { now: (100 * now) / q, future: (100 * future) / q };
+}
+
+/**
+ * Cheap structural check of a ring received from the network (not a full validation: it
+ * keeps a malformed frame from crashing the node, nothing more).
+ */
+export function looksLikeRing(x: unknown): x is Ring {
+  const r = x as Ring;
+  return (
+    typeof r === 'object' && r !== null &&
+    typeof r.clusterId === 'string' && typeof r.claimant === 'string' &&
+    Number.isInteger(r.ringSize) && Array.isArray(r.owners) && r.owners.length === r.ringSize &&
+    r.owners.every((o) => typeof o === 'string') &&
+    typeof r.members === 'object' && r.members !== null &&
+    Object.values(r.members).every((m) => typeof m === 'object' && m !== null && typeof m.status === 'string' && typeof m.vclock === 'object') &&
+    typeof r.vclock === 'object' && r.vclock !== null && Array.isArray(r.next) &&
+    typeof r.seen === 'object' && r.seen !== null
+  );
+}

@@ -1,0 +1,223 @@
+/**
+ * The vnode behaviour (`riak_core_vnode`) and the worker that runs one vnode.
+ *
+ * A vnode is the service's state for one partition on one node. Its worker handles one
+ * message at a time, in arrival order, like an Erlang process; callbacks may be async and
+ * the next message waits until the previous one has finished. Workers start lazily, on the
+ * first message for their partition — including on a node that does not own the partition
+ * (a *fallback* vnode, which holds data for a down primary).
+ */
+import { partitionIndex } from './chash.js';
+import type { WireError } from './errors.js';
+import type { Logger } from './log.js';
+
+/** Identifies a vnode: partition `partition` hosted on node `node`. */
+export interface VnodeId {
+  readonly partition: number;
+  readonly node: string;
+}
+
+/**
+ * Where a vnode's reply goes (riak's `sender()`): a reference registered by the requester on
+ * `node`. `null` means nobody waits for a reply (riak's `ignore`).
+ */
+export type Sender = { readonly node: string; readonly ref: string } | null;
+
+/** A reply arriving at a sender: which vnode answered, and its value or the error it raised. */
+export type VnodeReply =
+  | { readonly from: VnodeId; readonly ok: true; readonly value: unknown }
+  | { readonly from: VnodeId; readonly ok: false; readonly error: WireError };
+
+/** What a vnode gets at start: who it is, and how to answer requests later. */
+export interface VnodeContext {
+  readonly service: string;
+  readonly partition: number;
+  /** riak's partition index (0 ≤ index < 2^160), for display. */
+  readonly index: bigint;
+  /** The node this vnode runs on. */
+  readonly node: string;
+  readonly ringSize: number;
+  /** Send a reply to a sender later, after returning {@link noreply} (riak: `riak_core_vnode:reply/2`). */
+  reply(sender: Sender, value: unknown): void;
+  readonly log: Logger;
+}
+
+/** Result of a command callback (riak: `{reply, R, S} | {noreply, S} | {stop, Reason, S}`). */
+export type CommandResult =
+  | { readonly reply: unknown }
+  | { readonly noreply: true }
+  | { readonly stop: string; readonly reply?: unknown };
+
+/** Extra results of `handleHandoffCommand`: pass the request to the handoff target, or drop it. */
+export type HandoffCommandResult = CommandResult | { readonly forward: true } | { readonly drop: true };
+
+/** Answer the sender now. */
+export const reply = (value: unknown): CommandResult => ({ reply: value });
+/** Answer later with `ctx.reply(sender, …)`, or never. */
+export const noreply = (): CommandResult => ({ noreply: true });
+/** Stop this vnode after (optionally) replying; `terminate` is called with `reason`. */
+export const stop = (reason: string, value?: unknown): CommandResult =>
+  value === undefined ? { stop: reason } : { stop: reason, reply: value };
+/** While handing off: let the target vnode handle this request. */
+export const forward = (): HandoffCommandResult => ({ forward: true });
+/** While handing off: ignore this request. */
+export const drop = (): HandoffCommandResult => ({ drop: true });
+
+/**
+ * The request the handoff sender passes to `handleHandoffCommand` to walk the vnode's data
+ * (riak: `?FOLD_REQ{foldfun, acc0}`). Call `foldFun(key, value, acc)` for every item and
+ * reply with the final accumulator. The fold function is asynchronous: await each call.
+ */
+export interface FoldRequest {
+  readonly type: '__fold_req__';
+  readonly foldFun: (key: unknown, value: unknown, acc: unknown) => Promise<unknown>;
+  readonly acc0: unknown;
+}
+
+/** True if `request` is the handoff fold request. */
+export const isFoldRequest = (request: unknown): request is FoldRequest =>
+  typeof request === 'object' && request !== null && (request as FoldRequest).type === '__fold_req__';
+
+/**
+ * The callbacks of one vnode, returned by {@link VnodeModule.init}. Only `handleCommand`
+ * is required; the handoff callbacks are needed once data must move (exercise 4).
+ */
+export interface Vnode<Req = unknown> {
+  /** A request for this partition (riak: `handle_command/3`). */
+  handleCommand(request: Req, sender: Sender): CommandResult | Promise<CommandResult>;
+  /** A request while this vnode hands off, or the {@link FoldRequest} (riak: `handle_handoff_command/3`). */
+  handleHandoffCommand?(request: Req | FoldRequest, sender: Sender): HandoffCommandResult | Promise<HandoffCommandResult>;
+  /** Handoff to `targetNode` is about to start; return false to refuse for now (riak: `handoff_starting/2`). */
+  handoffStarting?(targetNode: string): boolean | Promise<boolean>;
+  /** The handoff failed or was cancelled; keep serving (riak: `handoff_cancelled/1`). */
+  handoffCancelled?(): void | Promise<void>;
+  /** Every item reached `targetNode` (riak: `handoff_finished/2`). */
+  handoffFinished?(targetNode: string): void | Promise<void>;
+  /** Apply one item from a handoff sender; must be idempotent (riak: `handle_handoff_data/2`). */
+  handleHandoffData?(data: Uint8Array): void | Promise<void>;
+  /** Serialise one item found by the fold (riak: `encode_handoff_item/2`). */
+  encodeHandoffItem?(key: unknown, value: unknown): Uint8Array;
+  /** True when there is nothing to hand off (riak: `is_empty/1`). */
+  isEmpty?(): boolean | Promise<boolean>;
+  /** Drop all data: called after a successful handoff (riak: `delete/1`). */
+  delete?(): void | Promise<void>;
+  /** The vnode stops (riak: `terminate/2`). */
+  terminate?(reason: string): void | Promise<void>;
+  /** A coverage request over `partitions`' key spaces (riak: `handle_coverage/4`). */
+  handleCoverage?(request: Req, partitions: readonly number[], sender: Sender): CommandResult | Promise<CommandResult>;
+}
+
+/** A vnode service: its name and how to start one of its vnodes (riak: the callback module + `init/1`). */
+export interface VnodeModule<Req = unknown> {
+  /** Service name, e.g. `ping` or `kv`; also what the node watcher advertises. */
+  readonly service: string;
+  init(ctx: VnodeContext): Vnode<Req> | Promise<Vnode<Req>>;
+}
+
+/** How the worker hands a finished command back to the vnode master. */
+export type Deliver = (sender: Sender, reply: VnodeReply) => void;
+
+/**
+ * Runs one vnode: starts it on first use and serialises every callback.
+ * Errors thrown by a callback are logged and, for commands, sent to the sender as a
+ * failed {@link VnodeReply}; the vnode keeps running (unlike Erlang's crash-and-restart,
+ * so that a buggy exercise step shows its error instead of hanging the test).
+ */
+export class VnodeWorker {
+  readonly id: VnodeId;
+  readonly ctx: VnodeContext;
+  private vnode?: Vnode;
+  private tail: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  /** Messages queued or running. */
+  pending = 0;
+  /** `Date.now()` of the last message handled; handoff uses it to find inactive vnodes. */
+  lastActive = Date.now();
+
+  constructor(
+    readonly module: VnodeModule,
+    node: string,
+    partition: number,
+    ringSize: number,
+    log: Logger,
+    private readonly deliver: Deliver,
+  ) {
+    this.id = { partition, node };
+    this.ctx = {
+      service: module.service,
+      partition,
+      index: partitionIndex(partition, ringSize),
+      node,
+      ringSize,
+      log,
+      reply: (sender, value) => this.deliver(sender, { from: this.id, ok: true, value }),
+    };
+  }
+
+  /** True after `stop`. A stopped worker must be replaced by a fresh one. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Run `fn` with the vnode once every earlier message has been handled.
+   * @throws whatever `fn` or the module's `init` throws.
+   */
+  run<T>(fn: (vnode: Vnode) => T | Promise<T>): Promise<T> {
+    this.pending++;
+    const result = this.tail.then(async () => {
+      this.lastActive = Date.now();
+      try {
+        this.vnode ??= await this.module.init(this.ctx);
+        return await fn(this.vnode);
+      } finally {
+        this.pending--;
+        this.lastActive = Date.now();
+      }
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Queue a command; its reply (or error) goes to `sender`. */
+  command(request: unknown, sender: Sender, handoff = false): Promise<HandoffCommandResult | undefined> {
+    return this.run(async (vnode) => {
+      const result =
+        handoff && vnode.handleHandoffCommand
+          ? await vnode.handleHandoffCommand(request, sender)
+          : await vnode.handleCommand(request, sender);
+      this.settle(result, sender);
+      return result;
+    }).catch((err: unknown) => {
+      this.ctx.log.error(`${this.module.service} vnode ${this.id.partition}: command failed: ${(err as Error)?.stack ?? err}`);
+      const error = err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+      this.deliver(sender, { from: this.id, ok: false, error });
+      return undefined;
+    });
+  }
+
+  /** Queue a coverage request (riak: `handle_coverage/4`). */
+  coverage(request: unknown, partitions: readonly number[], sender: Sender): Promise<void> {
+    return this.run(async (vnode) => {
+      if (!vnode.handleCoverage) throw new Error(`service ${this.module.service} does not implement handleCoverage`);
+      this.settle(await vnode.handleCoverage(request, partitions, sender), sender);
+    }).catch((err: unknown) => {
+      const error = err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+      this.deliver(sender, { from: this.id, ok: false, error });
+    });
+  }
+
+  private settle(result: HandoffCommandResult, sender: Sender): void {
+    if ('reply' in result && result.reply !== undefined) this.deliver(sender, { from: this.id, ok: true, value: result.reply });
+    if ('stop' in result) void this.stop(result.stop);
+  }
+
+  /** Stop the vnode: calls `terminate(reason)` after queued messages. Idempotent. */
+  stop(reason: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.stopped = true;
+    return this.run((vnode) => vnode.terminate?.(reason)).catch((err: unknown) => {
+      this.ctx.log.warn(`${this.module.service} vnode ${this.id.partition}: terminate failed: ${(err as Error)?.message ?? err}`);
+    });
+  }
+}

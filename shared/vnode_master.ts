@@ -1,0 +1,265 @@
+/**
+ * The vnode master (`riak_core_vnode_master`): finds or starts the vnode for a partition,
+ * delivers commands to vnodes on this or other nodes, and routes replies back to senders.
+ *
+ * Requests and replies between nodes are frames:
+ *   `{t: 'vnode_cmd', service, partition, request, sender}` → the target node's worker
+ *   `{t: 'vnode_reply', ref, reply}`                     → the sender's node
+ * Local deliveries go through the same msgpack encoding as remote ones, so a vnode never
+ * shares an object with its caller (share-nothing, like Erlang messages).
+ */
+import { randomUUID } from 'node:crypto';
+import { Packr } from 'msgpackr';
+import { NodeDownError, TimeoutError, RemoteError } from './errors.js';
+import type { Logger } from './log.js';
+import type { Frame } from './transport.js';
+import { VnodeWorker, type Sender, type VnodeId, type VnodeModule, type VnodeReply } from './vnode.js';
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+/** Deep copy through msgpack: what a message looks like after crossing the wire. */
+const copy = <T>(value: T): T => (value === undefined ? value : (packr.unpack(packr.pack(value)) as T));
+
+/** Handler of replies arriving for a sender. */
+export type ReplyHandler = (reply: VnodeReply) => void;
+
+/** How the master reaches other nodes; provided by the node. */
+export interface MasterLinks {
+  readonly node: string;
+  /** Ring size Q, for vnode contexts. */
+  ringSize(): number;
+  /** Send a frame; false if the node is not connected. */
+  send(node: string, frame: Frame): boolean;
+  /**
+   * Consulted before a command reaches a local vnode: when the partition has been handed
+   * off, returns the node that now owns it so the command is forwarded there (ex4).
+   */
+  forwardTo?(service: string, partition: number): string | undefined;
+  log: Logger;
+}
+
+/** Default deadline of sync commands (ms). */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/**
+ * One node's vnode master, for every registered service. Also keeps the table of senders
+ * waiting for replies (request ids with deadlines): a reply that arrives after its sender's
+ * deadline, or for an unknown ref, is dropped without error.
+ */
+export class VnodeMaster {
+  private readonly modules = new Map<string, VnodeModule>();
+  private readonly workers = new Map<string, Map<number, VnodeWorker>>();
+  private readonly senders = new Map<string, { handler: ReplyHandler; timer?: NodeJS.Timeout }>();
+  /** Replies dropped because nobody waited for them any more (for tests and debugging). */
+  droppedReplies = 0;
+
+  constructor(private readonly links: MasterLinks) {}
+
+  /** Register a vnode service (riak: `riak_core:register(vnode_module, Mod)`). @throws Error if already registered. */
+  register(module: VnodeModule): void {
+    if (this.modules.has(module.service)) throw new Error(`service ${module.service} is already registered`);
+    this.modules.set(module.service, module);
+    this.workers.set(module.service, new Map());
+  }
+
+  /** Registered service names. */
+  services(): string[] {
+    return [...this.modules.keys()];
+  }
+
+  /**
+   * The local worker of `service` for `partition`, started on demand
+   * (riak: `get_vnode_pid/2`). @throws Error for an unknown service.
+   */
+  vnode(service: string, partition: number): VnodeWorker {
+    const table = this.workers.get(service);
+    const module = this.modules.get(service);
+    if (!table || !module) throw new Error(`unknown vnode service "${service}" on ${this.links.node}`);
+    let worker = table.get(partition);
+    if (!worker || worker.isStopped) {
+      worker = new VnodeWorker(module, this.links.node, partition, this.links.ringSize(), this.links.log, (s, r) => this.deliver(s, r));
+      table.set(partition, worker);
+    }
+    return worker;
+  }
+
+  /** Started local vnodes of `service`, by partition (for handoff, status and tests). */
+  running(service: string): VnodeWorker[] {
+    return [...(this.workers.get(service)?.values() ?? [])].filter((w) => !w.isStopped);
+  }
+
+  /** Forget a stopped or deleted vnode so the next request starts a fresh one. */
+  forget(service: string, partition: number): void {
+    this.workers.get(service)?.delete(partition);
+  }
+
+  // --- senders (request ids) -------------------------------------------------------------
+
+  /**
+   * Register a sender whose replies go to `handler`. With `timeoutMs`, the sender is removed
+   * after that many ms; later replies to it are dropped. Call {@link release} when done.
+   */
+  newSender(handler: ReplyHandler, timeoutMs?: number): Exclude<Sender, null> {
+    const ref = randomUUID();
+    const entry: { handler: ReplyHandler; timer?: NodeJS.Timeout } = { handler };
+    if (timeoutMs !== undefined) {
+      entry.timer = setTimeout(() => this.senders.delete(ref), timeoutMs);
+      entry.timer.unref();
+    }
+    this.senders.set(ref, entry);
+    return { node: this.links.node, ref };
+  }
+
+  /** Stop accepting replies for `sender`. */
+  release(sender: Sender): void {
+    if (!sender) return;
+    const entry = this.senders.get(sender.ref);
+    clearTimeout(entry?.timer);
+    this.senders.delete(sender.ref);
+  }
+
+  /** Number of senders still waiting (a leak check for tests). */
+  get waitingSenders(): number {
+    return this.senders.size;
+  }
+
+  /** Route a reply to its sender, locally or over the wire (riak: `riak_core_vnode:reply/2`). */
+  deliver(sender: Sender, reply: VnodeReply): void {
+    if (!sender) return;
+    if (sender.node === this.links.node) {
+      const entry = this.senders.get(sender.ref);
+      if (!entry) {
+        this.droppedReplies++;
+        return;
+      }
+      entry.handler(copy(reply));
+    } else {
+      this.links.send(sender.node, { t: 'vnode_reply', ref: sender.ref, reply });
+    }
+  }
+
+  // --- commands -----------------------------------------------------------------------
+
+  /**
+   * Send `request` to every vnode in `preflist`; replies go to `sender`
+   * (riak: `riak_core_vnode_master:command/4`). Fire-and-forget: a vnode on an unreachable
+   * node simply never answers, so callers keep a deadline.
+   */
+  command(preflist: readonly VnodeId[], request: unknown, sender: Sender, service: string): void {
+    for (const target of preflist) this.dispatch(target, service, request, sender);
+  }
+
+  /**
+   * Send `request` to one vnode and wait for its reply (riak: `sync_command/4`).
+   * @throws NodeDownError if the target node is not connected; TimeoutError after `timeoutMs`;
+   *   RemoteError (named like the original) if the vnode's callback threw.
+   */
+  syncCommand(target: VnodeId, request: unknown, service: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.release(sender);
+        reject(new TimeoutError(`${service} command to partition ${target.partition} on ${target.node}`, timeoutMs));
+      }, timeoutMs);
+      const sender = this.newSender((reply) => {
+        clearTimeout(timer);
+        this.release(sender);
+        if (reply.ok) resolve(reply.value);
+        else reject(new RemoteError(reply.from.node, reply.error.name, reply.error.message));
+      });
+      if (!this.dispatch(target, service, request, sender)) {
+        clearTimeout(timer);
+        this.release(sender);
+        reject(new NodeDownError(target.node));
+      }
+    });
+  }
+
+  /**
+   * Same contract as {@link syncCommand}. In riak, `sync_spawn_command/3` exists so that a
+   * slow vnode does not block the master's mailbox; our master never blocks (every call is a
+   * promise), so both are the same, kept under riak's name for the exercises.
+   */
+  syncSpawnCommand(target: VnodeId, request: unknown, service: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
+    return this.syncCommand(target, request, service, timeoutMs);
+  }
+
+  /**
+   * Send a coverage request to one vnode, covering `partitions` (riak: `coverage/5`).
+   * Replies go to `sender`. @returns false if the target node is not connected.
+   */
+  coverage(target: VnodeId, partitions: readonly number[], request: unknown, sender: Sender, service: string): boolean {
+    if (target.node === this.links.node) {
+      void this.vnode(service, target.partition).coverage(copy(request), partitions, sender);
+      return true;
+    }
+    return this.links.send(target.node, { t: 'vnode_cov', service, partition: target.partition, partitions, request, sender });
+  }
+
+  /** @returns false if the target node is known to be unreachable. */
+  private dispatch(target: VnodeId, service: string, request: unknown, sender: Sender): boolean {
+    if (target.node === this.links.node) {
+      this.localCommand(service, target.partition, copy(request), sender);
+      return true;
+    }
+    return this.links.send(target.node, { t: 'vnode_cmd', service, partition: target.partition, request, sender });
+  }
+
+  private localCommand(service: string, partition: number, request: unknown, sender: Sender): void {
+    const forwardTo = this.links.forwardTo?.(service, partition);
+    if (forwardTo && forwardTo !== this.links.node) {
+      this.links.send(forwardTo, { t: 'vnode_cmd', service, partition, request, sender });
+      return;
+    }
+    if (!this.modules.has(service)) {
+      this.deliver(sender, {
+        from: { partition, node: this.links.node },
+        ok: false,
+        error: { name: 'Error', message: `unknown vnode service "${service}" on ${this.links.node}` },
+      });
+      return;
+    }
+    void this.vnode(service, partition).command(request, sender);
+  }
+
+  /**
+   * Handle a frame addressed to the vnode master. @returns true if it was one of ours.
+   * Malformed fields are logged and ignored.
+   */
+  handleFrame(from: string, frame: Frame): boolean {
+    switch (frame.t) {
+      case 'vnode_cmd':
+        if (typeof frame.service !== 'string' || typeof frame.partition !== 'number' || !isSender(frame.sender)) {
+          this.links.log.warn(`ignoring malformed vnode_cmd from ${from}`);
+          return true;
+        }
+        this.localCommand(frame.service, frame.partition, frame.request, frame.sender);
+        return true;
+      case 'vnode_cov':
+        if (typeof frame.service !== 'string' || typeof frame.partition !== 'number' || !Array.isArray(frame.partitions) || !isSender(frame.sender)) {
+          this.links.log.warn(`ignoring malformed vnode_cov from ${from}`);
+          return true;
+        }
+        if (this.modules.has(frame.service)) void this.vnode(frame.service, frame.partition).coverage(frame.request, frame.partitions as number[], frame.sender);
+        return true;
+      case 'vnode_reply': {
+        const entry = typeof frame.ref === 'string' ? this.senders.get(frame.ref) : undefined;
+        if (!entry) this.droppedReplies++;
+        else entry.handler(frame.reply as VnodeReply);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** Stop every vnode (node shutdown). */
+  async stopAll(reason: string): Promise<void> {
+    const all = [...this.workers.values()].flatMap((t) => [...t.values()]);
+    await Promise.all(all.map((w) => w.stop(reason)));
+    for (const entry of this.senders.values()) clearTimeout(entry.timer);
+    this.senders.clear();
+  }
+}
+
+function isSender(s: unknown): s is Sender {
+  return s === null || (typeof s === 'object' && typeof (s as { node?: unknown }).node === 'string' && typeof (s as { ref?: unknown }).ref === 'string');
+}
