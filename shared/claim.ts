@@ -60,8 +60,9 @@ export function claim(current: readonly string[], members: readonly string[], op
   const original = encode(current, sorted);
   const owner = original.slice();
   balance(owner, sorted.length, targetN);
-  if (targetNPossible(q, sorted.length, targetN) && !repair(owner, original, targetN)) {
-    owner.set(restripe(original, sorted.length));
+  if (targetNPossible(q, sorted.length, targetN) && !meetsTargetN(Array.from(owner), targetN)) {
+    if (!repair(owner, original, sorted.length, targetN)) owner.set(restripe(original, sorted.length));
+    pullBack(owner, original, targetN);
   }
   return Array.from(owner, (i) => sorted[i]!);
 }
@@ -329,29 +330,35 @@ function distanceTo(owner: Int32Array, node: number): Int32Array {
  * Step 2 (riak has no such step; claim_v2 goes straight to `claim_rebalance_n/2`): fix the
  * remaining violations of a balanced ring by swapping the owners of two partitions, which keeps
  * it balanced. A swap is made only if neither partition is in violation afterwards, so every swap
- * removes at least one violation and none is created: it terminates. Among such swaps, prefer the
+ * removes at least one violation and creates none: it terminates. Among such swaps, prefer the
  * one that adds fewest moves relative to `original`, then the lowest index. Returns whether all
- * violations are gone. Mutates `owner`.
+ * violations are gone. Mutates `owner`, in which only members 0..s-1 may appear.
  */
-function repair(owner: Int32Array, original: Int32Array, targetN: number): boolean {
+function repair(owner: Int32Array, original: Int32Array, s: number, targetN: number): boolean {
   const q = owner.length;
+  const reach = Math.min(targetN - 1, q - 1);
   const moved = (p: number, node: number) => Number(original[p] !== node);
+  const nearP = new Uint8Array(s); // nodes owning a partition within reach of p
   for (let progress = true; progress; ) {
     progress = false;
     let clean = true;
     for (let p = 0; p < q; p++) {
       if (!inViolation(owner, p, targetN)) continue;
       const a = owner[p]!;
+      nearP.fill(0);
+      for (let d = 1; d <= reach; d++) nearP[owner[(p + d) % q]!] = nearP[owner[(p - d + q) % q]!] = 1;
       let best = -1;
       let bestCost = Infinity;
       for (let x = 0; x < q; x++) {
         const b = owner[x]!;
-        if (b === a || nearby(owner, a, x, p, targetN) || nearby(owner, b, p, x, targetN)) continue;
+        if (b === a) continue;
         const cost = moved(p, b) + moved(x, a) - moved(p, a) - moved(x, b);
-        if (cost < bestCost) {
-          best = x;
-          bestCost = cost;
-        }
+        if (cost >= bestCost) continue;
+        // b may not land next to another b (x itself is fine: it becomes a), nor a next to an a
+        if (nearP[b] && (ringDistance(p, x, q) > reach || nearby(owner, b, p, x, targetN))) continue;
+        if (nearby(owner, a, x, p, targetN)) continue;
+        best = x;
+        bestCost = cost;
       }
       if (best < 0) {
         clean = false;
@@ -364,6 +371,45 @@ function repair(owner: Int32Array, original: Int32Array, targetN: number): boole
     if (clean) return true;
   }
   return false;
+}
+
+/**
+ * Step 4: undo needless moves left by steps 2 and 3. If partition p moved away from its original
+ * owner o, and some partition x that o gained is free to go to p's new owner, swap them: p is
+ * back home, balance is unchanged, and the swap is made only if neither lands within reach of
+ * another partition of its node, so target_n still holds. Mutates `owner`.
+ */
+function pullBack(owner: Int32Array, original: Int32Array, targetN: number): void {
+  const q = owner.length;
+  for (let progress = true; progress; ) {
+    progress = false;
+    const moved: number[] = [];
+    for (let p = 0; p < q; p++) if (owner[p] !== original[p]) moved.push(p);
+    for (const p of moved) {
+      const o = original[p]!;
+      const b = owner[p]!;
+      if (o < 0 || b === o) continue; // non-members never come back; p may be home already
+      // only swapping with another moved partition now owned by o saves anything
+      let best = -1;
+      let bestSaved = 0;
+      for (const x of moved) {
+        if (owner[x] !== o || original[x] === o) continue;
+        const saved = original[x] === b ? 2 : 1;
+        if (saved <= bestSaved || nearby(owner, o, p, x, targetN) || nearby(owner, b, x, p, targetN)) continue;
+        best = x;
+        bestSaved = saved;
+      }
+      if (best < 0) continue;
+      owner[p] = o;
+      owner[best] = b;
+      progress = true;
+    }
+  }
+}
+
+function ringDistance(a: number, b: number, q: number): number {
+  const d = Math.abs(a - b);
+  return Math.min(d, q - d);
 }
 
 /**

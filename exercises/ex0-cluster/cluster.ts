@@ -1,0 +1,44 @@
+/**
+ * Exercise 0: form a cluster and leave it, using only the runtime's admin API — the same
+ * steps as `riak-admin cluster join`, `plan`, `commit`. Read README.md in this folder.
+ */
+import { waitFor } from '../../shared/harness/wait.js';
+import type { PlanView, RingNode } from '../../shared/node.js';
+import { members } from '../../shared/ring.js';
+import { todo } from '../../shared/todo.js';
+
+/** How long to wait for the ring to settle (ms). */
+export const SETTLE_TIMEOUT_MS = 15_000;
+
+/**
+ * Join `nodes[1..]` to the ring of `nodes[0]`, commit the plan, and wait until every node
+ * sees a settled ring with all of them as `valid` members.
+ * @returns the plan that was committed.
+ */
+export async function formCluster(nodes: readonly RingNode[]): Promise<PlanView> {
+  const [seed, ...others] = nodes;
+  if (!seed) throw new Error('formCluster needs at least one node');
+  void others;
+
+  // Step 1: stage every join: each of `others` calls `join(seed.addr)`.
+  todo('ex0-cluster', 1, import.meta.url, 'make every other node join the seed (node.join(seed.addr))');
+
+  // Step 2: commit with `seed.commit()`. Right after the joins the claimant may answer with
+  // an error whose code is 'ring_not_ready': retry until it accepts (use waitFor).
+  // Step 3: wait until every node `isSettled()` and lists all the nodes as members.
+  void waitFor;
+  void members;
+  return undefined as unknown as PlanView;
+}
+
+/**
+ * Make `node` leave the cluster that `via` is in: stage the leave, commit, and wait until
+ * `via` no longer lists it and sees a settled ring.
+ */
+export async function leaveCluster(node: RingNode, via: RingNode): Promise<void> {
+  // Step 4: `node.leave()`, commit through `via` (retrying while ring_not_ready), then wait
+  // until `via`'s ring no longer has `node` as a member and `via.isSettled()`.
+  void node;
+  void via;
+  todo('ex0-cluster', 4, import.meta.url, 'stage the leave, commit it and wait until the node is gone');
+}
