@@ -60,7 +60,7 @@ export function claim(current: readonly string[], members: readonly string[], op
   const original = encode(current, sorted);
   const owner = original.slice();
   balance(owner, sorted.length, targetN);
-  if (targetNPossible(q, sorted.length, targetN) && !meetsTargetN(Array.from(owner), targetN)) {
+  if (targetNPossible(q, sorted.length, targetN) && owner.some((_, p) => inViolation(owner, p, targetN))) {
     if (!repair(owner, original, sorted.length, targetN)) owner.set(restripe(original, sorted.length));
     pullBack(owner, original, targetN);
   }
@@ -227,6 +227,7 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
   // per taker, ring distance from each partition to its nearest own partition (only shrinks,
   // as takers only gain partitions here)
   const distances = new Map<number, Int32Array>();
+  let orphans = [...owner.keys()].filter((p) => owner[p]! < 0); // partitions of non-members
   for (;;) {
     const takers = byCount
       .filter((i) => count[i]! < target[i]!)
@@ -263,8 +264,8 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
   function placeOrphan(takers: readonly number[]): [number, number] {
     let best: [number, number] = [-1, -1];
     let fewest = Infinity;
-    for (let p = 0; p < q; p++) {
-      if (owner[p]! >= 0) continue;
+    orphans = orphans.filter((p) => owner[p]! < 0);
+    for (const p of orphans) {
       let options = 0;
       let first = -1;
       for (const t of takers) {
@@ -339,7 +340,9 @@ function repair(owner: Int32Array, original: Int32Array, s: number, targetN: num
   const reach = Math.min(targetN - 1, q - 1);
   const moved = (p: number, node: number) => Number(original[p] !== node);
   const nearP = new Uint8Array(s); // nodes owning a partition within reach of p
-  for (let progress = true; progress; ) {
+  // Successful repairs need few passes; a ring that is still dirty after a few is better
+  // re-striped than ground through at O(violations × Q) per pass.
+  for (let pass = 0, progress = true; progress && pass < 3; pass++) {
     progress = false;
     let clean = true;
     for (let p = 0; p < q; p++) {
@@ -383,17 +386,19 @@ function pullBack(owner: Int32Array, original: Int32Array, targetN: number): voi
   const q = owner.length;
   for (let progress = true; progress; ) {
     progress = false;
-    const moved: number[] = [];
-    for (let p = 0; p < q; p++) if (owner[p] !== original[p]) moved.push(p);
-    for (const p of moved) {
+    // only swapping with another moved partition, now owned by o, saves anything
+    const gained = new Map<number, number[]>(); // node -> moved partitions it now owns
+    for (let p = 0; p < q; p++) {
+      if (owner[p] !== original[p]) gained.set(owner[p]!, [...(gained.get(owner[p]!) ?? []), p]);
+    }
+    for (let p = 0; p < q; p++) {
       const o = original[p]!;
       const b = owner[p]!;
       if (o < 0 || b === o) continue; // non-members never come back; p may be home already
-      // only swapping with another moved partition now owned by o saves anything
       let best = -1;
       let bestSaved = 0;
-      for (const x of moved) {
-        if (owner[x] !== o || original[x] === o) continue;
+      for (const x of gained.get(o) ?? []) {
+        if (owner[x] !== o) continue; // already swapped back this pass
         const saved = original[x] === b ? 2 : 1;
         if (saved <= bestSaved || nearby(owner, o, p, x, targetN) || nearby(owner, b, x, p, targetN)) continue;
         best = x;

@@ -1,0 +1,160 @@
+/**
+ * `npm run admin -- <command> [args] --node HOST:PORT`: administer a running cluster through
+ * any of its nodes, like `riak-admin member-status` / `riak-admin cluster join …`.
+ */
+import { connectAdmin, type AdminConnection } from '../admin_client.js';
+import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseNodeName, printError, runMain, UsageError } from './options.js';
+
+const PROG = 'npm run admin';
+
+/** One admin command: the RPC method it calls and how it turns arguments and result into text. */
+interface Command {
+  /** Positional arguments, for usage: `<addr>`, `[node]`. */
+  readonly args: string;
+  readonly help: string;
+  readonly method: string;
+  /** Build the call's arguments from the positional arguments (already count-checked). */
+  readonly request: (args: readonly string[]) => unknown;
+  /** What to print for a successful result (without `--json`). */
+  readonly show: (result: unknown, args: readonly string[], node: string) => string;
+}
+
+const text = (result: unknown) => String((result as { text?: unknown } | null)?.text ?? result);
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  'member-status': { args: '', help: 'members, their share of the ring, reachability', method: 'admin.member_status', request: () => ({}), show: String },
+  'ring-status': { args: '', help: 'claimant, pending ownership handoffs, unreachable nodes', method: 'admin.ring_status', request: () => ({}), show: String },
+  join: {
+    args: '<addr>',
+    help: 'stage the node at --node joining the cluster of the node at addr (host:port)',
+    method: 'admin.join',
+    request: ([addr]) => ({ addr: parseAddr(addr as string, 'addr') }),
+    show: (_r, [addr], node) => `${node} staged a join to the cluster at ${addr}; now run plan, then commit`,
+  },
+  leave: {
+    args: '[node]',
+    help: 'stage node (default: the one at --node) leaving, handing off its partitions',
+    method: 'admin.leave',
+    request: ([node]) => (node === undefined ? {} : { node: parseNodeName(node, 'node') }),
+    show: (_r, [target], node) => `staged: ${target === undefined ? node : parseNodeName(target, 'node')} leaves; now run plan, then commit`,
+  },
+  remove: {
+    args: '<node>',
+    help: 'stage removing node without handoff',
+    method: 'admin.remove',
+    request: ([node]) => ({ node: parseNodeName(node as string, 'node') }),
+    show: (_r, [target]) => `staged: remove ${parseNodeName(target as string, 'node')}; now run plan, then commit`,
+  },
+  down: {
+    args: '<node>',
+    help: 'mark an unreachable node down',
+    method: 'admin.down',
+    request: ([node]) => ({ node: parseNodeName(node as string, 'node') }),
+    show: (_r, [target]) => `${parseNodeName(target as string, 'node')} marked down`,
+  },
+  plan: { args: '', help: 'show what commit would do', method: 'admin.plan', request: () => ({}), show: text },
+  commit: { args: '', help: 'apply the staged changes', method: 'admin.commit', request: () => ({}), show: text },
+  clear: { args: '', help: 'drop the staged changes', method: 'admin.clear', request: () => ({}), show: () => 'staged changes cleared' },
+  status: { args: '', help: "the node's view as JSON: settled?, members, ring", method: 'admin.status', request: () => ({}), show: (r) => JSON.stringify(r, null, 2) },
+};
+
+const DEFAULT_NODE = `${DEFAULT_HOST}:8101`;
+
+export const USAGE = `Usage: npm run admin -- <command> [args] [--node HOST:PORT] [--cookie SECRET] [--json]
+
+Administer a running cluster through one of its nodes (like riak-admin).
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${`${name} ${c.args}`.trimEnd().padEnd(20)}${c.help}`)
+  .join('\n')}
+
+Node names may leave out the host: "dev2" means dev2@${DEFAULT_HOST}.
+
+Options:
+  --node HOST:PORT     the node to talk to (default ${DEFAULT_NODE})
+  --cookie SECRET      the cluster's cookie (default workshop)
+  --json               print the raw result as JSON
+  --help               show this help
+
+Example:
+  npm run admin -- member-status --node ${DEFAULT_NODE}`;
+
+/** Parsed admin command line. */
+export interface AdminOptions {
+  readonly command: string;
+  readonly args: readonly string[];
+  /** Normalised `host:port`. */
+  readonly node: string;
+  readonly cookie: string;
+  readonly json: boolean;
+}
+
+/**
+ * Parse the admin tool's arguments (without `node` and the script).
+ * @returns the options, or `'help'` for `--help` (or no arguments at all).
+ * @throws UsageError for an unknown command or option, a wrong number of arguments, or a bad
+ *   address or node name.
+ */
+export function parseAdminArgs(argv: readonly string[]): AdminOptions | 'help' {
+  const { values, positionals } = parseCommandLine({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      node: { type: 'string' },
+      cookie: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return 'help';
+  const [command, ...args] = positionals;
+  if (command === undefined) throw new UsageError(`missing command (one of: ${Object.keys(COMMANDS).join(', ')})`);
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(`unknown command "${command}" (one of: ${Object.keys(COMMANDS).join(', ')})`);
+  const required = (spec.args.match(/</g) ?? []).length;
+  const allowed = spec.args === '' ? 0 : spec.args.split(' ').length;
+  if (args.length < required || args.length > allowed) {
+    throw new UsageError(`${command} takes ${spec.args === '' ? 'no arguments' : spec.args}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
+  }
+  spec.request(args); // validates addresses and names before we connect
+  return {
+    command,
+    args,
+    node: parseAddr(values.node ?? DEFAULT_NODE, '--node'),
+    cookie: nonEmpty(values.cookie ?? 'workshop', '--cookie'),
+    json: values.json ?? false,
+  };
+}
+
+async function main(): Promise<void> {
+  const parsed = parseAdminArgs(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const spec = COMMANDS[parsed.command] as Command;
+  let conn: AdminConnection;
+  try {
+    conn = await connectAdmin(parsed.node, parsed.cookie);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const hint = /cookie/i.test(reason) ? 'does it use another --cookie?' : 'is it running? start one with npm start';
+    printError(`cannot reach a node at ${parsed.node}: ${reason} (${hint})`);
+    process.exit(1);
+  }
+  let result: unknown;
+  try {
+    result = await conn.call(spec.method, spec.request(parsed.args));
+  } catch (err) {
+    printError(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  } finally {
+    conn.close();
+  }
+  process.stdout.write(`${parsed.json ? JSON.stringify(result ?? null, null, 2) : spec.show(result, parsed.args, conn.node)}\n`);
+  // Don't wait for the WebSocket close handshake.
+  process.exit(0);
+}
+
+if (isMain(import.meta.url)) runMain(PROG, main);

@@ -1,0 +1,336 @@
+/**
+ * `npm run node -- --name dev1 --port 8101`: one ring node with a REPL, like riak's
+ * `make devrel && dev/dev1/bin/riak console`. `npm start` (devrel.ts) runs three of these
+ * with `--no-repl`.
+ */
+import { resolve } from 'node:path';
+import repl, { type REPLEval } from 'node:repl';
+import { types } from 'node:util';
+import chalk from 'chalk';
+import type { App } from '../app.js';
+import { DEFAULT_RING_SIZE } from '../chash.js';
+import { RingError } from '../errors.js';
+import { RingNode } from '../node.js';
+import type { Ring } from '../ring.js';
+import { loadRingFile } from '../ring_manager.js';
+import { loadApp, type AppTree } from './app_loader.js';
+import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseNodeName, parsePort, parseRingSize, printError, runMain, UsageError } from './options.js';
+
+const PROG = 'npm run node';
+
+/** Environment variable devrel sets to its pid: a node it started exits if that parent dies. */
+export const PARENT_PID_ENV = 'RING_DEVREL_PARENT_PID';
+
+/** Deadline (ms) for `--join`: the commit is retried until the claimant accepts it. */
+const JOIN_DEADLINE_MS = 15_000;
+
+export const USAGE = `Usage: npm run node -- --name NAME [options]
+
+Start one ring node with a REPL (like riak's "dev1 console").
+
+Options:
+  --name NAME          node name, e.g. dev1@127.0.0.1 (required; "dev1" means dev1@127.0.0.1)
+  --port PORT          port for node-to-node and admin traffic (default 0: any free port)
+  --host HOST          address to bind (default ${DEFAULT_HOST}: this machine only;
+                       0.0.0.0 lets a partner's laptop connect)
+  --advertise-host H   address other nodes dial to reach this one (default: --host, or
+                       ${DEFAULT_HOST} when binding 0.0.0.0); for a two-laptop pair use this
+                       laptop's LAN address
+  --cookie SECRET      cluster cookie; only nodes with the same cookie talk (default workshop)
+  --ring-size Q        partitions in a fresh ring, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
+  --ring-file PATH     load the ring from PATH if it exists, and save it there on every change
+  --join ADDR          after starting, join the cluster at ADDR (host:port) and commit
+  --no-repl            no REPL, log only (used by npm start)
+  --exercises          run your code (exercises/app.ts) instead of solutions/app.ts
+  --help               show this help
+
+Example:
+  npm run node -- --name dev4 --port 8104 --join 127.0.0.1:8101`;
+
+/** Parsed options of the node console. */
+export interface ConsoleOptions {
+  /** Full node name, always `name@host`. */
+  readonly name: string;
+  /** Port to bind; 0 = ephemeral. */
+  readonly port: number;
+  readonly host: string;
+  readonly advertiseHost?: string;
+  readonly cookie: string;
+  readonly ringSize: number;
+  /** Absolute path of the ring file, if any. */
+  readonly ringFile?: string;
+  /** Normalised `host:port` to join after starting, if any. */
+  readonly join?: string;
+  readonly repl: boolean;
+  readonly tree: AppTree;
+}
+
+/**
+ * Parse the console's arguments (without `node` and the script).
+ * @returns the options, or `'help'` if `--help` was given.
+ * @throws UsageError on an unknown option, a missing value, a missing `--name`, or a bad
+ *   port, ring size or address.
+ */
+export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'help' {
+  const { values } = parseCommandLine({
+    args: [...argv],
+    options: {
+      name: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'advertise-host': { type: 'string' },
+      cookie: { type: 'string' },
+      'ring-size': { type: 'string' },
+      'ring-file': { type: 'string' },
+      join: { type: 'string' },
+      'no-repl': { type: 'boolean' },
+      exercises: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return 'help';
+  if (values.name === undefined) throw new UsageError('--name is required, e.g. --name dev1@127.0.0.1');
+  return {
+    name: parseNodeName(values.name),
+    port: values.port === undefined ? 0 : parsePort(values.port),
+    host: nonEmpty(values.host ?? DEFAULT_HOST, '--host'),
+    advertiseHost: values['advertise-host'] === undefined ? undefined : nonEmpty(values['advertise-host'], '--advertise-host'),
+    cookie: nonEmpty(values.cookie ?? 'workshop', '--cookie'),
+    ringSize: values['ring-size'] === undefined ? DEFAULT_RING_SIZE : parseRingSize(values['ring-size']),
+    ringFile: values['ring-file'] === undefined ? undefined : resolve(nonEmpty(values['ring-file'], '--ring-file')),
+    join: values.join === undefined ? undefined : parseAddr(values.join, '--join'),
+    repl: !values['no-repl'],
+    tree: values.exercises ? 'exercises' : 'solutions',
+  };
+}
+
+/** One line for a failed command: `error: <code>: <message>` for runtime errors, else `error: <message>`. */
+export function describeError(err: unknown): string {
+  if (err instanceof RingError) return `error: ${err.code}: ${err.message}`;
+  return `error: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/**
+ * Commit staged changes through `node`, retrying while the claimant says the ring is not
+ * ready or cannot be reached yet (a node that just joined is still connecting to it).
+ * @throws the commit's error for anything else, or a timeout after `timeoutMs`.
+ */
+export async function commitWhenReady(node: RingNode, timeoutMs = JOIN_DEADLINE_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await node.commit();
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      // Someone else committed our join first: nothing left to do.
+      if (code === 'nothing_staged') return;
+      if (code !== 'ring_not_ready' && code !== 'node_down') throw err;
+      if (Date.now() >= deadline) throw new Error(`the claimant did not accept the commit within ${timeoutMs} ms (last error: ${(err as Error).message})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function start(opts: ConsoleOptions, app: App): Promise<RingNode> {
+  let ring: Ring | undefined;
+  if (opts.ringFile) {
+    ring = loadRingFile(opts.ringFile);
+    if (ring && !ring.members[opts.name]) throw new Error(`ring file ${opts.ringFile} belongs to another node (${opts.name} is not a member); delete it or pick another --ring-file`);
+  }
+  try {
+    return await RingNode.start({
+      name: opts.name,
+      cookie: opts.cookie,
+      host: opts.host,
+      port: opts.port,
+      advertiseHost: opts.advertiseHost,
+      ringSize: opts.ringSize,
+      services: app.services(),
+      ring,
+      ringFile: opts.ringFile,
+    });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${opts.port} on ${opts.host} is already in use; pick another with --port`);
+    if (code === 'EADDRNOTAVAIL') throw new Error(`cannot bind ${opts.host}: not an address of this machine (see --host)`);
+    throw err;
+  }
+}
+
+const BUILTIN_HELP: readonly (readonly [string, string])[] = [
+  ['memberStatus()', 'print member_status: members, their share of the ring, reachability'],
+  ['ringStatus()', 'print ring_status: claimant, pending ownership handoffs, unreachable nodes'],
+  ['join(addr)', 'stage this node joining the cluster at addr ("host:port"); then plan() and commit()'],
+  ['leave(node?)', 'stage node (default: this one) leaving the cluster, handing off its partitions'],
+  ['remove(node)', 'stage removing node without handoff (its data is lost)'],
+  ['down(node)', 'mark an unreachable node down so that the cluster can change without it'],
+  ['plan()', 'print what commit() would do'],
+  ['commit()', 'apply the staged changes and print the plan'],
+  ['clear()', 'drop the staged changes'],
+  ['ring()', 'the current ring, as an object'],
+  ['help()', 'this list'],
+];
+
+/** `dev2` → `dev2@127.0.0.1`, as on the command line. */
+const fullName = (node: unknown) => parseNodeName(String(node), 'node');
+
+function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void): void {
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  // Every function reports failures as one line and returns nothing, so the REPL never shows
+  // a stack trace for a refused command.
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => unknown) =>
+    (...args: A): unknown => {
+      const fail = (err: unknown) => void process.stderr.write(`${chalk.red(describeError(err))}\n`);
+      try {
+        const result = fn(...args);
+        return types.isPromise(result) ? result.catch(fail) : result;
+      } catch (err) {
+        return fail(err);
+      }
+    };
+  const builtins: Record<string, (...args: never[]) => unknown> = {
+    memberStatus: () => void out(node.memberStatus()),
+    ringStatus: () => void out(node.ringStatus()),
+    join: async (addr: unknown) => {
+      const seed = parseAddr(String(addr), 'addr');
+      await node.join(seed);
+      out(`${node.name} staged a join to the cluster at ${seed}: now plan() and commit()`);
+    },
+    leave: async (n?: unknown) => {
+      const target = n === undefined ? node.name : fullName(n);
+      await node.leave(target);
+      out(`staged: ${target} leaves; now plan() and commit()`);
+    },
+    remove: async (n: unknown) => {
+      const target = fullName(n);
+      await node.remove(target);
+      out(`staged: remove ${target}; now plan() and commit()`);
+    },
+    down: async (n: unknown) => {
+      const target = fullName(n);
+      await node.down(target);
+      out(`${target} marked down`);
+    },
+    plan: async () => void out((await node.plan()).text),
+    commit: async () => void out((await node.commit()).text),
+    clear: async () => {
+      await node.clear();
+      out('staged changes cleared');
+    },
+    ring: () => node.ring,
+  };
+  const commands = Object.entries(app.commands);
+  const shadowed = new Set(commands.map(([name]) => name).filter((name) => name in builtins || name === 'help' || name === 'node'));
+  const help = () => {
+    const rows: [string, string][] = BUILTIN_HELP.map(([sig, text]) => {
+      const name = sig.slice(0, sig.indexOf('('));
+      return [shadowed.has(name) ? `cluster.${sig}` : sig, text];
+    });
+    rows.push(['node', 'this RingNode (e.g. node.addr, node.upNodes())']);
+    const width = Math.max(...rows.map(([sig]) => sig.length)) + 2;
+    out(chalk.bold('Cluster (like riak-admin cluster …):'));
+    for (const [sig, text] of rows) out(`  ${sig.padEnd(width)}${text}`);
+    out(chalk.bold(`App (${tree}/app.ts):`));
+    if (commands.length === 0) out('  (no commands)');
+    for (const [, cmd] of commands) out(`  ${cmd.help}`);
+    out('Async functions print their result; "await" works too. Exit with .exit or Ctrl-D.');
+  };
+
+  const prompt = `${node.name.split('@')[0]}> `;
+  const server = repl.start({ prompt, ignoreUndefined: true });
+  const ctx = server.context;
+  // The membership functions are always reachable as cluster.<name>; at the top level an app
+  // command of the same name wins (e.g. the kv app's remove(key)), since that is what its help line promises.
+  ctx.cluster = Object.fromEntries(Object.entries(builtins).map(([name, fn]) => [name, guard(fn)]));
+  for (const [name, fn] of Object.entries(builtins)) ctx[name] = guard(fn);
+  ctx.node = node;
+  ctx.help = help;
+  for (const [name, cmd] of commands) {
+    if (name === 'help' || name === 'node') {
+      process.stderr.write(`${chalk.yellow('warning:')} app command "${name}" is hidden by the built-in of that name\n`);
+      continue;
+    }
+    ctx[name] = guard((...args: unknown[]) => cmd.run(node, ...args));
+  }
+  // Show what a promise resolves to without making people type "await": wrap the default
+  // eval (which already handles top-level await) and wait for a promise result.
+  const evalDefault = server.eval;
+  const autoAwait: REPLEval = function (this: repl.REPLServer, code, context, file, cb) {
+    evalDefault.call(this, code, context, file, (err, result) => {
+      if (err || !types.isPromise(result)) return cb(err, result);
+      (result as Promise<unknown>).then(
+        (value) => cb(null, value),
+        (e: unknown) => cb(e instanceof Error ? e : new Error(String(e)), undefined),
+      );
+    });
+  };
+  (server as { eval: REPLEval }).eval = autoAwait;
+  server.on('exit', onExit);
+  out(`type help() for the commands`);
+}
+
+async function main(): Promise<void> {
+  const parsed = parseConsoleArgs(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const opts = parsed;
+  const app = await loadApp(opts.tree);
+  const node = await start(opts, app);
+
+  let stopping = false;
+  const stop = async (code: number, why?: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (why) node.log.info(why);
+    // A stop that hangs must not keep the process alive: devrel SIGKILLs after 5 s anyway.
+    setTimeout(() => process.exit(1), 4000).unref();
+    try {
+      await node.stop();
+    } catch (err) {
+      printError(`stopping ${node.name}: ${(err as Error).message}`);
+      code = 1;
+    }
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void stop(0, 'SIGTERM: stopping'));
+  process.on('SIGINT', () => void stop(0, 'SIGINT: stopping'));
+  watchParent(() => void stop(0, 'the devrel that started this node is gone: stopping'));
+
+  const port = node.addr.split(':').pop();
+  const services = node.vnodes.services();
+  const advertised = opts.advertiseHost ? ` advertised as ${node.addr}` : '';
+  process.stdout.write(`${node.name} listening on ${opts.host}:${port}${advertised} (services: ${services.length ? services.join(', ') : 'none'})\n`);
+
+  if (opts.join) {
+    try {
+      await node.join(opts.join);
+      await commitWhenReady(node);
+    } catch (err) {
+      printError(`cannot join the cluster at ${opts.join}: ${(err as Error).message}`);
+      await stop(1);
+      return;
+    }
+    process.stdout.write(`${node.name} joined the cluster at ${opts.join} (committed; partitions are being handed off)\n`);
+  }
+  if (opts.repl) startRepl(node, app, opts.tree, () => void stop(0));
+}
+
+/** If devrel started us, stop when it dies (even by SIGKILL), so no node is left behind. */
+function watchParent(onGone: () => void): void {
+  const parent = Number(process.env[PARENT_PID_ENV]);
+  if (!Number.isInteger(parent) || parent <= 0) return;
+  // An orphan is re-parented (to init or a subreaper), so a changed ppid means the parent died.
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 500);
+  timer.unref();
+}
+
+if (isMain(import.meta.url)) runMain(PROG, main);

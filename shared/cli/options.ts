@@ -1,0 +1,158 @@
+/**
+ * Argument parsing shared by the command-line tools (`npm start`, `npm run node`,
+ * `npm run admin`): a thin layer over `node:util` parseArgs that turns every kind of bad
+ * input into a {@link UsageError} with a one-line message, plus validators for ports,
+ * addresses, node names and ring sizes.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import chalk from 'chalk';
+import { validateRingSize } from '../chash.js';
+
+/** Bad command-line input. Tools print its message on one line and exit with {@link USAGE_EXIT_CODE}. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Exit code for bad command-line input (as most Unix tools do); runtime failures exit 1. */
+export const USAGE_EXIT_CODE = 2;
+
+/** Host the tools assume when a node name or address leaves it out. */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/**
+ * `parseArgs` (strict unless `config.strict` is false), with its errors turned into short {@link UsageError}s
+ * (`unknown option --foo`, `option --port needs a value`, `unexpected argument x`).
+ * @throws UsageError on an unknown option, a missing or ambiguous value, or a positional
+ *   argument when `config.allowPositionals` is not set.
+ */
+export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config); // strict by default: unknown options throw
+  } catch (err) {
+    throw new UsageError(parseErrorMessage(err));
+  }
+}
+
+function parseErrorMessage(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const message = String(e.message ?? err);
+  // Node's messages quote the option and run over several lines; keep the gist.
+  const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return message.includes('does not take an argument') ? `option ${option} does not take a value` : `option ${option} needs a value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`.trimEnd();
+    default:
+      return message.split('\n')[0] ?? message;
+  }
+}
+
+/**
+ * An integer in `min..max` from the text of option `flag`.
+ * @throws UsageError `--nodes must be an integer between 1 and 9, got "x"`.
+ */
+export function parseInteger(text: string, flag: string, min: number, max: number): number {
+  const n = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer between ${min} and ${max}, got "${text}"`);
+  return n;
+}
+
+/**
+ * A TCP port (1..65535, or 0 = "any free port" when `allowZero`).
+ * @throws UsageError naming `flag` and the bad value.
+ */
+export function parsePort(text: string, flag = '--port', allowZero = true): number {
+  return parseInteger(text, flag, allowZero ? 0 : 1, 65535);
+}
+
+/**
+ * A ring size Q: a power of two in 8..1024.
+ * @throws UsageError naming `flag` and the bad value.
+ */
+export function parseRingSize(text: string, flag = '--ring-size'): number {
+  const q = parseInteger(text, flag, 1, 1 << 20);
+  try {
+    validateRingSize(q);
+  } catch {
+    throw new UsageError(`${flag} must be a power of two between 8 and 1024, got "${text}"`);
+  }
+  return q;
+}
+
+/**
+ * A node address `host:port` (port 1..65535). A bare port means {@link DEFAULT_HOST}.
+ * IPv6 hosts go in brackets: `[::1]:8101`.
+ * @returns the normalised `host:port`.
+ * @throws UsageError if it is not of that form.
+ */
+export function parseAddr(text: string, flag = '--node'): string {
+  const value = text.trim();
+  if (/^[0-9]+$/.test(value)) return `${DEFAULT_HOST}:${parsePort(value, flag, false)}`;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):([0-9]+)$/.exec(value);
+  if (!m) throw new UsageError(`${flag} must be HOST:PORT, e.g. 127.0.0.1:8101, got "${text}"`);
+  return `${m[1]}:${parsePort(m[2] as string, flag, false)}`;
+}
+
+/**
+ * A node name: `dev1` becomes `dev1@127.0.0.1`; `name@host` is kept as is.
+ * @throws UsageError if the name is empty, contains whitespace, or has an empty part around `@`.
+ */
+export function parseNodeName(text: string, flag = '--name'): string {
+  const name = text.trim();
+  if (name === '' || /\s/.test(name)) throw new UsageError(`${flag} must be a node name like dev1@127.0.0.1, got "${text}"`);
+  if (!name.includes('@')) return `${name}@${DEFAULT_HOST}`;
+  const [local, host, ...rest] = name.split('@');
+  if (!local || !host || rest.length > 0) throw new UsageError(`${flag} must be a node name like dev1@127.0.0.1, got "${text}"`);
+  return name;
+}
+
+/** A string option that must not be empty. @throws UsageError naming `flag`. */
+export function nonEmpty(text: string, flag: string): string {
+  if (text.trim() === '') throw new UsageError(`${flag} must not be empty`);
+  return text;
+}
+
+/** Print `error: <message>` to stderr, in red when the terminal supports it. */
+export function printError(message: string): void {
+  process.stderr.write(`${chalk.red('error:')} ${message}\n`);
+}
+
+/**
+ * Run a tool's `main`, turning failures into one line on stderr and an exit code
+ * (`prog` is how the user runs the tool, e.g. `npm run admin`, for the `--help` hint):
+ * {@link UsageError} → the message plus a `--help` hint, exit {@link USAGE_EXIT_CODE};
+ * any other error → its message (no stack), exit 1. `main` decides itself when to exit
+ * on success (a tool that keeps running just returns).
+ */
+export function runMain(prog: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    if (err instanceof UsageError) {
+      printError(`${err.message} (see ${prog} -- --help)`);
+      process.exit(USAGE_EXIT_CODE);
+    }
+    printError(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}
+
+/**
+ * True when the module at `moduleUrl` (its `import.meta.url`) is the script node was started
+ * with, so that tests can import a tool's parser without running the tool.
+ */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
+}

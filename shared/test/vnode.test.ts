@@ -1,0 +1,152 @@
+/**
+ * Vnodes and the vnode master (riak_core_vnode, riak_core_vnode_master): lazy start, one
+ * command at a time, replies through senders, errors, fallback vnodes, deadlines.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestCluster } from '../harness/cluster.js';
+import { waitFor } from '../harness/wait.js';
+import { noreply, reply, type Sender, type VnodeModule, type VnodeReply } from '../vnode.js';
+
+type Req =
+  | { type: 'echo'; value: unknown }
+  | { type: 'slow'; id: number }
+  | { type: 'later'; value: unknown }
+  | { type: 'boom' }
+  | { type: 'mutate'; value: { n: number } }
+  | { type: 'get' }
+  | { type: 'silent' };
+
+/** Records what the vnodes of one node saw. */
+const probe = { concurrent: 0, maxConcurrent: 0, order: [] as number[], inits: [] as string[] };
+
+const testService = (): VnodeModule<Req> => ({
+  service: 'test',
+  init(ctx) {
+    probe.inits.push(`${ctx.partition}@${ctx.node}`);
+    let stored: unknown;
+    return {
+      async handleCommand(req, sender) {
+        switch (req.type) {
+          case 'echo':
+            return reply({ value: req.value, partition: ctx.partition, node: ctx.node });
+          case 'slow': {
+            probe.concurrent++;
+            probe.maxConcurrent = Math.max(probe.maxConcurrent, probe.concurrent);
+            await new Promise((r) => setImmediate(r)); // yield: another command could interleave here
+            probe.order.push(req.id);
+            probe.concurrent--;
+            return reply(req.id);
+          }
+          case 'later':
+            setImmediate(() => ctx.reply(sender, { later: req.value }));
+            return noreply();
+          case 'boom':
+            throw new Error('vnode exploded');
+          case 'mutate':
+            stored = req.value;
+            return reply('ok');
+          case 'get':
+            return reply(stored);
+          case 'silent':
+            return noreply();
+        }
+      },
+    };
+  },
+});
+
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await TestCluster.start({ size: 2, services: () => [testService()] });
+});
+afterAll(() => cluster?.stop());
+
+const dev1 = () => cluster.node(0);
+const dev2 = () => cluster.node(1);
+
+describe('vnode workers', () => {
+  it('start lazily, on the first command for their partition', async () => {
+    expect(dev1().vnodes.running('test').some((w) => w.id.partition === 5)).toBe(false);
+    await dev1().syncCommand({ partition: 5, node: dev1().name }, { type: 'echo', value: 1 }, 'test');
+    expect(dev1().vnodes.running('test').some((w) => w.id.partition === 5)).toBe(true);
+    expect(probe.inits.filter((i) => i === `5@${dev1().name}`)).toHaveLength(1);
+  });
+
+  it('handle one command at a time, in arrival order', async () => {
+    probe.maxConcurrent = 0;
+    probe.order = [];
+    const target = { partition: 7, node: dev2().name };
+    const ids = Array.from({ length: 25 }, (_, i) => i);
+    const replies = await Promise.all(ids.map((id) => dev1().syncCommand(target, { type: 'slow', id }, 'test')));
+    expect(replies).toEqual(ids);
+    expect(probe.order).toEqual(ids);
+    expect(probe.maxConcurrent).toBe(1);
+  });
+
+  it('can answer later through the sender (noreply + ctx.reply)', async () => {
+    const answer = await dev2().syncCommand({ partition: 3, node: dev1().name }, { type: 'later', value: 'x' }, 'test');
+    expect(answer).toEqual({ later: 'x' });
+  });
+
+  it('report a callback error to the caller with its message, and keep running', async () => {
+    const target = { partition: 9, node: dev2().name };
+    await expect(dev1().syncCommand(target, { type: 'boom' }, 'test')).rejects.toThrow('vnode exploded');
+    expect(await dev1().syncCommand(target, { type: 'echo', value: 2 }, 'test')).toMatchObject({ value: 2 });
+  });
+
+  it('share nothing with the caller: a request is copied, as if it crossed the wire', async () => {
+    const value = { n: 1 };
+    const target = { partition: 11, node: dev1().name };
+    await dev1().syncCommand(target, { type: 'mutate', value }, 'test');
+    value.n = 99;
+    expect(await dev1().syncCommand(target, { type: 'get' }, 'test')).toEqual({ n: 1 });
+  });
+
+  it('run as fallbacks: any node can host any partition on demand', async () => {
+    const ring = dev1().ring;
+    const notOwned = ring.owners.findIndex((o) => o !== dev2().name);
+    const answer = await dev1().syncCommand({ partition: notOwned, node: dev2().name }, { type: 'echo', value: 'f' }, 'test');
+    expect(answer).toEqual({ value: 'f', partition: notOwned, node: dev2().name });
+  });
+});
+
+describe('vnode master', () => {
+  it('command sends to every vnode of a preference list; replies say who answered', async () => {
+    const got: VnodeReply[] = [];
+    const sender = dev1().vnodes.newSender((r) => got.push(r), 5000);
+    const apl = dev1().getApl({ partition: 0 }, 3, 'test');
+    dev1().command(apl, { type: 'echo', value: 'all' }, sender, 'test');
+    await waitFor('three replies', () => got.length === 3);
+    dev1().vnodes.release(sender);
+    expect(got.map((r) => `${r.from.partition}@${r.from.node}`).sort()).toEqual(apl.map((e) => `${e.partition}@${e.node}`).sort());
+    expect(got.every((r) => r.ok)).toBe(true);
+  });
+
+  it('times out a sync command whose vnode never answers, and forgets the sender', async () => {
+    const before = dev1().vnodes.waitingSenders;
+    await expect(dev1().syncCommand({ partition: 1, node: dev2().name }, { type: 'silent' }, 'test', 200)).rejects.toMatchObject({
+      code: 'timeout',
+    });
+    expect(dev1().vnodes.waitingSenders).toBe(before);
+  });
+
+  it('drops a reply that arrives after its sender was released', async () => {
+    const dropped = dev1().vnodes.droppedReplies;
+    let calls = 0;
+    const sender: Sender = dev1().vnodes.newSender(() => calls++);
+    dev1().vnodes.release(sender);
+    dev1().command([{ partition: 2, node: dev2().name }], { type: 'echo', value: 'late' }, sender, 'test');
+    await waitFor('the late reply to be dropped', () => dev1().vnodes.droppedReplies === dropped + 1);
+    expect(calls).toBe(0);
+  });
+
+  it('rejects a sync command to a node that is not connected at once', async () => {
+    await expect(dev1().syncCommand({ partition: 1, node: 'nobody@127.0.0.1' }, { type: 'echo', value: 1 }, 'test')).rejects.toMatchObject({
+      code: 'node_down',
+    });
+  });
+
+  it('answers an unknown service with an error instead of hanging', async () => {
+    await expect(dev1().syncCommand({ partition: 1, node: dev2().name }, {}, 'no-such-service', 2000)).rejects.toThrow(/unknown vnode service/);
+  });
+});
