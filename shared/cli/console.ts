@@ -14,12 +14,9 @@ import { RingNode } from '../node.js';
 import type { Ring } from '../ring.js';
 import { loadRingFile } from '../ring_manager.js';
 import { loadApp, type AppTree } from './app_loader.js';
-import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseNodeName, parsePort, parseRingSize, printError, runMain, UsageError } from './options.js';
+import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseNodeName, parsePort, parseRingSize, PARENT_PID_ENV, printError, runMain, UsageError } from './options.js';
 
 const PROG = 'npm run node';
-
-/** Environment variable devrel sets to its pid: a node it started exits if that parent dies. */
-export const PARENT_PID_ENV = 'RING_DEVREL_PARENT_PID';
 
 /** Deadline (ms) for `--join`: the commit is retried until the claimant accepts it. */
 const JOIN_DEADLINE_MS = 15_000;

@@ -21,6 +21,12 @@ export class UsageError extends Error {
 /** Exit code for bad command-line input (as most Unix tools do); runtime failures exit 1. */
 export const USAGE_EXIT_CODE = 2;
 
+/**
+ * Environment variable devrel sets, in each node it starts, to its own pid: such a node stops
+ * when its parent process is gone (even if devrel was SIGKILLed), so none is left behind.
+ */
+export const PARENT_PID_ENV = 'RING_DEVREL_PARENT_PID';
+
 /** Host the tools assume when a node name or address leaves it out. */
 export const DEFAULT_HOST = '127.0.0.1';
 

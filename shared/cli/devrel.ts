@@ -1,0 +1,314 @@
+/**
+ * `npm start`: riak's "devrel", a local cluster of N nodes, each its own OS process running
+ * shared/cli/console.ts with `--no-repl`. Starts them on consecutive ports, joins dev2..devN
+ * to dev1, commits, waits until the ring settles, then stays in the foreground relaying the
+ * nodes' logs until Ctrl-C, which stops every node.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import chalk from 'chalk';
+import { connectAdmin, type AdminConnection } from '../admin_client.js';
+import { DEFAULT_RING_SIZE } from '../chash.js';
+import { appPath, type AppTree } from './app_loader.js';
+import { DEFAULT_HOST, isMain, nonEmpty, parseCommandLine, parseInteger, parsePort, parseRingSize, PARENT_PID_ENV, printError, runMain, UsageError } from './options.js';
+
+const PROG = 'npm start';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CONSOLE = fileURLToPath(new URL('./console.ts', import.meta.url));
+
+/** Deadline (ms) for the whole startup: processes up, joined, committed, settled. */
+const STARTUP_DEADLINE_MS = 15_000;
+/** How long (ms) nodes get to stop after SIGTERM before they are SIGKILLed. */
+const STOP_DEADLINE_MS = 5_000;
+/** Poll period (ms) while waiting for nodes during startup. */
+const POLL_MS = 100;
+
+export const USAGE = `Usage: npm start [-- options]
+
+Start a local cluster ("devrel"): N nodes, each its own process, joined into one ring.
+Ctrl-C stops them all. Every start is a fresh cluster (the nodes' data directories are wiped).
+
+Options:
+  --nodes N          number of nodes, 1..9 (default 3)
+  --base-port P      devK listens on P+K-1 (default 8101: dev1 on 8101, dev2 on 8102, ...)
+  --host HOST        address the nodes bind (default ${DEFAULT_HOST})
+  --cookie SECRET    cluster cookie (default workshop)
+  --ring-size Q      partitions, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
+  --data DIR         where each node keeps its ring file, in DIR/devK (default data/)
+  --exercises        run your code (exercises/app.ts) instead of solutions/app.ts
+  --help             show this help
+
+Example:
+  npm start -- --nodes 4 --base-port 8201`;
+
+/** Parsed devrel options. */
+export interface DevrelOptions {
+  /** Number of nodes, 1..9. */
+  readonly nodes: number;
+  /** Port of dev1; devK gets basePort + K - 1. */
+  readonly basePort: number;
+  readonly host: string;
+  readonly cookie: string;
+  readonly ringSize: number;
+  readonly tree: AppTree;
+  /** Absolute path of the data directory. */
+  readonly dataDir: string;
+}
+
+/**
+ * Parse devrel's arguments (without `node` and the script).
+ * @returns the options, or `'help'` for `--help`.
+ * @throws UsageError on an unknown option, a missing value, a node count outside 1..9, or
+ *   ports that would run past 65535.
+ */
+export function parseDevrelArgs(argv: readonly string[]): DevrelOptions | 'help' {
+  const { values } = parseCommandLine({
+    args: [...argv],
+    options: {
+      nodes: { type: 'string' },
+      'base-port': { type: 'string' },
+      host: { type: 'string' },
+      cookie: { type: 'string' },
+      'ring-size': { type: 'string' },
+      data: { type: 'string' },
+      exercises: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return 'help';
+  const nodes = values.nodes === undefined ? 3 : parseInteger(values.nodes, '--nodes', 1, 9);
+  const basePort = values['base-port'] === undefined ? 8101 : parsePort(values['base-port'], '--base-port', false);
+  if (basePort + nodes - 1 > 65535) throw new UsageError(`--base-port ${basePort} leaves no room for ${nodes} nodes (ports must stay below 65536)`);
+  return {
+    nodes,
+    basePort,
+    host: nonEmpty(values.host ?? DEFAULT_HOST, '--host'),
+    cookie: nonEmpty(values.cookie ?? 'workshop', '--cookie'),
+    ringSize: values['ring-size'] === undefined ? DEFAULT_RING_SIZE : parseRingSize(values['ring-size']),
+    tree: values.exercises ? 'exercises' : 'solutions',
+    dataDir: values.data === undefined ? join(ROOT, 'data') : resolve(nonEmpty(values.data, '--data')),
+  };
+}
+
+/**
+ * Resolve if `port` on `host` can be bound right now (we bind and release it at once).
+ * @throws Error naming the port and how to choose others when it is taken.
+ */
+export function checkPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (another npm start still running?); pick other ports with --base-port, e.g. --base-port 8201`));
+      else reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
+    });
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolvePort()));
+  });
+}
+
+const PALETTE = [chalk.cyan, chalk.magenta, chalk.yellow, chalk.green, chalk.blue, chalk.red, chalk.cyanBright, chalk.magentaBright, chalk.yellowBright];
+
+/** One node process. */
+interface Node {
+  readonly short: string;
+  readonly name: string;
+  readonly port: number;
+  /** `host:port` to dial. */
+  readonly addr: string;
+  readonly proc: ChildProcess;
+  /** Set once the process has exited and its output is flushed. */
+  exit?: { code: number | null; signal: NodeJS.Signals | null };
+  /** Resolves at that moment. */
+  readonly closed: Promise<void>;
+}
+
+const describeExit = (e: NonNullable<Node['exit']>) => (e.signal ? `signal ${e.signal}` : `code ${e.code}`);
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Copy `from` to `to` line by line, each line prefixed (so interleaved logs stay readable). */
+function relay(from: Readable | null, to: Writable, prefix: string): void {
+  if (!from) return;
+  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${prefix}${line}\n`));
+}
+
+function spawnNode(k: number, opts: DevrelOptions, dialHost: string, onClose: (node: Node) => void): Node {
+  const short = `dev${k}`;
+  const name = `${short}@127.0.0.1`;
+  const port = opts.basePort + k - 1;
+  const args = ['--import', 'tsx', CONSOLE, '--name', name, '--port', String(port), '--host', opts.host, '--cookie', opts.cookie, '--ring-size', String(opts.ringSize), '--ring-file', join(opts.dataDir, short, 'ring.json'), '--no-repl'];
+  if (opts.tree === 'exercises') args.push('--exercises');
+  // Children write to pipes, where chalk would drop colour; keep ours if our terminal has it.
+  const colour = chalk.level > 0 && process.env.FORCE_COLOR === undefined ? { FORCE_COLOR: String(chalk.level) } : {};
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT, // --import tsx resolves from here
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: false,
+    env: { ...process.env, ...colour, [PARENT_PID_ENV]: String(process.pid) },
+  });
+  let markClosed!: () => void;
+  const closed = new Promise<void>((r) => (markClosed = r));
+  const node: Node = { short, name, port, addr: `${dialHost}:${port}`, proc, closed };
+  const prefix = `${PALETTE[(k - 1) % PALETTE.length]?.(short) ?? short} │ `;
+  relay(proc.stdout, process.stdout, prefix);
+  relay(proc.stderr, process.stderr, prefix);
+  const done = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (node.exit) return;
+    node.exit = { code, signal };
+    markClosed();
+    onClose(node);
+  };
+  // 'close' comes after the last output line; 'error' alone if the process never started.
+  proc.on('close', done);
+  proc.on('error', (err) => {
+    process.stderr.write(`${prefix}${chalk.red(`cannot start: ${err.message}`)}\n`);
+    done(null, null);
+  });
+  return node;
+}
+
+/** Open an admin connection to `node` once it accepts them. @throws if it exits or `deadline` passes first. */
+async function connectWhenUp(node: Node, cookie: string, deadline: number): Promise<AdminConnection> {
+  let last = 'no attempt';
+  for (;;) {
+    if (node.exit) throw new Error(`${node.short} exited (${describeExit(node.exit)}) before it accepted connections`);
+    try {
+      return await connectAdmin(node.addr, cookie, `devrel-${process.pid}@localhost`);
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() >= deadline) throw new Error(`${node.short} did not accept connections on ${node.addr} within ${STARTUP_DEADLINE_MS / 1000} s (last error: ${last})`);
+    await delay(POLL_MS);
+  }
+}
+
+const remaining = (deadline: number) => Math.max(1000, deadline - Date.now());
+
+/** Join dev2..devN to dev1, commit and wait until every node sees a settled ring. */
+async function formCluster(nodes: readonly Node[], conns: readonly AdminConnection[], deadline: number): Promise<void> {
+  const [first] = nodes;
+  const [firstConn] = conns;
+  if (!first || !firstConn) return;
+  const alive = () => {
+    const dead = nodes.find((n) => n.exit);
+    if (dead?.exit) throw new Error(`${dead.short} exited (${describeExit(dead.exit)}) during startup`);
+  };
+  for (let i = 1; i < nodes.length; i++) {
+    alive();
+    await (conns[i] as AdminConnection).call('admin.join', { addr: first.addr }, remaining(deadline));
+  }
+  if (nodes.length > 1) {
+    // The claimant refuses to commit until every member has seen the staged joins.
+    for (;;) {
+      alive();
+      try {
+        await firstConn.call('admin.commit', {}, remaining(deadline));
+        break;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'ring_not_ready') throw err;
+        if (Date.now() >= deadline) throw new Error(`the claimant did not accept the commit within ${STARTUP_DEADLINE_MS / 1000} s (ring not ready)`);
+      }
+      await delay(POLL_MS);
+    }
+  }
+  for (;;) {
+    alive();
+    const statuses = (await Promise.all(conns.map((c) => c.call('admin.status', {}, remaining(deadline))))) as { settled?: boolean; members?: unknown[] }[];
+    if (statuses.every((s) => s.settled === true && s.members?.length === nodes.length)) return;
+    if (Date.now() >= deadline) throw new Error(`the ring did not settle within ${STARTUP_DEADLINE_MS / 1000} s`);
+    await delay(POLL_MS);
+  }
+}
+
+async function main(): Promise<void> {
+  const parsed = parseDevrelArgs(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const opts = parsed;
+  const started = Date.now();
+  if (!existsSync(appPath(opts.tree))) throw new Error(`${opts.tree}/app.ts not found; it must export "app: App" (see shared/app.ts)`);
+  // Nodes bound to every interface are still dialled on loopback from here.
+  const dialHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  for (let k = 1; k <= opts.nodes; k++) await checkPortFree(opts.host, opts.basePort + k - 1);
+  for (let k = 1; k <= opts.nodes; k++) rmSync(join(opts.dataDir, `dev${k}`), { recursive: true, force: true });
+
+  const nodes: Node[] = [];
+  let stopping = false;
+  let ready = false;
+
+  /** Stop every node (SIGTERM, then SIGKILL after the deadline) and exit with `code`. */
+  const stopAll = async (code: number): Promise<void> => {
+    if (stopping) return; // a second Ctrl-C must not cut the clean stop short; the deadline does
+    stopping = true;
+    const running = nodes.filter((n) => !n.exit);
+    for (const n of running) n.proc.kill('SIGTERM');
+    const allClosed = Promise.all(running.map((n) => n.closed));
+    await Promise.race([allClosed, delay(STOP_DEADLINE_MS)]);
+    const stuck = running.filter((n) => !n.exit);
+    for (const n of stuck) {
+      say(chalk.yellow(`${n.short} did not stop within ${STOP_DEADLINE_MS / 1000} s: killing it`));
+      n.proc.kill('SIGKILL');
+    }
+    if (stuck.length > 0) await Promise.race([allClosed, delay(2000)]);
+    say(`stopped ${running.length} node${running.length === 1 ? '' : 's'}`);
+    process.exit(code);
+  };
+  const onClose = (node: Node) => {
+    if (stopping || !node.exit) return;
+    const exit = node.exit;
+    say(chalk.red(`${node.short} exited unexpectedly (${describeExit(exit)})`) + (ready ? '; the other nodes keep running' : ''));
+    if (ready && nodes.every((n) => n.exit)) {
+      say('all nodes have exited');
+      void stopAll(1);
+    }
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(0));
+  // Last resort on any other way out: never leave a node behind.
+  process.on('exit', () => {
+    for (const n of nodes) if (!n.exit) n.proc.kill('SIGKILL');
+  });
+
+  say(chalk.bold(`starting ${opts.nodes} node${opts.nodes === 1 ? '' : 's'} (${opts.tree}/app.ts, ring size ${opts.ringSize}, ports ${opts.basePort}..${opts.basePort + opts.nodes - 1})`));
+  for (let k = 1; k <= opts.nodes; k++) nodes.push(spawnNode(k, opts, dialHost, onClose));
+
+  const deadline = started + STARTUP_DEADLINE_MS;
+  const conns: AdminConnection[] = [];
+  let memberStatus: string;
+  try {
+    for (const n of nodes) conns.push(await connectWhenUp(n, opts.cookie, deadline));
+    await formCluster(nodes, conns, deadline);
+    memberStatus = String(await (conns[0] as AdminConnection).call('admin.member_status'));
+  } catch (err) {
+    if (stopping) return; // Ctrl-C during startup: stopAll is already under way
+    printError(`startup failed: ${(err as Error).message}`);
+    await stopAll(1);
+    return;
+  } finally {
+    for (const c of conns) c.close();
+  }
+  if (stopping) return;
+  ready = true;
+
+  const first = nodes[0] as Node;
+  const next = opts.nodes + 1;
+  const cookie = opts.cookie === 'workshop' ? '' : ` --cookie ${opts.cookie}`;
+  const exercises = opts.tree === 'exercises' ? ' --exercises' : '';
+  say('');
+  say(memberStatus);
+  say('');
+  const nameWidth = Math.max(4, ...nodes.map((n) => n.name.length)) + 2;
+  say(chalk.bold(`${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}port`));
+  for (const n of nodes) say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${n.port}`);
+  say('');
+  say(`Try: npm run admin -- member-status --node ${first.addr}${cookie}`);
+  say(`or open a console on a running node: npm run node -- --name dev${next}@127.0.0.1 --port ${opts.basePort + opts.nodes} --join ${first.addr}${cookie}${exercises}`);
+  say(chalk.green(`cluster of ${opts.nodes} ready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops it`));
+}
+
+if (isMain(import.meta.url)) runMain(PROG, main);
