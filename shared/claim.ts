@@ -9,14 +9,17 @@
  *
  * `claim` returns owners that are balanced (every member owns ⌊Q/S⌋ or ⌈Q/S⌉ partitions),
  * meet target_n whenever that is possible (see `targetNPossible`), move few partitions, and are
- * deterministic. It works in two steps, like riak's claim_v2 + claim_rebalance_n:
+ * deterministic. Like riak's claim_v2 with its claim_rebalance_n fallback, it goes in steps:
  *
- * 1. Incremental: under-loaded members take partitions from non-members and over-loaded
- *    members, one at a time, choosing partitions where the move creates no violation. Only
- *    partitions that must move for balance do move.
- * 2. Fallback, only if step 1 left a violation that could be avoided: a full re-stripe that is
- *    guaranteed to be balanced and violation-free, rotated and relabelled to keep as many
- *    partitions as it can where they already are.
+ * 1. Balance (incremental): under-loaded members take partitions from non-members and
+ *    over-loaded members, one at a time, where the move creates no violation. Exactly the
+ *    partitions balance requires move. Growing a good ring by one node usually ends here.
+ * 2. Repair: if violations remain and target_n is possible, swap the owners of pairs of
+ *    partitions (a swap keeps balance) to clear them, cheapest swaps first.
+ * 3. Re-stripe, only if repair gets stuck: a block stripe that is always balanced and
+ *    violation-free, rotated and relabelled to keep as many partitions in place as it can.
+ * 4. Pull back: after steps 2-3, swap partitions back to their original owners where that
+ *    keeps target_n, undoing needless moves.
  *
  * Unlike riak's claim_v2 (64 partitions, 4 -> 5 nodes gives 12/12/12/12/16 with violations at
  * the wrap-around), this gives 13/13/13/13/12 with no violations, moving 12 partitions.
@@ -31,8 +34,8 @@ export interface ClaimOptions {
 }
 
 /**
- * New owners for every partition (riak: `riak_core_claim:claim/1`, i.e. `claim_v2` with the
- * `claim_rebalance_n/2` fallback).
+ * New owners for every partition (riak: `riak_core_claim:claim/1`, i.e.
+ * `riak_core_claim:claim_v2` with the `riak_core_claim:claim_rebalance_n/2` fallback).
  *
  * `current.length` is Q; `current[p]` is the node owning partition p now (it may be a node that
  * is no longer a member, e.g. one that left; such nodes lose all their partitions). `members`
@@ -224,29 +227,28 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
   const reach = Math.min(targetN - 1, q - 1);
   // conflict[p]: the owner of p is in violation there (kept up to date after each move)
   const conflict = Uint8Array.from(owner, (_, p) => Number(inViolation(owner, p, targetN)));
-  // per taker, ring distance from each partition to its nearest own partition (only shrinks,
-  // as takers only gain partitions here)
-  const distances = new Map<number, Int32Array>();
+  // per taker, ring distance from each partition to its nearest own partition; only shrinks,
+  // as takers only gain partitions here
+  const distances: Int32Array[] = [];
   let orphans = [...owner.keys()].filter((p) => owner[p]! < 0); // partitions of non-members
   for (;;) {
     const takers = byCount
       .filter((i) => count[i]! < target[i]!)
       .sort((a, b) => target[b]! - count[b]! - (target[a]! - count[a]!) || a - b);
     if (takers.length === 0) return;
-    for (const t of takers) if (!distances.has(t)) distances.set(t, distanceTo(owner, t));
+    for (const t of takers) distances[t] ??= distanceTo(owner, t);
     // Partitions of non-members must all move: place the most constrained one first (fewest
     // takers that can have it without a violation), with the neediest of those takers.
     // Otherwise the neediest taker that can move without a violation picks a partition; if
     // none can, the neediest takes its least-bad one (infeasible rings; else step 2/3 fix it).
     let [taker, p] = placeOrphan(takers);
+    let leastBad = -1;
     for (let i = 0; p < 0 && i < takers.length; i++) {
-      taker = takers[i]!;
-      p = bestPartitionFor(taker, true);
+      const best = bestPartitionFor(takers[i]!);
+      if (i === 0) leastBad = best;
+      if (distances[takers[i]!]![best]! >= targetN) [taker, p] = [takers[i]!, best];
     }
-    if (p < 0) {
-      taker = takers[0]!;
-      p = bestPartitionFor(taker, false);
-    }
+    if (p < 0) [taker, p] = [takers[0]!, leastBad];
     if (owner[p]! >= 0) count[owner[p]!]! -= 1;
     owner[p] = taker;
     count[taker]! += 1;
@@ -255,7 +257,7 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
       const x = (p + d + q) % q;
       conflict[x] = Number(inViolation(owner, x, targetN));
     }
-    const dist = distances.get(taker)!;
+    const dist = distances[taker]!;
     for (let d = 0; d < q && dist[(p + d) % q]! > d; d++) dist[(p + d) % q] = d;
     for (let d = 1; d < q && dist[(p - d + q) % q]! > d; d++) dist[(p - d + q) % q] = d;
   }
@@ -269,7 +271,7 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
       let options = 0;
       let first = -1;
       for (const t of takers) {
-        if (distances.get(t)![p]! < targetN) continue;
+        if (distances[t]![p]! < targetN) continue;
         options++;
         if (first < 0) first = t;
       }
@@ -281,18 +283,19 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
     return best;
   }
 
-  /** Best partition for `taker` to take, or -1 if `safeOnly` and none is violation-free. */
-  function bestPartitionFor(taker: number, safeOnly: boolean): number {
-    const dist = distances.get(taker)!;
+  /**
+   * Best partition for `taker` to take. Score, most significant first: no violation, owner's
+   * excess (non-members count as Q), repairs a violation, distance from taker's partitions.
+   */
+  function bestPartitionFor(taker: number): number {
+    const dist = distances[taker]!;
     let best = -1;
     let bestExcess = 0;
     for (let p = 0; p < q; p++) {
       const from = owner[p]!;
       const ex = from < 0 ? q : count[from]! - target[from]!;
       if (ex <= 0) continue; // only non-members and over-loaded members give partitions
-      if (safeOnly && dist[p]! < targetN) continue;
       if (best >= 0) {
-        // score, most significant first: safe, owner's excess, repairs a violation, distance
         const safeCmp = Number(dist[p]! >= targetN) - Number(dist[best]! >= targetN);
         if (safeCmp !== 0) {
           if (safeCmp < 0) continue;
@@ -354,12 +357,10 @@ function repair(owner: Int32Array, original: Int32Array, s: number, targetN: num
       let bestCost = Infinity;
       for (let x = 0; x < q; x++) {
         const b = owner[x]!;
-        if (b === a) continue;
-        const cost = moved(p, b) + moved(x, a) - moved(p, a) - moved(x, b);
-        if (cost >= bestCost) continue;
         // b may not land next to another b (x itself is fine: it becomes a), nor a next to an a
-        if (nearP[b] && (ringDistance(p, x, q) > reach || nearby(owner, b, p, x, targetN))) continue;
-        if (nearby(owner, a, x, p, targetN)) continue;
+        if (b === a || (nearP[b] && ringDistance(p, x, q) > reach)) continue;
+        const cost = moved(p, b) + moved(x, a) - moved(p, a) - moved(x, b);
+        if (cost >= bestCost || nearby(owner, b, p, x, targetN) || nearby(owner, a, x, p, targetN)) continue;
         best = x;
         bestCost = cost;
       }
@@ -377,7 +378,7 @@ function repair(owner: Int32Array, original: Int32Array, s: number, targetN: num
 }
 
 /**
- * Step 4: undo needless moves left by steps 2 and 3. If partition p moved away from its original
+ * Step 4 (riak has no such step): undo needless moves left by steps 2 and 3. If partition p moved away from its original
  * owner o, and some partition x that o gained is free to go to p's new owner, swap them: p is
  * back home, balance is unchanged, and the swap is made only if neither lands within reach of
  * another partition of its node, so target_n still holds. Mutates `owner`.
@@ -389,18 +390,24 @@ function pullBack(owner: Int32Array, original: Int32Array, targetN: number): voi
     // only swapping with another moved partition, now owned by o, saves anything
     const gained = new Map<number, number[]>(); // node -> moved partitions it now owns
     for (let p = 0; p < q; p++) {
-      if (owner[p] !== original[p]) gained.set(owner[p]!, [...(gained.get(owner[p]!) ?? []), p]);
+      if (owner[p] === original[p]) continue;
+      const list = gained.get(owner[p]!);
+      if (list) list.push(p);
+      else gained.set(owner[p]!, [p]);
     }
     for (let p = 0; p < q; p++) {
       const o = original[p]!;
       const b = owner[p]!;
       if (o < 0 || b === o) continue; // non-members never come back; p may be home already
+      // o may come back to p only if its one partition within reach of p, if any, is the x
+      const near = neighboursOwnedBy(owner, o, p, targetN);
+      if (near.length > 1) continue;
       let best = -1;
       let bestSaved = 0;
-      for (const x of gained.get(o) ?? []) {
-        if (owner[x] !== o) continue; // already swapped back this pass
-        const saved = original[x] === b ? 2 : 1;
-        if (saved <= bestSaved || nearby(owner, o, p, x, targetN) || nearby(owner, b, x, p, targetN)) continue;
+      for (const x of near.length === 1 ? near : (gained.get(o) ?? [])) {
+        if (owner[x] !== o || original[x] === o) continue; // x must be a partition o gained
+        const saved = original[x] === b ? 2 : 1; // x may even go home too
+        if (saved <= bestSaved || nearby(owner, b, x, p, targetN)) continue;
         best = x;
         bestSaved = saved;
       }
@@ -412,13 +419,24 @@ function pullBack(owner: Int32Array, original: Int32Array, targetN: number): voi
   }
 }
 
+/** Partitions within targetN-1 of p (either side, p excluded) owned by `node`. */
+function neighboursOwnedBy(owner: Int32Array, node: number, p: number, targetN: number): number[] {
+  const q = owner.length;
+  const out = new Set<number>();
+  for (let d = 1; d < targetN && d < q; d++) {
+    if (owner[(p + d) % q] === node) out.add((p + d) % q);
+    if (owner[(p - d + q) % q] === node) out.add((p - d + q) % q);
+  }
+  return [...out];
+}
+
 function ringDistance(a: number, b: number, q: number): number {
   const d = Math.abs(a - b);
   return Math.min(d, q - d);
 }
 
 /**
- * Step 2 (riak: `riak_core_claim:claim_rebalance_n/2`, which stripes nodes round-robin; plain
+ * Step 3 (riak: `riak_core_claim:claim_rebalance_n/2`, which stripes nodes round-robin; plain
  * round-robin breaks at the wrap-around when S does not divide Q, so this stripes in blocks).
  *
  * Let k = ⌈Q/S⌉ and F = Q - S(k-1): F "full" slots own k partitions, the other S-F "partial"

@@ -248,8 +248,8 @@ export interface Reconciled {
  * - One descends the other: the newer wins (seen entries merged).
  * - Divergent (only after a partition healed with two claimants, or concurrent joins):
  *   members merge one by one by their own clocks; ownership, transfers and claimant come
- *   from the ring whose version has the larger total count (ties: claimant name), so
- *   every node picks the same winner; the result gets a new version by `self`.
+ *   from the ring that {@link outranks} the other, so every node picks the same winner
+ *   whichever way round it merges; the result gets a new version by `self`.
  *
  * @param self the node doing the merge; it marks itself as having seen the result.
  */
@@ -262,11 +262,7 @@ export function reconcile(mine: Ring, theirs: Ring, self: string): Reconciled {
   } else if (vc.descends(mine.vclock, theirs.vclock)) {
     ring = { ...mine, seen: mergeSeen(mine.seen, theirs.seen) };
   } else {
-    const weight = (r: Ring) => Object.values(r.vclock).reduce((a, b) => a + b, 0);
-    const [winner, loser] =
-      weight(mine) > weight(theirs) || (weight(mine) === weight(theirs) && mine.claimant <= theirs.claimant)
-        ? [mine, theirs]
-        : [theirs, mine];
+    const [winner, loser] = outranks(mine, theirs) ? [mine, theirs] : [theirs, mine];
     const names = new Set([...Object.keys(winner.members), ...Object.keys(loser.members)]);
     const merged: Record<string, Member> = {};
     for (const n of names) merged[n] = mergeMember(winner.members[n], loser.members[n]);
@@ -282,6 +278,18 @@ export function reconcile(mine: Ring, theirs: Ring, self: string): Reconciled {
   }
   ring = markSeenIfMember(ring, self);
   return { ring, changed: !sameRing(ring, mine) };
+}
+
+/**
+ * A total order on divergent rings: larger total clock count first, then smaller claimant
+ * name, then the clocks themselves (divergent clocks always differ, so this never ties).
+ */
+function outranks(a: Ring, b: Ring): boolean {
+  const weight = (r: Ring) => Object.values(r.vclock).reduce((x, y) => x + y, 0);
+  if (weight(a) !== weight(b)) return weight(a) > weight(b);
+  if (a.claimant !== b.claimant) return a.claimant < b.claimant;
+  const canon = (r: Ring) => JSON.stringify(Object.entries(r.vclock).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return canon(a) <= canon(b);
 }
 
 function markSeenIfMember(ring: Ring, self: string): Ring {
@@ -312,6 +320,9 @@ export function ownershipPercent(ring: Ring, node: string): { now: number; futur
  * Cheap structural check of a ring received from the network (not a full validation: it
  * keeps a malformed frame from crashing the node, nothing more).
  */
+const isClock = (c: unknown): boolean =>
+  typeof c === 'object' && c !== null && !Array.isArray(c) && Object.values(c).every((n) => typeof n === 'number');
+
 export function looksLikeRing(x: unknown): x is Ring {
   const r = x as Ring;
   return (
@@ -320,8 +331,8 @@ export function looksLikeRing(x: unknown): x is Ring {
     Number.isInteger(r.ringSize) && Array.isArray(r.owners) && r.owners.length === r.ringSize &&
     r.owners.every((o) => typeof o === 'string') &&
     typeof r.members === 'object' && r.members !== null &&
-    Object.values(r.members).every((m) => typeof m === 'object' && m !== null && typeof m.status === 'string' && typeof m.vclock === 'object') &&
-    typeof r.vclock === 'object' && r.vclock !== null && Array.isArray(r.next) &&
-    typeof r.seen === 'object' && r.seen !== null
+    Object.values(r.members).every((m) => typeof m === 'object' && m !== null && typeof m.status === 'string' && isClock(m.vclock)) &&
+    isClock(r.vclock) && Array.isArray(r.next) &&
+    typeof r.seen === 'object' && r.seen !== null && Object.values(r.seen).every(isClock)
   );
 }

@@ -92,7 +92,7 @@ export interface AdminOptions {
 
 /**
  * Parse the admin tool's arguments (without `node` and the script).
- * @returns the options, or `'help'` for `--help` (or no arguments at all).
+ * @returns the options, or `'help'` for `--help`.
  * @throws UsageError for an unknown command or option, a wrong number of arguments, or a bad
  *   address or node name.
  */
@@ -109,9 +109,9 @@ export function parseAdminArgs(argv: readonly string[]): AdminOptions | 'help' {
   });
   if (values.help) return 'help';
   const [command, ...args] = positionals;
-  if (command === undefined) throw new UsageError(`missing command (one of: ${Object.keys(COMMANDS).join(', ')})`);
+  if (command === undefined) throw new UsageError(`missing command; commands: ${Object.keys(COMMANDS).join(', ')}`);
   const spec = COMMANDS[command];
-  if (!spec) throw new UsageError(`unknown command "${command}" (one of: ${Object.keys(COMMANDS).join(', ')})`);
+  if (!spec) throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
   const required = (spec.args.match(/</g) ?? []).length;
   const allowed = spec.args === '' ? 0 : spec.args.split(' ').length;
   if (args.length < required || args.length > allowed) {

@@ -236,6 +236,7 @@ function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void):
   };
 
   const prompt = `${node.name.split('@')[0]}> `;
+  out('type help() for the commands');
   const server = repl.start({ prompt, ignoreUndefined: true });
   const ctx = server.context;
   // The membership functions are always reachable as cluster.<name>; at the top level an app
@@ -265,7 +266,6 @@ function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void):
   };
   (server as { eval: REPLEval }).eval = autoAwait;
   server.on('exit', onExit);
-  out(`type help() for the commands`);
 }
 
 async function main(): Promise<void> {

@@ -103,7 +103,7 @@ export function checkPortFree(host: string, port: number): Promise<void> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (another npm start still running?); pick other ports with --base-port, e.g. --base-port 8201`));
+      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (another npm start still running?); pick other ports with --base-port, e.g. --base-port ${port < 65000 ? port - (port % 100) + 101 : 8201}`));
       else reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
     });
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolvePort()));

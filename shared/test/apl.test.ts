@@ -128,7 +128,7 @@ function setup(sc: Scenario): { ring: Ring; upSet: Set<string>; up: UpNodes; wal
   return { ring, upSet, up, walk };
 }
 
-const runs = { seed, numRuns: 300 };
+const runs = { seed, numRuns: 200 };
 
 // ---------------------------------------------------------------------------------------------
 
