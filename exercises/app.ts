@@ -12,6 +12,6 @@ export const app: App = {
     pingKey: { help: 'pingKey(key): ping the vnode that owns key (ex1)', run: (node, key) => pingKey(node, String(key)) },
     store: { help: 'store(key, value): put value under key, one copy (ex2)', run: (node, key, value) => store(node, String(key), value) },
     fetch: { help: 'fetch(key): read key (ex2)', run: (node, key) => fetch(node, String(key)) },
-    remove: { help: 'remove(key): delete key (ex2)', run: (node, key) => remove(node, String(key)) },
+    del: { help: 'del(key): delete key (ex2)', run: (node, key) => remove(node, String(key)) },
   },
 };

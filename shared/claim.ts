@@ -11,25 +11,28 @@
  * meet target_n whenever that is possible (see `targetNPossible`), move few partitions, and are
  * deterministic. Like riak's claim_v2 with its claim_rebalance_n fallback, it goes in steps:
  *
- * 1. Balance (incremental): under-loaded members take partitions from non-members and
- *    over-loaded members, one at a time, where the move creates no violation. Exactly the
- *    partitions balance requires move. Growing a good ring by one node usually ends here.
+ * 1. Balance: under-loaded members take partitions from non-members and over-loaded members,
+ *    one at a time, where the move creates no violation. Exactly the partitions balance
+ *    requires move. Growing a good ring by one node nearly always ends here.
  * 2. Repair: if violations remain and target_n is possible, swap the owners of pairs of
  *    partitions (a swap keeps balance) to clear them, cheapest swaps first.
  * 3. Re-stripe, only if repair gets stuck: a block stripe that is always balanced and
  *    violation-free, rotated and relabelled to keep as many partitions in place as it can.
- * 4. Pull back: after steps 2-3, swap partitions back to their original owners where that
+ * 4. Pull back: after steps 2-3, swap partitions back to their original owners wherever that
  *    keeps target_n, undoing needless moves.
  *
  * Unlike riak's claim_v2 (64 partitions, 4 -> 5 nodes gives 12/12/12/12/16 with violations at
- * the wrap-around), this gives 13/13/13/13/12 with no violations, moving 12 partitions.
+ * the wrap-around), this gives 13/13/13/13/12 with no violations, moving only the 12 partitions
+ * the new node takes.
+ *
+ * Internally owners are small integers (see `encode`) so "same owner" is plain equality.
  */
 
 /** riak's default `target_n_val`. */
 export const DEFAULT_TARGET_N = 4;
 
 export interface ClaimOptions {
-  /** Minimum distance, in partitions, between two partitions of the same node (default 4). */
+  /** Window, in partitions, in which no node may own two partitions (default 4). */
   targetN?: number;
 }
 
@@ -37,14 +40,15 @@ export interface ClaimOptions {
  * New owners for every partition (riak: `riak_core_claim:claim/1`, i.e.
  * `riak_core_claim:claim_v2` with the `riak_core_claim:claim_rebalance_n/2` fallback).
  *
- * `current.length` is Q; `current[p]` is the node owning partition p now (it may be a node that
- * is no longer a member, e.g. one that left; such nodes lose all their partitions). `members`
- * are the nodes that should own partitions; their order does not matter (they are sorted).
+ * `current.length` is Q; `current[p]` is the node owning partition p now. It may be a node that
+ * is no longer a member (one that left or was removed): such nodes lose all their partitions.
+ * `members` are the nodes that should own partitions; their order does not matter (they are
+ * sorted, so every caller gets the same answer).
  *
- * Returns a new array of Q node names: balanced over `members`, and with no target_n violation
- * whenever `targetNPossible(Q, members.length, targetN)`. If `current` is already balanced and
- * violation-free it is returned unchanged (as a copy). Never throws because of infeasibility:
- * when target_n cannot be met the result is still balanced.
+ * Returns a new array of Q node names, balanced over `members`, with no target_n violation
+ * whenever `targetNPossible(Q, members.length, targetN)`. A `current` that is already balanced
+ * and violation-free (or balanced, when target_n is impossible) comes back unchanged. Never
+ * throws for infeasibility: when target_n cannot be met the result is still balanced.
  *
  * @throws RangeError if Q is not a power of two in 8..1024, `members` is empty or has
  *   duplicates, or `targetN` is not a positive integer.
@@ -55,16 +59,17 @@ export function claim(current: readonly string[], members: readonly string[], op
   const targetN = opts.targetN ?? DEFAULT_TARGET_N;
   checkTargetN(targetN, 'claim');
   if (members.length === 0) throw new RangeError('claim: members must not be empty');
-  const sorted = [...members].sort(compareStrings);
+  const sorted = [...members].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i] === sorted[i - 1]) throw new RangeError(`claim: duplicate member ${String(sorted[i])}`);
+    if (sorted[i] === sorted[i - 1]) throw new RangeError(`claim: duplicate member ${JSON.stringify(sorted[i])}`);
   }
 
+  const s = sorted.length;
   const original = encode(current, sorted);
   const owner = original.slice();
-  balance(owner, sorted.length, targetN);
-  if (targetNPossible(q, sorted.length, targetN) && owner.some((_, p) => inViolation(owner, p, targetN))) {
-    if (!repair(owner, original, sorted.length, targetN)) owner.set(restripe(original, sorted.length));
+  balance(owner, s, targetN);
+  if (targetNPossible(q, s, targetN) && owner.some((_, p) => inViolation(owner, p, targetN))) {
+    if (!repair(owner, original, s, targetN)) owner.set(restripe(original, s));
     pullBack(owner, original, targetN);
   }
   return Array.from(owner, (i) => sorted[i]!);
@@ -83,9 +88,10 @@ export function freshOwners(q: number, node: string): string[] {
 
 /**
  * Partitions p (ascending) such that `owners[p]` appears again within the next `targetN - 1`
- * partitions, wrapping around the end of the ring. Empty means the ring meets target_n
- * (riak: the check in `riak_core_claim:meets_target_n/2`). With `targetN > Q` every partition
- * is a violation, since a window that long must contain some partition twice.
+ * partitions, wrapping around the end of the ring. Empty means the ring meets target_n (riak:
+ * the check in `riak_core_claim:meets_target_n/2`). Each too-close pair is reported by its
+ * first partition, reading forwards. With `targetN > Q` every partition is a violation, since
+ * such a window contains some partition twice.
  *
  * @throws RangeError if `targetN` is not a positive integer.
  */
@@ -117,7 +123,7 @@ export function meetsTargetN(owners: readonly string[], targetN: number = DEFAUL
 
 /**
  * Number of partitions owned by each node. Every node in `owners` is counted; nodes listed in
- * `members` appear first (in that order) even when they own nothing.
+ * `members` come first (in that order) and appear even when they own nothing.
  */
 export function ownershipCounts(owners: readonly string[], members: readonly string[] = []): Map<string, number> {
   const counts = new Map<string, number>();
@@ -127,8 +133,8 @@ export function ownershipCounts(owners: readonly string[], members: readonly str
 }
 
 /**
- * True when every member owns ⌊Q/S⌋ or ⌈Q/S⌉ partitions (Q = `owners.length`,
- * S = number of distinct `members`) and no other node owns any. False for empty `members`.
+ * True when every member owns ⌊Q/S⌋ or ⌈Q/S⌉ partitions (Q = `owners.length`, S = number of
+ * distinct `members`) and nobody else owns any. False when `members` is empty.
  */
 export function isBalanced(owners: readonly string[], members: readonly string[]): boolean {
   const memberSet = new Set(members);
@@ -142,25 +148,22 @@ export function isBalanced(owners: readonly string[], members: readonly string[]
 }
 
 /**
- * Whether a balanced ring of `q` partitions over `s` members can meet target_n
- * (riak has no such function; claim_v2 just tries, see `riak_core_claim:meets_target_n/2`).
+ * Whether a balanced ring of `q` partitions over `s` members can meet target_n. riak has no such
+ * function (claim_v2 just tries, then checks with `riak_core_claim:meets_target_n/2`).
  *
  * True iff `s >= targetN` and `⌈q/s⌉ · targetN <= q`. Both are necessary: a window of targetN
  * partitions needs targetN distinct owners, and a node owning ⌈q/s⌉ partitions needs a gap of
- * at least targetN after each of them, all fitting in q. They are also sufficient: `restripe`
- * below constructs such a ring whenever both hold (proof in its comment), and the tests confirm
- * it by exhaustive search on small rings. For targetN = 4 and Q a power of two >= 8 the second
- * condition follows from the first, so this is just `s >= 4`.
+ * at least targetN after each one, all within q. They are also sufficient: `restripe` builds
+ * such a ring whenever both hold (proof in its comment), and the tests confirm the condition by
+ * exhaustive search on small rings. For targetN = 4 and q a power of two >= 8 the second
+ * condition follows from the first (⌈q/s⌉ <= q/4 once s >= 4), so it is just `s >= 4`; it
+ * matters for other targetN, e.g. q = 8, s = 6, targetN = 5 is impossible.
  */
 export function targetNPossible(q: number, s: number, targetN: number = DEFAULT_TARGET_N): boolean {
   return s >= 1 && s >= targetN && Math.ceil(q / s) * targetN <= q;
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function checkQ(q: number, fn: string): void {
   if (!Number.isInteger(q) || q < 8 || q > 1024 || (q & (q - 1)) !== 0) {
@@ -174,10 +177,7 @@ function checkTargetN(targetN: number, fn: string): void {
   }
 }
 
-/**
- * Owners as small integers: member i (index into the sorted members) is i, and each distinct
- * non-member gets its own negative number, so "same owner" is plain equality.
- */
+/** Owners as integers: member i of the sorted `members` is i, each non-member a distinct negative. */
 function encode(current: readonly string[], members: readonly string[]): Int32Array {
   const index = new Map(members.map((m, i) => [m, i] as const));
   for (const o of current) if (!index.has(o)) index.set(o, -1 - index.size);
@@ -186,15 +186,10 @@ function encode(current: readonly string[], members: readonly string[]): Int32Ar
 
 /** Whether the owner of p also owns a partition within targetN-1 of it, on either side. */
 function inViolation(owner: Int32Array, p: number, targetN: number): boolean {
-  const q = owner.length;
-  const o = owner[p];
-  for (let d = 1; d < targetN && d < q; d++) {
-    if (owner[(p + d) % q] === o || owner[(p - d + q) % q] === o) return true;
-  }
-  return false;
+  return nearby(owner, owner[p]!, p, -1, targetN);
 }
 
-/** Whether `node` owns any partition within targetN-1 of p, other than p and `except`. */
+/** Whether `node` owns a partition within targetN-1 of p (either side), other than `except`. */
 function nearby(owner: Int32Array, node: number, p: number, except: number, targetN: number): boolean {
   const q = owner.length;
   for (let d = 1; d < targetN && d < q; d++) {
@@ -207,12 +202,13 @@ function nearby(owner: Int32Array, node: number, p: number, except: number, targ
 
 /**
  * Step 1 (riak: the "take from over-loaded nodes" loop of `riak_core_claim:claim_v2`).
- * Moves exactly the partitions balance requires: each under-loaded member takes partitions until
- * it reaches its target, from non-members first, then from the most over-loaded member. Among
- * those it prefers a partition where it creates no violation, then one whose owner is itself in
- * violation there (so the move repairs something), then the one farthest from its own partitions
- * (spreads it out, leaving room for later takes), then the lowest index (determinism).
- * Mutates `owner` (see `encode`); afterwards only members 0..s-1 own partitions.
+ * Each under-loaded member takes partitions until it reaches its target, so exactly the
+ * partitions balance requires move. Partitions of non-members must all move, so the most
+ * constrained one goes first (fewest takers that can have it without a violation). Otherwise
+ * the neediest taker picks, preferring in order: no violation created, the most over-loaded
+ * owner, a partition whose owner is in violation there (the move repairs it), the partition
+ * farthest from the taker's own (spreads it evenly, leaving room for later takes), the lowest
+ * index. Mutates `owner`; afterwards only members 0..s-1 own partitions.
  */
 function balance(owner: Int32Array, s: number, targetN: number): void {
   const q = owner.length;
@@ -225,23 +221,23 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
   for (const i of byCount.slice(0, q % s)) target[i]! += 1;
 
   const reach = Math.min(targetN - 1, q - 1);
-  // conflict[p]: the owner of p is in violation there (kept up to date after each move)
+  // conflict[p]: the owner of p is in violation there; kept up to date after each move
   const conflict = Uint8Array.from(owner, (_, p) => Number(inViolation(owner, p, targetN)));
-  // per taker, ring distance from each partition to its nearest own partition; only shrinks,
-  // as takers only gain partitions here
+  // per taker, the ring distance from each partition to the taker's nearest partition; it only
+  // shrinks, as takers only gain partitions here
   const distances: Int32Array[] = [];
   let orphans = [...owner.keys()].filter((p) => owner[p]! < 0); // partitions of non-members
+
   for (;;) {
     const takers = byCount
       .filter((i) => count[i]! < target[i]!)
       .sort((a, b) => target[b]! - count[b]! - (target[a]! - count[a]!) || a - b);
     if (takers.length === 0) return;
     for (const t of takers) distances[t] ??= distanceTo(owner, t);
-    // Partitions of non-members must all move: place the most constrained one first (fewest
-    // takers that can have it without a violation), with the neediest of those takers.
-    // Otherwise the neediest taker that can move without a violation picks a partition; if
-    // none can, the neediest takes its least-bad one (infeasible rings; else step 2/3 fix it).
-    let [taker, p] = placeOrphan(takers);
+
+    // An orphan if one can be placed cleanly; else the neediest taker that can move cleanly;
+    // else (target_n impossible, or steps 2-3 will fix it) the neediest, least badly.
+    let [taker, p] = mostConstrainedOrphan(takers);
     let leastBad = -1;
     for (let i = 0; p < 0 && i < takers.length; i++) {
       const best = bestPartitionFor(takers[i]!);
@@ -249,10 +245,10 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
       if (distances[takers[i]!]![best]! >= targetN) [taker, p] = [takers[i]!, best];
     }
     if (p < 0) [taker, p] = [takers[0]!, leastBad];
+
     if (owner[p]! >= 0) count[owner[p]!]! -= 1;
     owner[p] = taker;
     count[taker]! += 1;
-    // only partitions within reach of p can change violation status
     for (let d = -reach; d <= reach; d++) {
       const x = (p + d + q) % q;
       conflict[x] = Number(inViolation(owner, x, targetN));
@@ -262,51 +258,42 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
     for (let d = 1; d < q && dist[(p - d + q) % q]! > d; d++) dist[(p - d + q) % q] = d;
   }
 
-  /** [taker, partition] for the most constrained non-member partition, or [-1, -1]. */
-  function placeOrphan(takers: readonly number[]): [number, number] {
+  /** [neediest taker, orphan] for the orphan with fewest clean takers, or [-1, -1] if none has any. */
+  function mostConstrainedOrphan(takers: readonly number[]): [number, number] {
     let best: [number, number] = [-1, -1];
     let fewest = Infinity;
     orphans = orphans.filter((p) => owner[p]! < 0);
     for (const p of orphans) {
-      let options = 0;
-      let first = -1;
-      for (const t of takers) {
-        if (distances[t]![p]! < targetN) continue;
-        options++;
-        if (first < 0) first = t;
-      }
-      if (options > 0 && options < fewest) {
-        fewest = options;
-        best = [first, p];
+      const clean = takers.filter((t) => distances[t]![p]! >= targetN);
+      if (clean.length > 0 && clean.length < fewest) {
+        fewest = clean.length;
+        best = [clean[0]!, p];
       }
     }
     return best;
   }
 
-  /**
-   * Best partition for `taker` to take. Score, most significant first: no violation, owner's
-   * excess (non-members count as Q), repairs a violation, distance from taker's partitions.
-   */
+  /** The partition `taker` should take next, by the preferences above. */
   function bestPartitionFor(taker: number): number {
     const dist = distances[taker]!;
     let best = -1;
     let bestExcess = 0;
     for (let p = 0; p < q; p++) {
       const from = owner[p]!;
-      const ex = from < 0 ? q : count[from]! - target[from]!;
-      if (ex <= 0) continue; // only non-members and over-loaded members give partitions
+      const excess = from < 0 ? q : count[from]! - target[from]!;
+      if (excess <= 0) continue; // only non-members and over-loaded members give partitions
       if (best >= 0) {
-        const safeCmp = Number(dist[p]! >= targetN) - Number(dist[best]! >= targetN);
-        if (safeCmp !== 0) {
-          if (safeCmp < 0) continue;
-        } else if (ex !== bestExcess) {
-          if (ex < bestExcess) continue;
+        const clean = Number(dist[p]! >= targetN) - Number(dist[best]! >= targetN);
+        if (clean !== 0) {
+          if (clean < 0) continue;
+        } else if (excess !== bestExcess) {
+          if (excess < bestExcess) continue;
         } else if (conflict[p] !== conflict[best]) {
           if (conflict[p]! < conflict[best]!) continue;
         } else if (dist[p]! <= dist[best]!) continue;
       }
       best = p;
-      bestExcess = ex;
+      bestExcess = excess;
     }
     return best;
   }
@@ -318,32 +305,30 @@ function distanceTo(owner: Int32Array, node: number): Int32Array {
   const dist = new Int32Array(q).fill(q);
   // sweep twice round the ring in each direction, so distances wrap
   for (let i = 0, last = -q; i < 2 * q; i++) {
-    const p = i % q;
-    if (owner[p] === node) last = i;
-    dist[p] = Math.min(dist[p]!, i - last);
+    if (owner[i % q] === node) last = i;
+    dist[i % q] = Math.min(dist[i % q]!, i - last);
   }
   for (let i = 2 * q - 1, last = 3 * q; i >= 0; i--) {
-    const p = i % q;
-    if (owner[p] === node) last = i;
-    dist[p] = Math.min(dist[p]!, last - i);
+    if (owner[i % q] === node) last = i;
+    dist[i % q] = Math.min(dist[i % q]!, last - i);
   }
   return dist;
 }
 
 /**
- * Step 2 (riak has no such step; claim_v2 goes straight to `claim_rebalance_n/2`): fix the
- * remaining violations of a balanced ring by swapping the owners of two partitions, which keeps
- * it balanced. A swap is made only if neither partition is in violation afterwards, so every swap
- * removes at least one violation and creates none: it terminates. Among such swaps, prefer the
- * one that adds fewest moves relative to `original`, then the lowest index. Returns whether all
- * violations are gone. Mutates `owner`, in which only members 0..s-1 may appear.
+ * Step 2 (riak has no such step; claim_v2 goes straight to `claim_rebalance_n/2`): clear the
+ * violations of a balanced ring by swapping the owners of two partitions, which keeps it
+ * balanced. A swap is made only if neither partition is in violation afterwards, so each one
+ * clears at least one violation and creates none. Among such swaps, the one adding fewest moves
+ * relative to `original` wins (ties: lowest index). Returns whether all violations are gone.
+ * Mutates `owner`, in which only members 0..s-1 may appear.
  */
 function repair(owner: Int32Array, original: Int32Array, s: number, targetN: number): boolean {
   const q = owner.length;
   const reach = Math.min(targetN - 1, q - 1);
   const moved = (p: number, node: number) => Number(original[p] !== node);
   const nearP = new Uint8Array(s); // nodes owning a partition within reach of p
-  // Successful repairs need few passes; a ring that is still dirty after a few is better
+  // Rings that can be repaired are in a pass or three; one still dirty after that is better
   // re-striped than ground through at O(violations × Q) per pass.
   for (let pass = 0, progress = true; progress && pass < 3; pass++) {
     progress = false;
@@ -357,7 +342,7 @@ function repair(owner: Int32Array, original: Int32Array, s: number, targetN: num
       let bestCost = Infinity;
       for (let x = 0; x < q; x++) {
         const b = owner[x]!;
-        // b may not land next to another b (x itself is fine: it becomes a), nor a next to an a
+        // b must not land next to another b (x itself is fine: it becomes a), nor a next to an a
         if (b === a || (nearP[b] && ringDistance(p, x, q) > reach)) continue;
         const cost = moved(p, b) + moved(x, a) - moved(p, a) - moved(x, b);
         if (cost >= bestCost || nearby(owner, b, p, x, targetN) || nearby(owner, a, x, p, targetN)) continue;
@@ -377,17 +362,117 @@ function repair(owner: Int32Array, original: Int32Array, s: number, targetN: num
   return false;
 }
 
+function ringDistance(a: number, b: number, q: number): number {
+  const d = Math.abs(a - b);
+  return Math.min(d, q - d);
+}
+
 /**
- * Step 4 (riak has no such step): undo needless moves left by steps 2 and 3. If partition p moved away from its original
- * owner o, and some partition x that o gained is free to go to p's new owner, swap them: p is
- * back home, balance is unchanged, and the swap is made only if neither lands within reach of
- * another partition of its node, so target_n still holds. Mutates `owner`.
+ * Step 3 (riak: `riak_core_claim:claim_rebalance_n/2`, which stripes nodes round-robin; plain
+ * round-robin breaks at the wrap-around when S does not divide Q, so this stripes in blocks).
+ *
+ * Let k = ⌈Q/S⌉ and F = Q - S(k-1): F "full" slots own k partitions, the other S-F "partial"
+ * slots own k-1. The ring is k blocks, each made of the F full slots in order followed by the
+ * next stretch of an endless round-robin of the partial slots; blocks are ⌊Q/k⌋ or ⌈Q/k⌉ long.
+ * Why this meets target_n whenever `targetNPossible`:
+ * - a full slot recurs exactly one block later, and every block is >= ⌊Q/k⌋ >= targetN long
+ *   (as k·targetN <= Q);
+ * - consecutive occurrences of a partial slot are S-F apart in the round-robin and, as a block
+ *   holds at most S-F partial slots, at least one block's F full slots lie between them:
+ *   S >= targetN apart. The round-robin has (k-1)(S-F) entries, so it also closes cleanly.
+ * Block lengths fit (F <= length <= S) because F·k <= Q <= S·k.
+ *
+ * Any rotation and any slot -> member relabelling keep both properties, so take the ones that
+ * leave most partitions with their current owner: every rotation, with a greedy relabelling
+ * (ties to the lowest rotation, slot and member index, so the result is deterministic).
+ */
+function restripe(original: Int32Array, s: number): Int32Array {
+  const q = original.length;
+  const pattern = stripePattern(q, s);
+  const twice = Int32Array.from({ length: 2 * q }, (_, i) => pattern[i % q]!); // rotate without %
+  const match = greedyMatcher(s, Math.ceil(q / s));
+  const overlap = new Int32Array(s * s); // overlap[slot * s + member]
+  let bestKept = -1;
+  let bestRotation = 0;
+  let bestSlotToMember: Int32Array = new Int32Array(s);
+  for (let r = 0; r < q; r++) {
+    overlap.fill(0);
+    for (let p = 0; p < q; p++) {
+      const m = original[p]!;
+      if (m >= 0) overlap[twice[p + r]! * s + m]! += 1;
+    }
+    const kept = match(overlap);
+    if (kept > bestKept) {
+      bestKept = kept;
+      bestRotation = r;
+      bestSlotToMember = match.slotToMember.slice();
+    }
+  }
+  return Int32Array.from({ length: q }, (_, p) => bestSlotToMember[twice[p + bestRotation]!]!);
+}
+
+/** Slot (0..s-1) of each partition in the block stripe described at `restripe`. */
+function stripePattern(q: number, s: number): number[] {
+  const k = Math.ceil(q / s);
+  const full = q - s * (k - 1);
+  const partial = s - full;
+  const pattern: number[] = [];
+  let next = 0; // position in the round-robin of partial slots
+  for (let block = 0; block < k; block++) {
+    const length = Math.floor(q / k) + (block < q % k ? 1 : 0);
+    for (let f = 0; f < full; f++) pattern.push(f);
+    for (let i = full; i < length; i++) pattern.push(full + (next++ % partial));
+  }
+  return pattern;
+}
+
+/**
+ * A greedy slot -> member assignment, largest overlap first (ties: lowest slot, then member).
+ * `match(overlap)` returns the total overlap kept and leaves the assignment in `slotToMember`.
+ * Overlaps are at most `maxOverlap`, so a counting sort orders the pairs; buffers are reused,
+ * as this runs once per rotation.
+ */
+function greedyMatcher(s: number, maxOverlap: number): ((overlap: Int32Array) => number) & { slotToMember: Int32Array } {
+  const slotToMember = new Int32Array(s);
+  const memberTaken = new Uint8Array(s);
+  const start = new Int32Array(maxOverlap + 2);
+  const order = new Int32Array(s * s);
+  const match = (overlap: Int32Array): number => {
+    // stable counting sort of the pair indices by descending overlap
+    start.fill(0);
+    for (let i = 0; i < s * s; i++) start[maxOverlap - overlap[i]! + 1]! += 1;
+    for (let v = 1; v < start.length; v++) start[v]! += start[v - 1]!;
+    for (let i = 0; i < s * s; i++) order[start[maxOverlap - overlap[i]!]!++] = i;
+    slotToMember.fill(-1);
+    memberTaken.fill(0);
+    let kept = 0;
+    for (let j = 0, assigned = 0; assigned < s; j++) {
+      const i = order[j]!;
+      const slot = (i / s) | 0;
+      const member = i - slot * s;
+      if (slotToMember[slot] !== -1 || memberTaken[member]) continue;
+      slotToMember[slot] = member;
+      memberTaken[member] = 1;
+      kept += overlap[i]!;
+      assigned++;
+    }
+    return kept;
+  };
+  return Object.assign(match, { slotToMember });
+}
+
+/**
+ * Step 4 (riak has no such step): undo needless moves left by steps 2 and 3. If partition p
+ * moved away from its original owner o, and a partition x that o gained can go to p's new owner
+ * instead, swap them: p is back home, balance is unchanged, and the swap is made only if neither
+ * node lands within reach of another of its partitions, so target_n still holds.
+ * Mutates `owner`.
  */
 function pullBack(owner: Int32Array, original: Int32Array, targetN: number): void {
   const q = owner.length;
   for (let progress = true; progress; ) {
     progress = false;
-    // only swapping with another moved partition, now owned by o, saves anything
+    // only a swap with a moved partition that o now owns can save anything
     const gained = new Map<number, number[]>(); // node -> moved partitions it now owns
     for (let p = 0; p < q; p++) {
       if (owner[p] === original[p]) continue;
@@ -399,7 +484,7 @@ function pullBack(owner: Int32Array, original: Int32Array, targetN: number): voi
       const o = original[p]!;
       const b = owner[p]!;
       if (o < 0 || b === o) continue; // non-members never come back; p may be home already
-      // o may come back to p only if its one partition within reach of p, if any, is the x
+      // o can come back to p only if its one partition within reach of p, if any, is the x
       const near = neighboursOwnedBy(owner, o, p, targetN);
       if (near.length > 1) continue;
       let best = -1;
@@ -428,100 +513,4 @@ function neighboursOwnedBy(owner: Int32Array, node: number, p: number, targetN: 
     if (owner[(p - d + q) % q] === node) out.add((p - d + q) % q);
   }
   return [...out];
-}
-
-function ringDistance(a: number, b: number, q: number): number {
-  const d = Math.abs(a - b);
-  return Math.min(d, q - d);
-}
-
-/**
- * Step 3 (riak: `riak_core_claim:claim_rebalance_n/2`, which stripes nodes round-robin; plain
- * round-robin breaks at the wrap-around when S does not divide Q, so this stripes in blocks).
- *
- * Let k = ⌈Q/S⌉ and F = Q - S(k-1): F "full" slots own k partitions, the other S-F "partial"
- * slots own k-1. The ring is k blocks, each the F full slots in order followed by the next
- * stretch of an endless round-robin of the partial slots; block sizes are ⌊Q/k⌋ or ⌈Q/k⌉.
- * Why it meets target_n when `targetNPossible`: a full slot recurs exactly one block later, and
- * every block is at least ⌊Q/k⌋ >= targetN long (k·targetN <= Q). Consecutive occurrences of a
- * partial slot are S-F apart in the round-robin and, since a block holds at most S-F partial
- * slots, at least one block start (F full slots) lies between them: S >= targetN apart. Block
- * sizes fit because F·k <= Q <= S·k.
- *
- * Any rotation and any slot -> member relabelling keeps both properties, so pick the ones that
- * leave most partitions with their current owner (greedy per rotation, ties to the lowest
- * rotation and sorted member order, so the result is deterministic).
- */
-function restripe(original: Int32Array, s: number): Int32Array {
-  const q = original.length;
-  const pattern = stripePattern(q, s);
-  const twice = Int32Array.from({ length: 2 * q }, (_, i) => pattern[i % q]!); // rotation without %
-  const match = greedyMatcher(s, Math.ceil(q / s));
-  const overlap = new Int32Array(s * s); // overlap[slot * s + member]
-  let bestKept = -1;
-  let bestRotation = 0;
-  let bestSlotToMember = new Int32Array(s);
-  for (let r = 0; r < q; r++) {
-    overlap.fill(0);
-    for (let p = 0; p < q; p++) {
-      const m = original[p]!;
-      if (m >= 0) overlap[twice[p + r]! * s + m]! += 1;
-    }
-    const kept = match(overlap);
-    if (kept > bestKept) {
-      bestKept = kept;
-      bestRotation = r;
-      bestSlotToMember = match.slotToMember.slice();
-    }
-  }
-  return Int32Array.from({ length: q }, (_, p) => bestSlotToMember[twice[p + bestRotation]!]!);
-}
-
-/** Slot index (0..s-1) for each partition of the block stripe described in `restripe`. */
-function stripePattern(q: number, s: number): number[] {
-  const k = Math.ceil(q / s);
-  const full = q - s * (k - 1);
-  const partial = s - full;
-  const pattern: number[] = [];
-  let next = 0; // position in the round-robin of partial slots
-  for (let block = 0; block < k; block++) {
-    const size = Math.floor(q / k) + (block < q % k ? 1 : 0);
-    for (let f = 0; f < full; f++) pattern.push(f);
-    for (let i = full; i < size; i++) pattern.push(full + (next++ % partial));
-  }
-  return pattern;
-}
-
-/**
- * Greedy slot -> member assignment, largest overlap first (ties: lowest slot, then member).
- * Returns the total overlap kept and leaves the assignment in `slotToMember`. Overlaps are at
- * most `maxOverlap`, so a counting sort orders the pairs; buffers are reused across calls.
- */
-function greedyMatcher(s: number, maxOverlap: number): ((overlap: Int32Array) => number) & { slotToMember: Int32Array } {
-  const slotToMember = new Int32Array(s);
-  const memberTaken = new Uint8Array(s);
-  const start = new Int32Array(maxOverlap + 2);
-  const order = new Int32Array(s * s);
-  const match = (overlap: Int32Array): number => {
-    // counting sort of pair indices by descending overlap, stable
-    start.fill(0);
-    for (let i = 0; i < s * s; i++) start[maxOverlap - overlap[i]! + 1]! += 1;
-    for (let v = 1; v < start.length; v++) start[v]! += start[v - 1]!;
-    for (let i = 0; i < s * s; i++) order[start[maxOverlap - overlap[i]!]!++] = i;
-    slotToMember.fill(-1);
-    memberTaken.fill(0);
-    let kept = 0;
-    for (let j = 0, assigned = 0; assigned < s; j++) {
-      const i = order[j]!;
-      const slot = (i / s) | 0;
-      const member = i - slot * s;
-      if (slotToMember[slot] !== -1 || memberTaken[member]) continue;
-      slotToMember[slot] = member;
-      memberTaken[member] = 1;
-      kept += overlap[i]!;
-      assigned++;
-    }
-    return kept;
-  };
-  return Object.assign(match, { slotToMember });
 }

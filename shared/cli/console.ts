@@ -219,7 +219,9 @@ function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void):
     ring: () => node.ring,
   };
   const commands = Object.entries(app.commands);
-  const shadowed = new Set(commands.map(([name]) => name).filter((name) => name in builtins || name === 'help' || name === 'node'));
+  // Names the REPL keeps for itself; an app command cannot take them.
+  const reserved = new Set(['help', 'node', 'cluster']);
+  const shadowed = new Set(commands.map(([name]) => name).filter((name) => name in builtins));
   const help = () => {
     const rows: [string, string][] = BUILTIN_HELP.map(([sig, text]) => {
       const name = sig.slice(0, sig.indexOf('('));
@@ -246,7 +248,7 @@ function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void):
   ctx.node = node;
   ctx.help = help;
   for (const [name, cmd] of commands) {
-    if (name === 'help' || name === 'node') {
+    if (reserved.has(name)) {
       process.stderr.write(`${chalk.yellow('warning:')} app command "${name}" is hidden by the built-in of that name\n`);
       continue;
     }
@@ -260,7 +262,8 @@ function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void):
       if (err || !types.isPromise(result)) return cb(err, result);
       (result as Promise<unknown>).then(
         (value) => cb(null, value),
-        (e: unknown) => cb(e instanceof Error ? e : new Error(String(e)), undefined),
+        // Not `instanceof Error`: errors thrown by REPL code come from the REPL's own realm.
+        (e: unknown) => cb(e as Error, undefined),
       );
     });
   };

@@ -5,7 +5,7 @@
  * nodes' logs until Ctrl-C, which stops every node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -236,6 +236,7 @@ async function main(): Promise<void> {
   // Nodes bound to every interface are still dialled on loopback from here.
   const dialHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   for (let k = 1; k <= opts.nodes; k++) await checkPortFree(opts.host, opts.basePort + k - 1);
+  if (existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory()) throw new Error(`--data ${opts.dataDir} is not a directory`);
   for (let k = 1; k <= opts.nodes; k++) rmSync(join(opts.dataDir, `dev${k}`), { recursive: true, force: true });
 
   const nodes: Node[] = [];
