@@ -203,7 +203,9 @@ export class Claimant {
    */
   private rebalance(ring: Ring): Ring {
     const owners = [...ring.owners];
-    const target = claim(futureOwners(ring), members(ring, ['valid']), { targetN: this.targetN });
+    // Down members keep claiming (riak: `claiming_members` = joining, valid, down): an
+    // operator marks a node down to unblock ring_ready, not to take its partitions away.
+    const target = claim(futureOwners(ring), members(ring, ['valid', 'down']), { targetN: this.targetN });
     owners.forEach((o, p) => {
       if (memberStatus(ring, o) === 'invalid') owners[p] = target[p] as string;
     });

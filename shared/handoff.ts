@@ -3,8 +3,8 @@
  * hold it. Checked on a periodic tick (riak's hinted handoff could stall without one) and
  * whenever the ring changes.
  *
- * This version completes ownership transfers whose vnodes hold no data (not started, or
- * `isEmpty()`), which is all a freshly formed cluster needs. A vnode that holds data waits
+ * This version completes ownership transfers whose vnodes hold no data (not started, no
+ * `isEmpty` callback, or `isEmpty()` true), which is all a freshly formed cluster needs. A vnode that holds data waits
  * for a data transfer, which arrives with exercise 4; until then the transfer stays pending
  * and `ring_status` shows it.
  */
@@ -54,7 +54,8 @@ export class HandoffManager {
         const holding: string[] = [];
         for (const service of services) {
           const worker = vnodes.running(service).find((w) => w.id.partition === t.partition);
-          if (worker && !(await worker.run((v) => (v.isEmpty ? v.isEmpty() : false)))) holding.push(service);
+          // A service without isEmpty keeps no data (a ping service, say): nothing to move.
+          if (worker && !(await worker.run((v) => (v.isEmpty ? v.isEmpty() : true)))) holding.push(service);
         }
         if (holding.length > 0) {
           const warnKey = `${t.partition}:${t.nextOwner}`;

@@ -21,14 +21,19 @@ export async function formCluster(nodes: readonly RingNode[]): Promise<PlanView>
   void others;
 
   // Step 1: stage every join: each of `others` calls `join(seed.addr)`.
+  void others;
   todo('ex0-cluster', 1, import.meta.url, 'make every other node join the seed (node.join(seed.addr))');
 
   // Step 2: commit with `seed.commit()`. Right after the joins the claimant may answer with
-  // an error whose code is 'ring_not_ready': retry until it accepts (use waitFor).
-  // Step 3: wait until every node `isSettled()` and lists all the nodes as members.
+  // an error whose code is 'ring_not_ready': retry until it accepts (use waitFor) and keep
+  // the plan it returns.
+  todo('ex0-cluster', 2, import.meta.url, "commit through the seed, retrying while the error code is 'ring_not_ready'");
+
+  // Step 3: wait until every node `isSettled()` and lists all the nodes as members
+  // (`members(node.ring)`), then return the plan from step 2.
   void waitFor;
   void members;
-  return undefined as unknown as PlanView;
+  return todo('ex0-cluster', 3, import.meta.url, 'wait until every node sees a settled ring with all nodes as members, then return the plan');
 }
 
 /**

@@ -308,7 +308,7 @@ async function main(): Promise<void> {
   for (const n of nodes) say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${n.port}`);
   say('');
   say(`Try: npm run admin -- member-status --node ${first.addr}${cookie}`);
-  say(`or open a console on a running node: npm run node -- --name dev${next}@127.0.0.1 --port ${opts.basePort + opts.nodes} --join ${first.addr}${cookie}${exercises}`);
+  say(`or add a node with its own console: npm run node -- --name dev${next}@127.0.0.1 --port ${opts.basePort + opts.nodes} --join ${first.addr}${cookie}${exercises}`);
   say(chalk.green(`cluster of ${opts.nodes} ready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops it`));
 }
 
