@@ -53,7 +53,11 @@ export interface ClaimOptions {
  * @throws RangeError if Q is not a power of two in 8..1024, `members` is empty or has
  *   duplicates, or `targetN` is not a positive integer.
  */
-export function claim(current: readonly string[], members: readonly string[], opts: ClaimOptions = {}): string[] {
+export function claim(
+  current: readonly string[],
+  members: readonly string[],
+  opts: ClaimOptions = {},
+): string[] {
   const q = current.length;
   checkQ(q, 'claim');
   const targetN = opts.targetN ?? DEFAULT_TARGET_N;
@@ -61,7 +65,9 @@ export function claim(current: readonly string[], members: readonly string[], op
   if (members.length === 0) throw new RangeError('claim: members must not be empty');
   const sorted = [...members].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i] === sorted[i - 1]) throw new RangeError(`claim: duplicate member ${JSON.stringify(sorted[i])}`);
+    if (sorted[i] === sorted[i - 1]) {
+      throw new RangeError(`claim: duplicate member ${JSON.stringify(sorted[i])}`);
+    }
   }
 
   const s = sorted.length;
@@ -72,7 +78,15 @@ export function claim(current: readonly string[], members: readonly string[], op
     if (!repair(owner, original, s, targetN)) owner.set(restripe(original, s));
     pullBack(owner, original, targetN);
   }
-  return Array.from(owner, (i) => sorted[i]!);
+  const result = Array.from(owner, (i) => sorted[i]!);
+  if (targetNPossible(q, s, targetN) || s < 2) return result;
+  // target_n cannot be met (fewer than targetN nodes, say). riak then accepts violations, but
+  // on 3 nodes that leaves many N=3 preference lists with one node twice. Keep at least the
+  // window min(targetN, S) as clean as round-robin striping can: repeats only where the ring
+  // wraps (riak's sequential claim). An existing ring that is already as good is kept.
+  const window = Math.min(targetN, s);
+  const stripe = Array.from({ length: q }, (_, p) => sorted[p % s]!);
+  return targetNViolations(result, window).length <= targetNViolations(stripe, window).length ? result : stripe;
 }
 
 /**
@@ -95,7 +109,10 @@ export function freshOwners(q: number, node: string): string[] {
  *
  * @throws RangeError if `targetN` is not a positive integer.
  */
-export function targetNViolations(owners: readonly string[], targetN: number = DEFAULT_TARGET_N): number[] {
+export function targetNViolations(
+  owners: readonly string[],
+  targetN: number = DEFAULT_TARGET_N,
+): number[] {
   checkTargetN(targetN, 'targetNViolations');
   const q = owners.length;
   const reach = Math.min(targetN - 1, q); // distance q is the partition itself
@@ -125,7 +142,10 @@ export function meetsTargetN(owners: readonly string[], targetN: number = DEFAUL
  * Number of partitions owned by each node. Every node in `owners` is counted; nodes listed in
  * `members` come first (in that order) and appear even when they own nothing.
  */
-export function ownershipCounts(owners: readonly string[], members: readonly string[] = []): Map<string, number> {
+export function ownershipCounts(
+  owners: readonly string[],
+  members: readonly string[] = [],
+): Map<string, number> {
   const counts = new Map<string, number>();
   for (const m of members) counts.set(m, 0);
   for (const o of owners) counts.set(o, (counts.get(o) ?? 0) + 1);
@@ -195,7 +215,8 @@ function nearby(owner: Int32Array, node: number, p: number, except: number, targ
   for (let d = 1; d < targetN && d < q; d++) {
     const after = (p + d) % q;
     const before = (p - d + q) % q;
-    if ((owner[after] === node && after !== except) || (owner[before] === node && before !== except)) return true;
+    if (owner[after] === node && after !== except) return true;
+    if (owner[before] === node && before !== except) return true;
   }
   return false;
 }
@@ -220,80 +241,115 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
   const byCount = Array.from({ length: s }, (_, i) => i).sort((a, b) => count[b]! - count[a]! || a - b);
   for (const i of byCount.slice(0, q % s)) target[i]! += 1;
 
+  // Bookkeeping, updated after each move rather than recomputed (which would be quadratic).
+  // Takers only gain partitions, and givers only lose them down to their target, so:
+  // - conflict[p]: whether the owner of p is in violation there;
+  // - distances[t]: per taker, the ring distance from each partition to the taker's nearest
+  //   partition (it only shrinks);
+  // - orphans: partitions of non-members not yet placed; cleanTakers[p]: for an orphan, how many
+  //   takers could have it without a violation;
+  // - offered: partitions on offer (of non-members or over-loaded members), ascending; taken
+  //   ones are dropped lazily, so the scans get shorter as the moves go on.
   const reach = Math.min(targetN - 1, q - 1);
-  // conflict[p]: the owner of p is in violation there; kept up to date after each move
   const conflict = Uint8Array.from(owner, (_, p) => Number(inViolation(owner, p, targetN)));
-  // per taker, the ring distance from each partition to the taker's nearest partition; it only
-  // shrinks, as takers only gain partitions here
   const distances: Int32Array[] = [];
-  let orphans = [...owner.keys()].filter((p) => owner[p]! < 0); // partitions of non-members
+  let orphans = [...owner.keys()].filter((p) => owner[p]! < 0);
+  const cleanTakers = new Int32Array(q);
+  const onOffer = (p: number) => owner[p]! < 0 || count[owner[p]!]! > target[owner[p]!]!;
+  let offered = [...owner.keys()].filter(onOffer);
+  let stale = 0;
+  for (const t of byCount.filter((i) => count[i]! < target[i]!)) {
+    distances[t] = distanceTo(owner, t);
+    for (const p of orphans) cleanTakers[p]! += Number(distances[t]![p]! >= targetN);
+  }
 
   for (;;) {
     const takers = byCount
       .filter((i) => count[i]! < target[i]!)
       .sort((a, b) => target[b]! - count[b]! - (target[a]! - count[a]!) || a - b);
     if (takers.length === 0) return;
-    for (const t of takers) distances[t] ??= distanceTo(owner, t);
 
-    // An orphan if one can be placed cleanly; else the neediest taker that can move cleanly;
-    // else (target_n impossible, or steps 2-3 will fix it) the neediest, least badly.
     let [taker, p] = mostConstrainedOrphan(takers);
-    let leastBad = -1;
-    for (let i = 0; p < 0 && i < takers.length; i++) {
-      const best = bestPartitionFor(takers[i]!);
-      if (i === 0) leastBad = best;
-      if (distances[takers[i]!]![best]! >= targetN) [taker, p] = [takers[i]!, best];
-    }
-    if (p < 0) [taker, p] = [takers[0]!, leastBad];
-
+    if (p < 0) [taker, p] = neediestMove(takers);
     if (owner[p]! >= 0) count[owner[p]!]! -= 1;
     owner[p] = taker;
     count[taker]! += 1;
+    if (++stale * 2 > offered.length) [offered, stale] = [offered.filter(onOffer), 0];
     for (let d = -reach; d <= reach; d++) {
       const x = (p + d + q) % q;
       conflict[x] = Number(inViolation(owner, x, targetN));
     }
     const dist = distances[taker]!;
-    for (let d = 0; d < q && dist[(p + d) % q]! > d; d++) dist[(p + d) % q] = d;
-    for (let d = 1; d < q && dist[(p - d + q) % q]! > d; d++) dist[(p - d + q) % q] = d;
-  }
-
-  /** [neediest taker, orphan] for the orphan with fewest clean takers, or [-1, -1] if none has any. */
-  function mostConstrainedOrphan(takers: readonly number[]): [number, number] {
-    let best: [number, number] = [-1, -1];
-    let fewest = Infinity;
-    orphans = orphans.filter((p) => owner[p]! < 0);
-    for (const p of orphans) {
-      const clean = takers.filter((t) => distances[t]![p]! >= targetN);
-      if (clean.length > 0 && clean.length < fewest) {
-        fewest = clean.length;
-        best = [clean[0]!, p];
+    for (const dir of [1, -1]) {
+      for (let d = dir > 0 ? 0 : 1; d < q; d++) {
+        const x = (p + dir * d + q) % q;
+        if (dist[x]! <= d) break;
+        if (d < targetN && dist[x]! >= targetN && owner[x]! < 0) cleanTakers[x]! -= 1;
+        dist[x] = d;
       }
     }
-    return best;
+    if (count[taker] === target[taker]) {
+      for (const x of orphans) if (owner[x]! < 0 && dist[x]! >= targetN) cleanTakers[x]! -= 1;
+    }
+  }
+
+  /**
+   * [neediest clean taker, orphan] for the orphan with fewest takers that can have it cleanly,
+   * or [-1, -1] if no orphan can be placed cleanly.
+   */
+  function mostConstrainedOrphan(takers: readonly number[]): [number, number] {
+    orphans = orphans.filter((p) => owner[p]! < 0);
+    let best = -1;
+    for (const p of orphans) {
+      if (cleanTakers[p]! > 0 && (best < 0 || cleanTakers[p]! < cleanTakers[best]!)) best = p;
+    }
+    if (best < 0) return [-1, -1];
+    return [takers.find((t) => distances[t]![best]! >= targetN)!, best];
+  }
+
+  /**
+   * [taker, partition] for the neediest taker that can move cleanly, else for the neediest
+   * taker's least-bad move (target_n is impossible, or steps 2-3 will fix it).
+   */
+  function neediestMove(takers: readonly number[]): [number, number] {
+    // With no over-loaded member left only orphans are on offer, and none of them can be
+    // placed cleanly (see mostConstrainedOrphan): skip the scans that would find nothing.
+    const anyOverloaded = byCount.some((i) => count[i]! > target[i]!);
+    for (const t of anyOverloaded ? takers : []) {
+      const p = bestPartitionFor(t);
+      if (distances[t]![p]! >= targetN) return [t, p];
+    }
+    return [takers[0]!, bestPartitionFor(takers[0]!)];
   }
 
   /** The partition `taker` should take next, by the preferences above. */
   function bestPartitionFor(taker: number): number {
     const dist = distances[taker]!;
     let best = -1;
+    let bestClean = false;
     let bestExcess = 0;
-    for (let p = 0; p < q; p++) {
+    let bestConflict = 0;
+    let bestDist = 0;
+    for (const p of offered) {
       const from = owner[p]!;
       const excess = from < 0 ? q : count[from]! - target[from]!;
-      if (excess <= 0) continue; // only non-members and over-loaded members give partitions
+      if (excess <= 0) continue; // taken already, or its owner is down to its target
+      const d = dist[p]!;
+      const clean = d >= targetN;
       if (best >= 0) {
-        const clean = Number(dist[p]! >= targetN) - Number(dist[best]! >= targetN);
-        if (clean !== 0) {
-          if (clean < 0) continue;
+        if (clean !== bestClean) {
+          if (!clean) continue;
         } else if (excess !== bestExcess) {
           if (excess < bestExcess) continue;
-        } else if (conflict[p] !== conflict[best]) {
-          if (conflict[p]! < conflict[best]!) continue;
-        } else if (dist[p]! <= dist[best]!) continue;
+        } else if (conflict[p] !== bestConflict) {
+          if (conflict[p]! < bestConflict) continue;
+        } else if (d <= bestDist) continue;
       }
       best = p;
+      bestClean = clean;
       bestExcess = excess;
+      bestConflict = conflict[p]!;
+      bestDist = d;
     }
     return best;
   }
@@ -345,7 +401,8 @@ function repair(owner: Int32Array, original: Int32Array, s: number, targetN: num
         // b must not land next to another b (x itself is fine: it becomes a), nor a next to an a
         if (b === a || (nearP[b] && ringDistance(p, x, q) > reach)) continue;
         const cost = moved(p, b) + moved(x, a) - moved(p, a) - moved(x, b);
-        if (cost >= bestCost || nearby(owner, b, p, x, targetN) || nearby(owner, a, x, p, targetN)) continue;
+        if (cost >= bestCost) continue;
+        if (nearby(owner, b, p, x, targetN) || nearby(owner, a, x, p, targetN)) continue;
         best = x;
         bestCost = cost;
       }
@@ -432,7 +489,10 @@ function stripePattern(q: number, s: number): number[] {
  * Overlaps are at most `maxOverlap`, so a counting sort orders the pairs; buffers are reused,
  * as this runs once per rotation.
  */
-function greedyMatcher(s: number, maxOverlap: number): ((overlap: Int32Array) => number) & { slotToMember: Int32Array } {
+function greedyMatcher(
+  s: number,
+  maxOverlap: number,
+): ((overlap: Int32Array) => number) & { slotToMember: Int32Array } {
   const slotToMember = new Int32Array(s);
   const memberTaken = new Uint8Array(s);
   const start = new Int32Array(maxOverlap + 2);

@@ -9,6 +9,7 @@
  */
 import { createLogger } from '../log.js';
 import { RingNode, type NodeTiming } from '../node.js';
+import type { Frame, LinkVerdict } from '../transport.js';
 import { members, type Ring } from '../ring.js';
 import * as vc from '../vclock.js';
 import type { VnodeModule } from '../vnode.js';
@@ -28,8 +29,11 @@ export const TEST_TIMING: Required<NodeTiming> = {
 export interface TestClusterOptions {
   /** Number of nodes (default 3). */
   size?: number;
-  /** Services for each node; called once per node start, so each node gets fresh modules. */
-  services?: () => readonly VnodeModule[];
+  /**
+   * Services for each node; called at every node start (also after a restart) with the
+   * node's name, so a test can hand a restarted node the same "disk" it had before.
+   */
+  services?: (node: string) => readonly VnodeModule[];
   /** Q (default 64). */
   ringSize?: number;
   /** Cookie shared by the nodes (default `test-cookie`). */
@@ -50,8 +54,12 @@ interface Slot {
 }
 
 /** A cluster of in-process nodes named `dev1@127.0.0.1`, `dev2@127.0.0.1`, … */
+/** Decides the fate of a frame from node `from` to node `to` (the nemesis installs one). */
+export type ClusterLinkFilter = (from: string, to: string, frame: Frame) => LinkVerdict;
+
 export class TestCluster {
   private readonly slots: Slot[] = [];
+  private filter?: ClusterLinkFilter;
 
   private constructor(private readonly opts: TestClusterOptions) {}
 
@@ -103,14 +111,21 @@ export class TestCluster {
       host: '127.0.0.1',
       port: slot.port,
       ringSize: this.opts.ringSize,
-      services: this.opts.services?.() ?? [],
+      services: this.opts.services?.(slot.name) ?? [],
       ring: slot.savedRing,
       timing: { ...TEST_TIMING, ...this.opts.timing },
       log: createLogger(slot.name),
     });
+    // Every frame this node sends passes the cluster's current filter (nemesis), if any.
+    node.transport.setLinkFilter((to, frame) => this.filter?.(slot.name, to, frame) ?? 'deliver');
     slot.node = node;
     slot.port = Number(node.addr.split(':').pop());
     return node;
+  }
+
+  /** Install (or clear) the filter every node's outgoing frames pass; survives restarts. */
+  setLinkFilter(filter: ClusterLinkFilter | undefined): void {
+    this.filter = filter;
   }
 
   /**

@@ -16,11 +16,13 @@ const seed = testSeed('claim properties');
 
 const RING_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024] as const;
 const names = (n: number) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
-const moved = (before: readonly string[], after: readonly string[]) => before.filter((o, p) => o !== after[p]).length;
+const moved = (before: readonly string[], after: readonly string[]) =>
+  before.filter((o, p) => o !== after[p]).length;
 
 /** Balanced over `members`, and violation-free when the numbers allow it. */
 function expectGood(owners: readonly string[], members: readonly string[], targetN = DEFAULT_TARGET_N): void {
-  expect(isBalanced(owners, members), `unbalanced: ${JSON.stringify([...ownershipCounts(owners, members)])}`).toBe(true);
+  const counts = JSON.stringify([...ownershipCounts(owners, members)]);
+  expect(isBalanced(owners, members), `unbalanced: ${counts}`).toBe(true);
   if (targetNPossible(owners.length, members.length, targetN)) {
     expect(targetNViolations(owners, targetN)).toEqual([]);
   }
@@ -108,12 +110,17 @@ describe('targetNViolations / meetsTargetN', () => {
 
   it('agrees with a direct window check (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 8 }), (owners, t) => {
-        const q = owners.length;
-        const expected = owners.flatMap((o, p) => (Array.from({ length: t - 1 }, (_, d) => owners[(p + d + 1) % q]).includes(o) ? [p] : []));
-        expect(targetNViolations(owners, t)).toEqual(expected);
-        expect(meetsTargetN(owners, t)).toBe(expected.length === 0);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 8 }),
+        (owners, t) => {
+          const q = owners.length;
+          const window = (p: number) => Array.from({ length: t - 1 }, (_, d) => owners[(p + d + 1) % q]);
+          const expected = owners.flatMap((o, p) => (window(p).includes(o) ? [p] : []));
+          expect(targetNViolations(owners, t)).toEqual(expected);
+          expect(meetsTargetN(owners, t)).toBe(expected.length === 0);
+        },
+      ),
       { seed, numRuns: 300 },
     );
   });
@@ -137,8 +144,8 @@ describe('ownershipCounts / isBalanced', () => {
   it('accepts only floor/ceil shares and no non-member owners', () => {
     expect(isBalanced(['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b'], ['a', 'b', 'c'])).toBe(true);
     expect(isBalanced(['a', 'b', 'c', 'a', 'b', 'a', 'a', 'b'], ['a', 'b', 'c'])).toBe(false); // 4/3/1
-    expect(isBalanced(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b'], ['a', 'b', 'c'])).toBe(false); // c owns 0
-    expect(isBalanced(['a', 'b', 'x', 'b', 'a', 'b', 'a', 'a'], ['a', 'b'])).toBe(false); // x is not a member
+    expect(isBalanced(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b'], ['a', 'b', 'c'])).toBe(false); // c: 0
+    expect(isBalanced(['a', 'b', 'x', 'b', 'a', 'b', 'a', 'a'], ['a', 'b'])).toBe(false); // x: no member
     expect(isBalanced(names(8), names(16))).toBe(true); // 0 or 1 each
     expect(isBalanced(names(8), [])).toBe(false);
   });
@@ -189,6 +196,19 @@ describe('claim: argument checks', () => {
     expect(() => freshOwners(2048, 'a')).toThrow(RangeError);
   });
 
+  it('with fewer nodes than target_n, keeps a window of S clean except where the ring wraps', () => {
+    // So that N=3 preference lists on a 3-node cluster name 3 different nodes (all but <= 2 of them).
+    for (const q of [8, 16, 32, 64, 128, 256, 512, 1024]) {
+      for (const s of [2, 3]) {
+        let owners = freshOwners(q, 'n1');
+        for (let k = 2; k <= s; k++) owners = claim(owners, names(k));
+        expect(isBalanced(owners, names(s))).toBe(true);
+        expect({ q, s, violations: targetNViolations(owners, s).length <= 2 }).toEqual({ q, s, violations: true });
+        expect(claim(owners, names(s))).toEqual(owners); // stable once striped
+      }
+    }
+  });
+
   it('does not throw when target_n is impossible, and still balances', () => {
     const owners = claim(freshOwners(64, 'a'), ['a', 'b']);
     expect(isBalanced(owners, ['a', 'b'])).toBe(true);
@@ -226,7 +246,8 @@ describe('claim: exhaustive table', () => {
 
 describe('claim: properties', () => {
   const ringSize = fc.constantFrom(...RING_SIZES);
-  const nodeNames = (min: number, max: number) => fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: min, maxLength: max });
+  const nodeNames = (min: number, max: number) =>
+    fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: min, maxLength: max });
 
   it('growing one node at a time stays balanced and meets target_n when possible', () => {
     fc.assert(
@@ -258,13 +279,21 @@ describe('claim: properties', () => {
 
   it('any starting ring, members or not, becomes balanced and meets target_n when possible', () => {
     fc.assert(
-      fc.property(ringSize, nodeNames(1, 16), fc.integer({ min: 1, max: 4 }), fc.nat(), fc.integer({ min: 1, max: 6 }), (q, members, strangers, salt, t) => {
-        const pool = [...members, ...Array.from({ length: strangers }, (_, i) => `gone${i}`)];
-        // a scrambled ring; a multiplicative hash keeps it deterministic and cheap to shrink
-        const current = Array.from({ length: q }, (_, p) => pool[((Math.imul(p + 1, 2654435761) + salt) >>> 0) % pool.length]!);
-        const owners = claim(current, members, { targetN: t });
-        expectGood(owners, members, t);
-      }),
+      fc.property(
+        ringSize,
+        nodeNames(1, 16),
+        fc.integer({ min: 1, max: 4 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 6 }),
+        (q, members, strangers, salt, t) => {
+          const pool = [...members, ...Array.from({ length: strangers }, (_, i) => `gone${i}`)];
+          // a scrambled ring: a multiplicative hash of p, so the input stays small to shrink
+          const scramble = (p: number) => ((Math.imul(p + 1, 2654435761) + salt) >>> 0) % pool.length;
+          const current = Array.from({ length: q }, (_, p) => pool[scramble(p)]!);
+          const owners = claim(current, members, { targetN: t });
+          expectGood(owners, members, t);
+        },
+      ),
       { seed, numRuns: 60 },
     );
   });
@@ -290,11 +319,11 @@ describe('claim: movement', () => {
     const four = claim(freshOwners(64, 'n1'), names(4));
     expectGood(four, names(4));
     const five = claim(four, names(5));
-    expect([...ownershipCounts(five, names(5)).values()].sort((a, b) => b - a)).toEqual([13, 13, 13, 13, 12]);
+    const counts = [...ownershipCounts(five, names(5)).values()];
+    expect(counts.sort((a, b) => b - a)).toEqual([13, 13, 13, 13, 12]);
     expect(targetNViolations(five)).toEqual([]);
-    // only the new node's 12 partitions move
+    // only the 12 partitions the new node takes move (riak's ideal; a target of <= 13 suffices)
     expect(moved(four, five)).toBe(12);
-    expect(moved(four, five)).toBeLessThanOrEqual(13);
   });
 
   it('growing Q=64 from 1 to 16 nodes moves little once target_n is reachable', () => {
@@ -306,12 +335,31 @@ describe('claim: movement', () => {
       steps.push(moved(owners, next));
       owners = next;
     }
-    // Measured: 32 21 26 12 11 9 8 7 6 5 5 4 4 4 4 (total 158). The new node's share alone is
-    // ⌊64/S⌋ (sum 132 for S = 2..16); the extra comes from 3 -> 4, where target_n first becomes
-    // possible and the ring must be re-laid, and one repair swap at 5 -> 6.
+    // Measured: 32 43 46 12 11 9 9 7 6 5 5 4 4 4 4 (total 201). The new node's share alone is
+    // ⌊64/S⌋ (sum 132 for S = 2..16). The extra comes from 2 -> 3, where the ring is striped
+    // round-robin so that N=3 preference lists on 3 nodes repeat a node only where the ring
+    // wraps, and from 3 -> 4, where target_n 4 first becomes possible and the ring is
+    // re-striped. From 4 nodes on, each step moves about the new node's share.
     const total = steps.reduce((a, b) => a + b, 0);
-    expect(total).toBeLessThanOrEqual(170);
+    expect(total).toBeLessThanOrEqual(210);
     // from 5 nodes on, each join moves at most the new node's share plus one repair swap
     for (let s = 5; s <= 16; s++) expect(steps[s - 2]).toBeLessThanOrEqual(Math.ceil(64 / s) + 2);
+  });
+
+  it('a leave moves little: the leaver\'s share when there is slack, modestly more when tight', () => {
+    const grown = (q: number, size: number) => {
+      let owners = freshOwners(q, 'n1');
+      for (let s = 2; s <= size; s++) owners = claim(owners, names(s));
+      return owners;
+    };
+    const leaveMoves = (owners: readonly string[], size: number) =>
+      names(size).map((leaver) => moved(owners, claim(owners, names(size).filter((m) => m !== leaver))));
+    // 256 partitions, 16 -> 15: only the leaver's 16 partitions move, whoever leaves
+    expect(leaveMoves(grown(256, 16), 16)).toEqual(new Array(16).fill(16));
+    // 64 partitions, 6 -> 5 is tight (5 nodes can hardly meet target_n 4), so some leaves need
+    // repair or a re-stripe. Measured 14 31 27 14 12 22 (sum 120; 174 without the pull-back
+    // step), against the leaver's 10 or 11.
+    const tight = leaveMoves(grown(64, 6), 6);
+    expect(tight.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(130);
   });
 });
