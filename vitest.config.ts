@@ -6,6 +6,9 @@ import { defineConfig } from 'vitest/config';
 // alias at exercises/, the `solutions` project at solutions/: same tests, two trees.
 const tree = (dir: string) => fileURLToPath(new URL(`./${dir}/`, import.meta.url));
 const suites = ['exercises/**/*.test.ts'];
+// Bonus steps have their own suites (`*.bonus.test.ts`): attendees run them on request, they
+// do not decide whether an exercise passes; the solutions must pass them too.
+const bonus = ['exercises/**/*.bonus.test.ts'];
 
 export default defineConfig({
   test: {
@@ -13,7 +16,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     projects: [
       { extends: true, test: { name: 'runtime', include: ['shared/**/*.test.ts', 'tools/**/*.test.ts'] } },
-      { extends: true, resolve: { alias: { '@ex/': tree('exercises') } }, test: { name: 'exercises', include: suites } },
+      { extends: true, resolve: { alias: { '@ex/': tree('exercises') } }, test: { name: 'exercises', include: suites, exclude: bonus } },
+      { extends: true, resolve: { alias: { '@ex/': tree('exercises') } }, test: { name: 'exercises-bonus', include: bonus } },
       { extends: true, resolve: { alias: { '@ex/': tree('solutions') } }, test: { name: 'solutions', include: suites } },
     ],
   },

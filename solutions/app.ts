@@ -1,17 +1,43 @@
-/** The finished workshop app: what `npm start` runs (see shared/app.ts). */
-import type { App } from '../shared/app.js';
-import { ping, pingKey } from './ex1-ping/ping.js';
+/**
+ * The finished workshop app: what `npm start` runs (see shared/app.ts). `apps` has one app per
+ * exercise stage (`npm start -- --app ex2`); `app` is the latest.
+ */
+import type { App, AppCommand } from '../shared/app.js';
+import * as ping from './ex1-ping/ping.js';
 import { pingService } from './ex1-ping/ping_vnode.js';
-import { fetch, remove, store } from './ex2-kv/kv.js';
-import { kvService } from './ex2-kv/kv_vnode.js';
+import * as kv2 from './ex2-kv/kv.js';
+import { kvService as kv2Service } from './ex2-kv/kv_vnode.js';
+import * as kv3 from './ex3-coordinator/coordinator.js';
+import { kvService as kv3Service } from './ex3-coordinator/kv_vnode.js';
 
-export const app: App = {
-  services: () => [pingService, kvService],
-  commands: {
-    ping: { help: 'ping(): ping a vnode picked by hashing the time (ex1)', run: (node) => ping(node) },
-    pingKey: { help: 'pingKey(key): ping the vnode that owns key (ex1)', run: (node, key) => pingKey(node, String(key)) },
-    store: { help: 'store(key, value): put value under key, one copy (ex2)', run: (node, key, value) => store(node, String(key), value) },
-    fetch: { help: 'fetch(key): read key (ex2)', run: (node, key) => fetch(node, String(key)) },
-    del: { help: 'del(key): delete key (ex2)', run: (node, key) => remove(node, String(key)) },
+const pingCommands: Record<string, AppCommand> = {
+  ping: { help: 'ping(): ping a vnode picked by hashing the time (ex1)', run: (node) => ping.ping(node) },
+  pingKey: { help: 'pingKey(key): ping the vnode that owns key (ex1)', run: (node, key) => ping.pingKey(node, String(key)) },
+};
+
+const opts = (o: unknown): kv3.QuorumOptions => (typeof o === 'object' && o !== null ? (o as kv3.QuorumOptions) : {});
+
+export const apps: Record<string, App> = {
+  ex1: { services: () => [pingService], commands: pingCommands },
+  ex2: {
+    services: () => [pingService, kv2Service],
+    commands: {
+      ...pingCommands,
+      store: { help: 'store(key, value): put value under key, one copy (ex2)', run: (node, key, value) => kv2.store(node, String(key), value) },
+      fetch: { help: 'fetch(key): read key (ex2)', run: (node, key) => kv2.fetch(node, String(key)) },
+      del: { help: 'del(key): delete key (ex2)', run: (node, key) => kv2.remove(node, String(key)) },
+    },
+  },
+  ex3: {
+    services: () => [pingService, kv3Service()],
+    commands: {
+      ...pingCommands,
+      store: { help: 'store(key, value, {n, w}?): replicated write, default N=3 W=2 (ex3)', run: (node, key, value, o) => kv3.store(node, String(key), value, opts(o)) },
+      fetch: { help: 'fetch(key, {n, r}?): quorum read, default N=3 R=2 (ex3)', run: (node, key, o) => kv3.fetch(node, String(key), opts(o)) },
+      del: { help: 'del(key, {n, w}?): replicated delete (ex3)', run: (node, key, o) => kv3.remove(node, String(key), opts(o)) },
+      pingN: { help: 'pingN(n): ping n distinct partitions (ex3)', run: (node, n) => kv3.ping(node, n === undefined ? 3 : Number(n)) },
+    },
   },
 };
+
+export const app: App = apps.ex3!;

@@ -16,21 +16,26 @@ export function appPath(tree: AppTree): string {
 
 /**
  * Import `<tree>/app.ts` (relative to this file, so it works from any working directory;
- * tsx compiles the .ts on the fly) and return its `app` export.
+ * tsx compiles the .ts on the fly) and return its `app` export, or with `name` the app of that
+ * name from its `apps` export (one per exercise stage: `ex1`, `ex2`, …).
  * @throws Error if the file does not exist, fails to load (the loader's message is kept, and
- *   the original error is the `cause`), or does not export `app` with `services()` and `commands`.
+ *   the original error is the `cause`), does not export `app` with `services()` and `commands`,
+ *   or has no app called `name` (the message lists the names it has).
  */
-export async function loadApp(tree: AppTree): Promise<App> {
+export async function loadApp(tree: AppTree, name?: string): Promise<App> {
   const file = appPath(tree);
   const shown = `${tree}/app.ts`;
   if (!existsSync(file)) throw new Error(`${shown} not found (expected ${file} to export "app: App", see shared/app.ts)`);
-  let mod: { app?: unknown };
+  let mod: { app?: unknown; apps?: Record<string, unknown> };
   try {
-    mod = (await import(new URL(`../../${tree}/app.ts`, import.meta.url).href)) as { app?: unknown };
+    mod = (await import(new URL(`../../${tree}/app.ts`, import.meta.url).href)) as typeof mod;
   } catch (err) {
     throw new Error(`cannot load ${shown}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  const app = mod.app as Partial<App> | undefined;
+  if (name !== undefined && !mod.apps?.[name]) {
+    throw new Error(`${shown} has no app "${name}"; it has: ${Object.keys(mod.apps ?? {}).join(', ') || 'none'}`);
+  }
+  const app = (name === undefined ? mod.app : mod.apps?.[name]) as Partial<App> | undefined;
   if (!app || typeof app.services !== 'function' || typeof app.commands !== 'object' || app.commands === null) {
     throw new Error(`${shown} must export "app" with services() and commands (see shared/app.ts)`);
   }

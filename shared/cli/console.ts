@@ -39,6 +39,7 @@ Options:
   --join ADDR          after starting, join the cluster at ADDR (host:port) and commit
   --no-repl            no REPL, log only (used by npm start)
   --exercises          run your code (exercises/app.ts) instead of solutions/app.ts
+  --app NAME           which exercise's app to run: ex1, ex2, ex3 (default: the latest)
   --help               show this help
 
 Example:
@@ -60,6 +61,8 @@ export interface ConsoleOptions {
   readonly join?: string;
   readonly repl: boolean;
   readonly tree: AppTree;
+  /** Which of the tree's apps to run (see `apps` in app.ts); undefined: the default. */
+  readonly app?: string;
 }
 
 /**
@@ -82,6 +85,7 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
       join: { type: 'string' },
       'no-repl': { type: 'boolean' },
       exercises: { type: 'boolean' },
+      app: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -98,6 +102,7 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
     join: values.join === undefined ? undefined : parseAddr(values.join, '--join'),
     repl: !values['no-repl'],
     tree: values.exercises ? 'exercises' : 'solutions',
+    app: values.app === undefined ? undefined : nonEmpty(values.app, '--app'),
   };
 }
 
@@ -278,7 +283,7 @@ async function main(): Promise<void> {
     return;
   }
   const opts = parsed;
-  const app = await loadApp(opts.tree);
+  const app = await loadApp(opts.tree, opts.app);
   const node = await start(opts, app);
 
   let stopping = false;

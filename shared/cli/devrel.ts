@@ -41,6 +41,7 @@ Options:
   --ring-size Q      partitions, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
   --data DIR         where each node keeps its ring file, in DIR/devK (default data/)
   --exercises        run your code (exercises/app.ts) instead of solutions/app.ts
+  --app NAME         which exercise's app to run: ex1, ex2, ex3 (default: the latest)
   --help             show this help
 
 Example:
@@ -56,6 +57,8 @@ export interface DevrelOptions {
   readonly cookie: string;
   readonly ringSize: number;
   readonly tree: AppTree;
+  /** Which of the tree's apps to run (see `apps` in app.ts); undefined: the default. */
+  readonly app?: string;
   /** Absolute path of the data directory. */
   readonly dataDir: string;
 }
@@ -77,6 +80,7 @@ export function parseDevrelArgs(argv: readonly string[]): DevrelOptions | 'help'
       'ring-size': { type: 'string' },
       data: { type: 'string' },
       exercises: { type: 'boolean' },
+      app: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -91,6 +95,7 @@ export function parseDevrelArgs(argv: readonly string[]): DevrelOptions | 'help'
     cookie: nonEmpty(values.cookie ?? 'workshop', '--cookie'),
     ringSize: values['ring-size'] === undefined ? DEFAULT_RING_SIZE : parseRingSize(values['ring-size']),
     tree: values.exercises ? 'exercises' : 'solutions',
+    app: values.app === undefined ? undefined : nonEmpty(values.app, '--app'),
     dataDir: values.data === undefined ? join(ROOT, 'data') : resolve(nonEmpty(values.data, '--data')),
   };
 }
@@ -142,6 +147,7 @@ function spawnNode(k: number, opts: DevrelOptions, dialHost: string, onClose: (n
   const port = opts.basePort + k - 1;
   const args = ['--import', 'tsx', CONSOLE, '--name', name, '--port', String(port), '--host', opts.host, '--cookie', opts.cookie, '--ring-size', String(opts.ringSize), '--ring-file', join(opts.dataDir, short, 'ring.json'), '--no-repl'];
   if (opts.tree === 'exercises') args.push('--exercises');
+  if (opts.app) args.push('--app', opts.app);
   // Children write to pipes, where chalk would drop colour; keep ours if our terminal has it.
   const colour = chalk.level > 0 && process.env.FORCE_COLOR === undefined ? { FORCE_COLOR: String(chalk.level) } : {};
   const proc = spawn(process.execPath, args, {
@@ -299,7 +305,7 @@ async function main(): Promise<void> {
   const first = nodes[0] as Node;
   const next = opts.nodes + 1;
   const cookie = opts.cookie === 'workshop' ? '' : ` --cookie ${opts.cookie}`;
-  const exercises = opts.tree === 'exercises' ? ' --exercises' : '';
+  const exercises = (opts.tree === 'exercises' ? ' --exercises' : '') + (opts.app ? ` --app ${opts.app}` : '');
   say('');
   say(memberStatus);
   say('');
