@@ -140,6 +140,19 @@ describe('vnode master', () => {
     expect(calls).toBe(0);
   });
 
+  it('forgets a sender at its deadline: later replies are dropped, nothing leaks', async () => {
+    const before = dev1().vnodes.waitingSenders;
+    const dropped = dev1().vnodes.droppedReplies;
+    const got: VnodeReply[] = [];
+    const sender = dev1().vnodes.newSender((r) => got.push(r), 50);
+    expect(dev1().vnodes.waitingSenders).toBe(before + 1);
+    await waitFor('the sender to expire', () => dev1().vnodes.waitingSenders === before);
+    dev1().command([{ partition: 4, node: dev2().name }, { partition: 4, node: dev1().name }], { type: 'echo', value: 'late' }, sender, 'test');
+    await waitFor('both late replies to be dropped', () => dev1().vnodes.droppedReplies === dropped + 2);
+    expect(got).toEqual([]);
+    expect(dev1().vnodes.waitingSenders).toBe(before);
+  });
+
   it('rejects a sync command to a node that is not connected at once', async () => {
     await expect(dev1().syncCommand({ partition: 1, node: 'nobody@127.0.0.1' }, { type: 'echo', value: 1 }, 'test')).rejects.toMatchObject({
       code: 'node_down',
