@@ -180,7 +180,7 @@ describe('ex3-coordinator: checker (Jepsen style)', () => {
       seed,
       clients: 4,
       keysPerClient: 3,
-      maxOps: 20_000,
+      maxOps: 50_000,
       coordinators: () => c.nodes.filter((n) => n.name !== faulty),
       ops: {
         write: async (node, key, value) => {
