@@ -1,79 +1,358 @@
 /**
- * Handoff (`riak_core_handoff_manager`): moving a partition's data to the node that should
- * hold it. Checked on a periodic tick (riak's hinted handoff could stall without one) and
- * whenever the ring changes.
+ * Handoff (`riak_core_handoff_manager`, `_sender`, `_receiver`): moving a partition's data to
+ * the node that should hold it, while the vnode keeps serving.
  *
- * This version completes ownership transfers whose vnodes hold no data (not started, no
- * `isEmpty` callback, or `isEmpty()` true), which is all a freshly formed cluster needs. A vnode that holds data waits
- * for a data transfer, which arrives with exercise 4; until then the transfer stays pending
- * and `ring_status` shows it.
+ * Two kinds, as in riak:
+ * - **ownership**: the ring's `next` says partition P moves from us to another node (a join,
+ *   a leave). When every service has handed P off, we tell the claimant, which switches the
+ *   owner; until every member has seen that switch we forward P's requests to the new owner.
+ * - **hinted**: we hold a *fallback* vnode for P (we stood in while P's owner was down) and
+ *   the owner is reachable again. After the transfer the fallback vnode is deleted.
+ *
+ * When: checked every `tickMs` and after every ring change. A vnode hands off once it has
+ * been idle for `inactivityMs` (riak's vnode inactivity timeout), or after waiting
+ * `maxWaitMs` regardless, so a busy vnode cannot postpone it forever (riak's hinted handoff
+ * could stall without a periodic trigger).
+ *
+ * How (per service and partition):
+ * 1. `isEmpty()`: nothing to send → straight to step 5.
+ * 2. `handoffStarting(target)`; from now on commands go to `handleHandoffCommand`, which may
+ *    `forward()` them to the target (so writes made during the transfer are not lost).
+ * 3. The fold request collects `encodeHandoffItem(key, value)` for every item.
+ * 4. Items go to the target in batches over RPC (`handoff.data`); each batch is acknowledged
+ *    after the target's vnode applied it with `handleHandoffData` (which must be idempotent:
+ *    a retried transfer sends everything again).
+ * 5. `handoffFinished(target)`, then `delete()`.
+ * A failure (target down, timeout, error) calls `handoffCancelled()`, keeps the data serving
+ * here, and retries after `retryMs`. At most `concurrency` transfers leave a node at once.
  */
+import { isReady, type Ring } from './ring.js';
 import type { Logger } from './log.js';
-import type { Ring } from './ring.js';
+import type { Rpc } from './rpc.js';
+import { isFoldRequest, type FoldRequest, type Vnode } from './vnode.js';
 import type { VnodeMaster } from './vnode_master.js';
+
+/** Handoff tuning. Times in ms, sizes in bytes. */
+export interface HandoffOptions {
+  /** Period of the handoff tick (default 200). */
+  tickMs?: number;
+  /** A vnode idle this long may hand off (default 1000). */
+  inactivityMs?: number;
+  /** A vnode hands off after waiting this long even if busy (default 5 × inactivityMs). */
+  maxWaitMs?: number;
+  /** Retry a failed transfer after this long (default 1000). */
+  retryMs?: number;
+  /** Transfers leaving this node at once (default 2, as riak's handoff_concurrency). */
+  concurrency?: number;
+  /** Items per batch (default 500). */
+  batchItems?: number;
+  /** Bytes per batch, roughly (default 256 KiB). */
+  batchBytes?: number;
+  /** Deadline for one batch's acknowledgement (default 5000). */
+  batchTimeoutMs?: number;
+  /** How often a running transfer logs its progress (default 1000). */
+  progressEveryMs?: number;
+}
 
 /** What the handoff manager needs from its node. */
 export interface HandoffLinks {
   readonly node: string;
   ring(): Ring;
   readonly vnodes: VnodeMaster;
+  readonly rpc: Rpc;
+  /** True when `node` is up and runs `service`. */
+  isUp(node: string, service: string): boolean;
   /** Tell the claimant that every service handed `partition` off to `nextOwner`. */
   transferComplete(partition: number, nextOwner: string, services: readonly string[]): Promise<void>;
   log: Logger;
 }
 
-export class HandoffManager {
-  private timer?: NodeJS.Timeout;
-  private readonly reported = new Set<string>();
-  private readonly warned = new Set<string>();
-  private running = false;
+/** A transfer that is running, for status displays and tests. */
+export interface ActiveTransfer {
+  readonly kind: 'ownership' | 'hinted';
+  readonly service: string;
+  readonly partition: number;
+  readonly target: string;
+  readonly startedAt: number;
+  items: number;
+  sentItems: number;
+  sentBytes: number;
+}
 
-  constructor(private readonly links: HandoffLinks, private readonly tickMs = 200) {}
+/** Counters of what this node's handoff manager did. */
+export interface HandoffStats {
+  completed: number;
+  failed: number;
+  itemsSent: number;
+  bytesSent: number;
+  itemsReceived: number;
+}
+
+const key = (service: string, partition: number) => `${service}/${partition}`;
+
+export class HandoffManager {
+  private readonly opts: Required<HandoffOptions>;
+  private timer?: NodeJS.Timeout;
+  private readonly active = new Map<string, ActiveTransfer>();
+  /** service/partition → node that now holds the data (ownership handoff done, ring not yet switched everywhere). */
+  private readonly forwarding = new Map<string, string>();
+  /** partition>target → services that finished an ownership handoff of it. */
+  private readonly ownershipDone = new Map<string, Set<string>>();
+  private readonly reported = new Set<string>();
+  private readonly retryAt = new Map<string, number>();
+  private readonly waitingSince = new Map<string, number>();
+  private readonly warned = new Set<string>();
+  private stopped = false;
+  readonly stats: HandoffStats = { completed: 0, failed: 0, itemsSent: 0, bytesSent: 0, itemsReceived: 0 };
+
+  constructor(private readonly links: HandoffLinks, opts: HandoffOptions = {}) {
+    const inactivityMs = opts.inactivityMs ?? 1000;
+    this.opts = {
+      tickMs: opts.tickMs ?? 200,
+      inactivityMs,
+      maxWaitMs: opts.maxWaitMs ?? 5 * inactivityMs,
+      retryMs: opts.retryMs ?? 1000,
+      concurrency: opts.concurrency ?? 2,
+      batchItems: opts.batchItems ?? 500,
+      batchBytes: opts.batchBytes ?? 256 * 1024,
+      batchTimeoutMs: opts.batchTimeoutMs ?? 5000,
+      progressEveryMs: opts.progressEveryMs ?? 1000,
+    };
+    // The receiving side: apply a batch in the target vnode, in order with its commands.
+    links.rpc.handle('handoff.data', async (args) => {
+      const { service, partition, items } = args as { service: string; partition: number; items: Uint8Array[] };
+      if (typeof service !== 'string' || typeof partition !== 'number' || !Array.isArray(items)) throw new Error('malformed handoff batch');
+      await links.vnodes.vnode(service, partition).run(async (v) => {
+        if (!v.handleHandoffData) throw new Error(`service ${service} cannot receive handoff data (no handleHandoffData)`);
+        for (const item of items) await v.handleHandoffData(item);
+      });
+      this.stats.itemsReceived += items.length;
+      return items.length;
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.tickMs);
+    this.timer = setInterval(() => this.tick(), this.opts.tickMs);
     this.timer.unref();
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
-  /** Look for transfers this node must make, and make them. Safe to call at any time. */
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const { node, vnodes, log } = this.links;
-      const ring = this.links.ring();
-      for (const t of ring.next) {
-        if (t.owner !== node || t.status !== 'awaiting') continue;
-        const key = `${ring.vclock[ring.claimant] ?? 0}:${t.partition}:${t.nextOwner}`;
-        if (this.reported.has(key)) continue;
-        const services = vnodes.services();
-        const holding: string[] = [];
-        for (const service of services) {
-          const worker = vnodes.running(service).find((w) => w.id.partition === t.partition);
-          // A service without isEmpty keeps no data (a ping service, say): nothing to move.
-          if (worker && !(await worker.run((v) => (v.isEmpty ? v.isEmpty() : true)))) holding.push(service);
-        }
-        if (holding.length > 0) {
-          const warnKey = `${t.partition}:${t.nextOwner}`;
-          if (!this.warned.has(warnKey)) {
-            this.warned.add(warnKey);
-            log.warn(`partition ${t.partition} holds data (${holding.join(', ')}) and must move to ${t.nextOwner}; waiting for a data handoff`);
-          }
-          continue;
-        }
-        try {
-          await this.links.transferComplete(t.partition, t.nextOwner, services);
-          this.reported.add(key);
-        } catch (err) {
-          log.debug(`could not report transfer of ${t.partition}: ${(err as Error).message}`);
-        }
+  /** Transfers leaving this node right now. */
+  running(): ActiveTransfer[] {
+    return [...this.active.values()];
+  }
+
+  /**
+   * Where requests for `service`'s `partition` must go instead of the local vnode: set after
+   * an ownership handoff finished, until every member has seen the new owner (riak: the
+   * vnode's forwarding state).
+   */
+  forwardTo(service: string, partition: number): string | undefined {
+    return this.forwarding.get(key(service, partition));
+  }
+
+  /** The ring changed: drop forwarding that is no longer needed, look for work. */
+  ringChanged(ring: Ring): void {
+    for (const [k, target] of this.forwarding) {
+      const partition = Number(k.slice(k.indexOf('/') + 1));
+      const moved = ring.owners[partition] === target && isReady(ring);
+      const abandoned = ring.owners[partition] !== target && !ring.next.some((t) => t.partition === partition && t.nextOwner === target);
+      if (moved || abandoned) {
+        this.forwarding.delete(k);
+        this.links.vnodes.forget(k.slice(0, k.indexOf('/')), partition);
       }
+    }
+    this.tick();
+  }
+
+  /** Look for transfers to make and start them (up to the concurrency limit). Safe at any time. */
+  tick(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const job of this.candidates()) {
+      if (this.active.size >= this.opts.concurrency) break;
+      const k = key(job.service, job.partition);
+      if (this.active.has(k) || (this.retryAt.get(k) ?? 0) > now) continue;
+      const worker = this.links.vnodes.vnode(job.service, job.partition);
+      const since = this.waitingSince.get(k) ?? now;
+      this.waitingSince.set(k, since);
+      const idle = worker.pending === 0 && now - worker.lastActive >= this.opts.inactivityMs;
+      if (!idle && now - since < this.opts.maxWaitMs) continue;
+      this.waitingSince.delete(k);
+      void this.transfer(job.kind, job.service, job.partition, job.target);
+    }
+    void this.reportOwnership();
+  }
+
+  /** Work this node should do, as (kind, service, partition, target). */
+  private candidates(): { kind: 'ownership' | 'hinted'; service: string; partition: number; target: string }[] {
+    const { node, vnodes } = this.links;
+    const ring = this.links.ring();
+    const out: { kind: 'ownership' | 'hinted'; service: string; partition: number; target: string }[] = [];
+    for (const t of ring.next) {
+      if (t.owner !== node || t.status !== 'awaiting') continue;
+      const done = this.ownershipDone.get(`${t.partition}>${t.nextOwner}`);
+      for (const service of vnodes.services()) {
+        if (done?.has(service) || this.forwarding.has(key(service, t.partition))) continue;
+        if (this.links.isUp(t.nextOwner, service)) out.push({ kind: 'ownership', service, partition: t.partition, target: t.nextOwner });
+      }
+    }
+    for (const service of vnodes.services()) {
+      for (const w of vnodes.running(service)) {
+        const p = w.id.partition;
+        const owner = ring.owners[p];
+        if (owner === undefined || owner === node || this.forwarding.has(key(service, p))) continue;
+        // Ours soon (a transfer to us is pending), or ours to move by ownership handoff: not a fallback.
+        if (ring.next.some((t) => t.partition === p && (t.nextOwner === node || t.owner === node))) continue;
+        if (this.links.isUp(owner, service)) out.push({ kind: 'hinted', service, partition: p, target: owner });
+      }
+    }
+    return out;
+  }
+
+  /** Run one transfer; on failure cancel, keep the data and schedule a retry. */
+  private async transfer(kind: 'ownership' | 'hinted', service: string, partition: number, target: string): Promise<void> {
+    const { vnodes, log, rpc } = this.links;
+    const k = key(service, partition);
+    const job: ActiveTransfer = { kind, service, partition, target, startedAt: Date.now(), items: 0, sentItems: 0, sentBytes: 0 };
+    this.active.set(k, job);
+    const worker = vnodes.vnode(service, partition);
+    let started = false;
+    try {
+      const empty = await worker.run((v) => (v.isEmpty ? v.isEmpty() : true));
+      if (!empty) {
+        if (!(await worker.run((v) => v.handoffStarting?.(target) ?? true))) throw new Error('the vnode refused to start handing off (handoffStarting returned false)');
+        const items = await this.fold(worker.run.bind(worker), service, partition, () => {
+          worker.handoffTarget = target; // set inside the vnode's turn, just before the fold
+          started = true;
+        });
+        job.items = items.length;
+        log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: starting, ${items.length} items`);
+        let lastLog = Date.now();
+        for (const batch of batches(items, this.opts.batchItems, this.opts.batchBytes)) {
+          if (this.stopped) throw new Error('node stopping');
+          await rpc.call(target, 'handoff.data', { service, partition, items: batch }, this.opts.batchTimeoutMs);
+          job.sentItems += batch.length;
+          job.sentBytes += batch.reduce((n, b) => n + b.byteLength, 0);
+          if (Date.now() - lastLog >= this.opts.progressEveryMs) {
+            lastLog = Date.now();
+            log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: ${progress(job)}`);
+          }
+        }
+        await worker.run((v) => v.handoffFinished?.(target));
+      }
+      await worker.run((v) => v.delete?.());
+      this.stats.completed++;
+      this.stats.itemsSent += job.sentItems;
+      this.stats.bytesSent += job.sentBytes;
+      if (job.items > 0) log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: done, ${progress(job)}`);
+      if (kind === 'ownership') {
+        this.forwarding.set(k, target);
+        worker.handoffTarget = undefined;
+        const doneKey = `${partition}>${target}`;
+        this.ownershipDone.set(doneKey, (this.ownershipDone.get(doneKey) ?? new Set()).add(service));
+      } else {
+        worker.handoffTarget = undefined;
+        vnodes.forget(service, partition);
+        await worker.stop('handed off');
+      }
+      this.retryAt.delete(k);
+    } catch (err) {
+      this.stats.failed++;
+      worker.handoffTarget = undefined;
+      if (started) await worker.run((v) => v.handoffCancelled?.()).catch(() => undefined);
+      const msg = (err as Error).message;
+      const warnKey = `${k}:${msg}`;
+      if (!this.warned.has(warnKey)) {
+        this.warned.add(warnKey);
+        log.warn(`handoff (${kind}) of ${service} partition ${partition} to ${target} failed after ${job.sentItems} items: ${msg}; will retry`);
+      }
+      this.retryAt.set(k, Date.now() + this.opts.retryMs);
     } finally {
-      this.running = false;
+      this.active.delete(k);
+    }
+    if (!this.stopped) this.tick();
+  }
+
+  /** Collect every item of the vnode, encoded, through its fold (riak: `?FOLD_REQ`). */
+  private fold(
+    run: <T>(fn: (v: Vnode) => T | Promise<T>) => Promise<T>,
+    service: string,
+    partition: number,
+    begin: () => void,
+  ): Promise<Uint8Array[]> {
+    return run(async (v) => {
+      if (!v.handleHandoffCommand || !v.encodeHandoffItem) {
+        throw new Error(`service ${service} holds data in partition ${partition} but cannot hand it off (needs handleHandoffCommand and encodeHandoffItem)`);
+      }
+      begin();
+      const encode = v.encodeHandoffItem.bind(v);
+      const req: FoldRequest = {
+        type: '__fold_req__',
+        acc0: [],
+        foldFun: (k, value, acc) => {
+          (acc as Uint8Array[]).push(encode(k, value));
+          return acc;
+        },
+      };
+      if (!isFoldRequest(req)) throw new Error('unreachable');
+      const result = await v.handleHandoffCommand(req, null);
+      if (!('reply' in result) || !Array.isArray(result.reply)) {
+        throw new Error(`${service} handleHandoffCommand must answer the fold request with reply(acc)`);
+      }
+      return result.reply as Uint8Array[];
+    });
+  }
+
+  /** Report partitions every service has handed off to the claimant (retried every tick until it accepts). */
+  private async reportOwnership(): Promise<void> {
+    const ring = this.links.ring();
+    const services = this.links.vnodes.services();
+    for (const t of ring.next) {
+      if (t.owner !== this.links.node || t.status !== 'awaiting') continue;
+      const doneKey = `${t.partition}>${t.nextOwner}`;
+      const done = this.ownershipDone.get(doneKey) ?? new Set<string>();
+      if (!services.every((s) => done.has(s)) || this.reported.has(doneKey)) continue;
+      this.reported.add(doneKey);
+      try {
+        await this.links.transferComplete(t.partition, t.nextOwner, services);
+      } catch (err) {
+        this.reported.delete(doneKey); // try again next tick
+        this.links.log.debug(`could not report the transfer of ${t.partition}: ${(err as Error).message}`);
+      }
+    }
+    // Forget bookkeeping of transfers the ring no longer lists.
+    for (const doneKey of this.ownershipDone.keys()) {
+      const [p, target] = doneKey.split('>');
+      if (!ring.next.some((t) => String(t.partition) === p && t.nextOwner === target && t.owner === this.links.node)) {
+        this.ownershipDone.delete(doneKey);
+        this.reported.delete(doneKey);
+      }
     }
   }
+}
+
+function* batches(items: readonly Uint8Array[], maxItems: number, maxBytes: number): Generator<Uint8Array[]> {
+  let batch: Uint8Array[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (batch.length > 0 && (batch.length >= maxItems || bytes + item.byteLength > maxBytes)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += item.byteLength;
+  }
+  if (batch.length > 0) yield batch;
+}
+
+function progress(job: ActiveTransfer): string {
+  const secs = Math.max(0.001, (Date.now() - job.startedAt) / 1000);
+  const kib = (job.sentBytes / 1024).toFixed(1);
+  return `${job.sentItems}/${job.items} items, ${kib} KiB in ${secs.toFixed(1)} s (${Math.round(job.sentItems / secs)} items/s)`;
 }

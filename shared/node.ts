@@ -16,7 +16,7 @@ import { memberStatus as renderMemberStatus, memberStatusData, ringStatus as ren
 import { connectAdmin } from './admin_client.js';
 import { RingError } from './errors.js';
 import { Gossip } from './gossip.js';
-import { HandoffManager } from './handoff.js';
+import { HandoffManager, type HandoffOptions } from './handoff.js';
 import { createLogger, type Logger } from './log.js';
 import { NodeWatcher } from './node_watcher.js';
 import { fresh, isReady, looksLikeRing, markSeen, memberStatus, members, type Ring } from './ring.js';
@@ -67,6 +67,8 @@ export interface RingNodeOptions {
   /** Largest frame accepted from a peer, in bytes (default 8 MiB). */
   maxFrameBytes?: number;
   timing?: NodeTiming;
+  /** Handoff tuning (batch sizes, concurrency, inactivity, retry); its tick is `timing.handoffTickMs`. */
+  handoff?: HandoffOptions;
   /** Source of randomness for gossip target choice (default Math.random). */
   random?: () => number;
   log?: Logger;
@@ -123,18 +125,26 @@ export class RingNode {
     this.manager = new RingManager(initial, opts.ringFile);
     this.gossip = new Gossip(opts.name, this.manager, send, this.log, { minIntervalMs: timing.gossipMinIntervalMs, periodMs: timing.gossipPeriodMs }, opts.random);
     this.claimant = new Claimant(opts.name, this.manager, (n) => this.watcher.isUp(n), this.log, { targetN: opts.targetN });
-    this.vnodes = new VnodeMaster({ node: opts.name, ringSize: () => this.manager.ring.ringSize, send, log: this.log });
+    this.vnodes = new VnodeMaster({
+      node: opts.name,
+      ringSize: () => this.manager.ring.ringSize,
+      send,
+      log: this.log,
+      forwardTo: (service, partition) => this.handoff.forwardTo(service, partition),
+    });
     this.handoff = new HandoffManager(
       {
         node: opts.name,
         ring: () => this.manager.ring,
         vnodes: this.vnodes,
+        rpc: this.rpc,
         log: this.log,
+        isUp: (node, service) => this.watcher.isUp(node) && this.watcher.services(node).includes(service),
         transferComplete: async (partition, nextOwner, services) => {
           await this.rpc.call(this.manager.ring.claimant, 'claimant.transfer_complete', { partition, owner: this.name, nextOwner, services });
         },
       },
-      timing.handoffTickMs,
+      { tickMs: timing.handoffTickMs, ...opts.handoff },
     );
     this.advertiseHost = opts.advertiseHost ?? (opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : (opts.host ?? '127.0.0.1'));
     for (const module of opts.services ?? []) this.registerService(module);
@@ -212,7 +222,7 @@ export class RingNode {
     if (status !== before) this.log.info(`member status ${before} -> ${status}`);
     if ((status === 'exiting' || status === 'invalid') && before !== 'invalid') this.leaveRing(status);
     if (this.claimant.isClaimant()) this.claimantTick();
-    void this.handoff.tick();
+    this.handoff.ringChanged(ring);
   }
 
   /** Keep a connection to every member, and none to former members. */

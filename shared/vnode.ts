@@ -65,12 +65,14 @@ export const drop = (): HandoffCommandResult => ({ drop: true });
 
 /**
  * The request the handoff sender passes to `handleHandoffCommand` to walk the vnode's data
- * (riak: `?FOLD_REQ{foldfun, acc0}`). Call `foldFun(key, value, acc)` for every item and
- * reply with the final accumulator. The fold function is asynchronous: await each call.
+ * (riak: `?FOLD_REQ{foldfun, acc0}`). Call `foldFun(key, value, acc)` for every item, passing
+ * each call's result to the next, and reply with the final accumulator. The fold is
+ * synchronous: it only collects items; they are streamed to the target afterwards, outside
+ * the vnode, so the vnode keeps serving while data moves.
  */
 export interface FoldRequest {
   readonly type: '__fold_req__';
-  readonly foldFun: (key: unknown, value: unknown, acc: unknown) => Promise<unknown>;
+  readonly foldFun: (key: unknown, value: unknown, acc: unknown) => unknown;
   readonly acc0: unknown;
 }
 
@@ -116,12 +118,17 @@ export interface VnodeModule<Req = unknown> {
 
 /** How the worker hands a finished command back to the vnode master. */
 export type Deliver = (sender: Sender, reply: VnodeReply) => void;
+/** How the worker passes a request on to the vnode of the same partition on `target`. */
+export type Forward = (target: string, request: unknown, sender: Sender) => void;
 
 /**
  * Runs one vnode: starts it on first use and serialises every callback.
  * Errors thrown by a callback are logged and, for commands, sent to the sender as a
  * failed {@link VnodeReply}; the vnode keeps running (unlike Erlang's crash-and-restart,
  * so that a buggy exercise step shows its error instead of hanging the test).
+ *
+ * While {@link handoffTarget} is set, commands go to `handleHandoffCommand` (riak: the vnode
+ * in handoff state) and a `forward` result passes the request to the target.
  */
 export class VnodeWorker {
   readonly id: VnodeId;
@@ -131,8 +138,10 @@ export class VnodeWorker {
   private stopped = false;
   /** Messages queued or running. */
   pending = 0;
-  /** `Date.now()` of the last message handled; handoff uses it to find inactive vnodes. */
-  lastActive = Date.now();
+  /** `Date.now()` of the last message handled (0: none yet); handoff uses it to find inactive vnodes. */
+  lastActive = 0;
+  /** Node this vnode is handing off to, while a handoff runs. */
+  handoffTarget: string | undefined;
 
   constructor(
     readonly module: VnodeModule,
@@ -141,6 +150,7 @@ export class VnodeWorker {
     ringSize: number,
     log: Logger,
     private readonly deliver: Deliver,
+    private readonly forwardTo: Forward = () => undefined,
   ) {
     this.id = { partition, node };
     this.ctx = {
@@ -179,13 +189,18 @@ export class VnodeWorker {
     return result;
   }
 
-  /** Queue a command; its reply (or error) goes to `sender`. */
-  command(request: unknown, sender: Sender, handoff = false): Promise<HandoffCommandResult | undefined> {
+  /** Queue a command; its reply (or error) goes to `sender`. Handoff mode is decided when it runs. */
+  command(request: unknown, sender: Sender): Promise<HandoffCommandResult | undefined> {
     return this.run(async (vnode) => {
+      const target = this.handoffTarget;
       const result =
-        handoff && vnode.handleHandoffCommand
+        target !== undefined && vnode.handleHandoffCommand
           ? await vnode.handleHandoffCommand(request, sender)
           : await vnode.handleCommand(request, sender);
+      if ('forward' in result) {
+        if (target !== undefined) this.forwardTo(target, request, sender);
+        else this.ctx.log.warn(`${this.module.service} vnode ${this.id.partition}: forward outside a handoff; request dropped`);
+      }
       this.settle(result, sender);
       return result;
     }).catch((err: unknown) => {

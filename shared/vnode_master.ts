@@ -76,7 +76,15 @@ export class VnodeMaster {
     if (!table || !module) throw new Error(`unknown vnode service "${service}" on ${this.links.node}`);
     let worker = table.get(partition);
     if (!worker || worker.isStopped) {
-      worker = new VnodeWorker(module, this.links.node, partition, this.links.ringSize(), this.links.log, (s, r) => this.deliver(s, r));
+      worker = new VnodeWorker(
+        module,
+        this.links.node,
+        partition,
+        this.links.ringSize(),
+        this.links.log,
+        (s, r) => this.deliver(s, r),
+        (target, request, sender) => this.links.send(target, { t: 'vnode_cmd', service, partition, request, sender }),
+      );
       table.set(partition, worker);
     }
     return worker;

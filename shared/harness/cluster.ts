@@ -8,6 +8,7 @@
  *     await cluster.stop();
  */
 import { createLogger } from '../log.js';
+import type { HandoffOptions } from '../handoff.js';
 import { RingNode, type NodeTiming } from '../node.js';
 import type { Frame, LinkVerdict } from '../transport.js';
 import { members, type Ring } from '../ring.js';
@@ -25,6 +26,9 @@ export const TEST_TIMING: Required<NodeTiming> = {
   handoffTickMs: 100,
 };
 
+/** Handoff for tests: short inactivity and retry so transfers start and recover quickly. */
+export const TEST_HANDOFF: HandoffOptions = { inactivityMs: 50, retryMs: 200, batchTimeoutMs: 2000, progressEveryMs: 500 };
+
 /** Options of {@link TestCluster.start}. */
 export interface TestClusterOptions {
   /** Number of nodes (default 3). */
@@ -41,6 +45,8 @@ export interface TestClusterOptions {
   /** Join the nodes into one ring and wait until it settles (default true). */
   form?: boolean;
   timing?: NodeTiming;
+  /** Handoff tuning, over {@link TEST_HANDOFF}. */
+  handoff?: HandoffOptions;
   /** Deadline for forming (default 15 000 ms). */
   formTimeoutMs?: number;
 }
@@ -114,6 +120,7 @@ export class TestCluster {
       services: this.opts.services?.(slot.name) ?? [],
       ring: slot.savedRing,
       timing: { ...TEST_TIMING, ...this.opts.timing },
+      handoff: { ...TEST_HANDOFF, ...this.opts.handoff },
       log: createLogger(slot.name),
     });
     // Every frame this node sends passes the cluster's current filter (nemesis), if any.

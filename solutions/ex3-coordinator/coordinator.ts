@@ -109,7 +109,9 @@ export function collect(
   return new Promise((resolve, reject) => {
     const all: Received[] = [];
     const ok: Received[] = [];
-    const entryOf = (from: VnodeId) => apl.find((e) => e.partition === from.partition && e.node === from.node);
+    // Match by partition, not node: a partition appears once in a preference list, and a vnode
+    // that is handing off may forward the request, so the answer can come from another node.
+    const entryOf = (from: VnodeId) => apl.find((e) => e.partition === from.partition);
     const finish = (err?: QuorumError) => {
       clearTimeout(timer);
       node.vnodes.release(sender);
@@ -118,7 +120,7 @@ export function collect(
     };
     const sender = node.vnodes.newSender((reply) => {
       const from = entryOf(reply.from);
-      if (!from) return; // not one we asked (cannot happen unless forwarded)
+      if (!from) return; // not a partition we asked
       all.push({ from, reply });
       if (reply.ok) ok.push({ from, reply });
       if (ok.length === need) finish();
