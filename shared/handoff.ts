@@ -86,6 +86,8 @@ export interface HandoffStats {
   itemsSent: number;
   bytesSent: number;
   itemsReceived: number;
+  /** Message of the most recent failure, if any. */
+  lastError?: string;
 }
 
 const key = (service: string, partition: number) => `${service}/${partition}`;
@@ -266,6 +268,7 @@ export class HandoffManager {
       worker.handoffTarget = undefined;
       if (started) await worker.run((v) => v.handoffCancelled?.()).catch(() => undefined);
       const msg = (err as Error).message;
+      this.stats.lastError = msg;
       const warnKey = `${k}:${msg}`;
       if (!this.warned.has(warnKey)) {
         this.warned.add(warnKey);

@@ -105,7 +105,9 @@ export function collect(
   timeoutMs: number,
 ): Promise<Collected> {
   // Send with node.command(apl, request, sender, SERVICE); make the sender with
-  // node.vnodes.newSender(onReply, timeoutMs); release it when done.
+  // node.vnodes.newSender(onReply, timeoutMs); release it when done. Match each reply to the
+  // apl entry with the same partition (reply.from.partition): a partition appears once in a
+  // preference list, and in exercise 4 a reply may come from another node after a forward.
   void node; void apl; void request; void need; void timeoutMs;
   return todo('ex3-coordinator', 2, import.meta.url, `collect ${need} replies for ${op} from the preference list, or fail with QuorumError at the deadline`);
 }

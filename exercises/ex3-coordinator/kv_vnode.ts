@@ -18,8 +18,8 @@ import { reply, type Vnode, type VnodeContext, type VnodeModule } from '../../sh
 
 /**
  * Version of a write: when (`t`, µs since the epoch, from the coordinator's clock), where
- * (`node` that coordinated it) and a per-coordinator counter (`seq`) to order writes made in
- * the same microsecond. Compared in that order.
+ * (`node` that coordinated it) and a counter (`seq`, one per process) to order writes the same
+ * node made in the same microsecond. Compared in that order.
  */
 export interface Version {
   readonly t: number;
