@@ -11,7 +11,7 @@ import { isBalanced } from '../../shared/claim.js';
 import { TestCluster, type TestClusterOptions } from '../../shared/harness/cluster.js';
 import { Nemesis } from '../../shared/harness/nemesis.js';
 import { testSeed } from '../../shared/harness/seed.js';
-import { waitFor } from '../../shared/harness/wait.js';
+import { AbortWait, waitFor } from '../../shared/harness/wait.js';
 import type { RingNode } from '../../shared/node.js';
 import { members, memberStatus, preflist } from '../../shared/ring.js';
 
@@ -28,22 +28,26 @@ async function start(size: number, durable: boolean, extra: TestClusterOptions =
     if (!durable || !disks.has(name)) disks.set(name, new Disk());
     return [kvService(disks.get(name))];
   };
-  return (cluster = await TestCluster.start({ size, services, ...extra }));
+  const c = (cluster = await TestCluster.start({ size: 1, services, ...extra }));
+  const others: RingNode[] = [];
+  for (let i = 1; i < size; i++) others.push(await c.addNode());
+  if (others.length > 0) {
+    await joinAll(c, others);
+    await settle(c); // forming moves (empty) partitions: a handoff already
+  }
+  return c;
 }
 
-/** Fail at once with the vnode's own error if a handoff callback is unfinished (a stub). */
-function stubError(c: TestCluster): string | undefined {
-  return c.nodes.map((n) => n.handoff.stats.lastError).find((e) => e?.includes('is not done yet'));
+/** Stop waiting at once with the vnode's own error if a handoff callback is unfinished (a stub). */
+function failOnStub(c: TestCluster): void {
+  const stub = c.nodes.map((n) => n.handoff.stats.lastError).find((e) => e?.includes('is not done yet'));
+  if (stub) throw new AbortWait(stub);
 }
 async function settle(c: TestCluster, timeoutMs = 30_000): Promise<void> {
   await waitFor('every transfer to finish and the ring to settle', () => {
-    const stub = stubError(c);
-    if (stub) throw Object.assign(new Error(stub), { stub: true });
+    failOnStub(c);
     return c.nodes.every((n) => n.isSettled() && members(n.ring).length === c.nodes.length);
-  }, { timeoutMs }).catch((err: Error) => {
-    const stub = stubError(c);
-    throw stub ? new Error(stub) : err;
-  });
+  }, { timeoutMs });
   await c.waitSettled({ timeoutMs });
 }
 
@@ -96,12 +100,9 @@ describe('ex4-handoff: ownership handoff', () => {
     await leaver.leave();
     await c.commitWhenReady(c.node(0));
     await waitFor('dev3 to be gone', () => {
-      const stub = stubError(c);
-      if (stub) throw new Error(stub);
+      failOnStub(c);
       return memberStatus(c.node(0).ring, leaver.name) === 'invalid' && c.node(0).isSettled() && c.node(1).isSettled();
-    }, { timeoutMs: 30_000 }).catch((err: Error) => {
-      throw new Error(stubError(c) ?? err.message);
-    });
+    }, { timeoutMs: 30_000 });
     expect(members(leaver.ring)).toEqual([leaver.name]);
     for (const node of [c.node(0), c.node(1)]) {
       await inBatches(all, 200, async (k, i) => expect(await fetch(node, k, { r: 2 })).toMatchObject({ found: true, value: i }));
@@ -125,8 +126,7 @@ describe('ex4-handoff: hinted handoff', () => {
     expect(fallbacks.size).toBeGreaterThan(0);
     const primary = await c.restart(victim); // empty: a new Disk
     await waitFor('dev2 to hold every write, and the fallback vnodes to be gone', async () => {
-      const stub = stubError(c);
-      if (stub) throw new Error(stub);
+      failOnStub(c);
       for (const k of written) {
         const mine = preflist(primary.ring, chashKey('kv', k)).slice(0, 3).filter((e) => e.node === victim);
         for (const e of mine) if ((await held(primary, e.partition, k))?.value !== `v-${k}`) return false;
@@ -136,9 +136,7 @@ describe('ex4-handoff: hinted handoff', () => {
         const [p, node] = [Number(f.slice(0, at)), f.slice(at + 1)];
         return !c.node(node).vnodes.running('kv').some((w) => w.id.partition === p);
       });
-    }, { timeoutMs: 30_000 }).catch((err: Error) => {
-      throw new Error(stubError(c) ?? err.message);
-    });
+    }, { timeoutMs: 30_000 });
     expect(c.nodes.some((n) => n.handoff.stats.completed > 0)).toBe(true);
   });
 });
@@ -155,12 +153,9 @@ describe('ex4-handoff: failures and writes during transfers', () => {
     nemesis.latency(c.node(0).name, receiver.name, 15); // slow batches: the transfer takes a while
     await joinAll(c, [receiver]);
     await waitFor('dev2 to receive part of the data', () => {
-      const stub = stubError(c);
-      if (stub) throw new Error(stub);
+      failOnStub(c);
       return receiver.handoff.stats.itemsReceived > 0;
-    }, { timeoutMs: 30_000 }).catch((err: Error) => {
-      throw new Error(stubError(c) ?? err.message);
-    });
+    }, { timeoutMs: 30_000 });
     await c.kill(receiver.name);
     await waitFor('dev1 to cancel a transfer', () => c.node(0).handoff.stats.failed > 0, { timeoutMs: 15_000 });
     expect(c.node(0).ring.next.length).toBeGreaterThan(0); // the transfers were not all done
@@ -186,12 +181,9 @@ describe('ex4-handoff: failures and writes during transfers', () => {
     for (const n of c.nodes) if (n !== newcomer) nemesis.latency(n.name, newcomer.name, 20);
     await joinAll(c, [newcomer]);
     await waitFor('a transfer to be running', () => {
-      const stub = stubError(c);
-      if (stub) throw new Error(stub);
+      failOnStub(c);
       return c.nodes.some((n) => n.handoff.running().length > 0);
-    }, { timeoutMs: 15_000 }).catch((err: Error) => {
-      throw new Error(stubError(c) ?? err.message);
-    });
+    }, { timeoutMs: 15_000 });
     let duringTransfer = 0;
     const acknowledged = new Map<string, string>();
     // Rewrite every key while the ring moves; note how many writes met a running transfer.

@@ -2,6 +2,7 @@
  * The replicated KV vnode of exercise 4: exercise 3's vnode plus the handoff callbacks, so
  * its data can move when the ring changes (ownership handoff) or when a primary comes back
  * (hinted handoff). The request handling and the LWW rules are exercise 3's, unchanged.
+ * Read README.md in this folder: you write the handoff callbacks, steps 1-5.
  *
  * Every write carries a {@link Version}; a vnode keeps, per key, the entry with the newest
  * version it has seen, and ignores older ones. That is *last-write-wins* (LWW): replicas
@@ -17,6 +18,7 @@
  * node crash and restart) the way riak's backends (bitcask, leveldb) survive on disk.
  */
 import { Packr } from 'msgpackr';
+import { todo } from '../../shared/todo.js';
 import { forward, isFoldRequest, reply, type FoldRequest, type HandoffCommandResult, type Sender, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
 
 /**
@@ -126,66 +128,63 @@ export class KvVnode implements Vnode<KvRequest> {
 
   /** Step 1: nothing to hand off? */
   isEmpty(): boolean {
-    return this.data.size === 0;
+    return todo('ex4-handoff', 1, import.meta.url, 'isEmpty(): true when this vnode holds no entries');
   }
 
   /** Step 1: drop every entry; called after the data reached its new home. */
   delete(): void {
-    this.data.clear();
+    todo('ex4-handoff', 1, import.meta.url, 'delete(): drop every entry of this vnode');
   }
 
-  /** Step 2: one item for the wire: the key and its entry (version included), msgpack-encoded. */
+  /** Step 4: one item for the wire: the key and its entry (version included), msgpack-encoded. */
   encodeHandoffItem(key: unknown, entry: unknown): Uint8Array {
-    return packr.pack([key, entry]);
+    void key;
+    void entry;
+    void packr;
+    return todo('ex4-handoff', 4, import.meta.url, 'encodeHandoffItem(key, entry): pack [key, entry] with msgpack');
   }
 
   /**
-   * Step 2: apply one item from a handoff sender. Idempotent and order-free: keep whichever
+   * Step 4: apply one item from a handoff sender. Idempotent and order-free: keep whichever
    * entry is newer, exactly as a put does, so a retried or late batch never brings an old
    * value back.
    */
   handleHandoffData(data: Uint8Array): void {
-    const [key, entry] = packr.unpack(data) as [string, Entry];
-    const mine = this.data.get(key);
-    if (!mine || compareVersions(entry.version, mine.version) > 0) this.data.set(key, entry);
+    void data;
+    todo('ex4-handoff', 4, import.meta.url, 'handleHandoffData(data): unpack [key, entry] and keep it only if it is newer than ours');
   }
 
   /**
-   * Steps 3 and 4: requests while handing off.
-   * - the fold request: call foldFun for every entry and reply with the accumulator;
-   * - a put: apply it here *and* forward it, so the target has it whether or not the fold
+   * Steps 3 and 5: requests while handing off.
+   * - the fold request (step 3): call foldFun for every entry and reply with the accumulator;
+   * - a put (step 5): apply it here *and* forward it, so the target has it whether or not the fold
    *   already passed this key (the target's reply answers the coordinator);
    * - a get or ping: answer from here, we still have everything.
    */
   handleHandoffCommand(request: KvRequest | FoldRequest, sender: Sender): HandoffCommandResult {
     if (isFoldRequest(request)) {
-      let acc = request.acc0;
-      for (const [key, entry] of this.data) acc = request.foldFun(key, entry, acc);
-      return reply(acc);
+      return todo('ex4-handoff', 3, import.meta.url, 'answer the fold request: call request.foldFun(key, entry, acc) for every entry, reply(acc)');
     }
-    if (request.type === 'put') {
-      this.handleCommand(request);
-      return forward();
-    }
-    return this.handleCommand(request, sender);
+    void sender;
+    void forward;
+    return todo('ex4-handoff', 5, import.meta.url, `a ${request.type} arrived during a handoff: answer gets here, apply puts here and forward() them`);
   }
 
-  /** Step 5: a handoff to `target` is about to start. */
+  /** Step 2: a handoff to `target` is about to start. */
   handoffStarting(target: string): boolean {
-    this.handingOffTo = target;
-    return true;
+    void target;
+    return todo('ex4-handoff', 2, import.meta.url, 'handoffStarting(target): note the target and return true');
   }
 
-  /** Step 5: the handoff failed; we keep our data and serve as before. */
+  /** Step 2: the handoff failed; we keep our data and serve as before. */
   handoffCancelled(): void {
-    this.ctx.log.info(`kv partition ${this.ctx.partition}: handoff to ${this.handingOffTo} cancelled, keeping the data`);
-    this.handingOffTo = undefined;
+    todo('ex4-handoff', 2, import.meta.url, 'handoffCancelled(): forget the target; the data stays and keeps serving');
   }
 
-  /** Step 5: every item reached `target`. */
+  /** Step 2: every item reached `target`. */
   handoffFinished(target: string): void {
-    this.ctx.log.debug(`kv partition ${this.ctx.partition}: handoff to ${target} finished`);
-    this.handingOffTo = undefined;
+    void target;
+    todo('ex4-handoff', 2, import.meta.url, 'handoffFinished(target): forget the target');
   }
 }
 

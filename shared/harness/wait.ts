@@ -7,11 +7,25 @@ export interface WaitOptions {
 }
 
 /**
+ * Thrown by a condition to stop {@link waitFor} at once (instead of retrying until the
+ * deadline), e.g. when the code under test reported an error that waiting cannot fix.
+ */
+export class AbortWait extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AbortWait';
+  }
+}
+
+/**
  * Polls `condition` until it returns a truthy value and resolves with that value.
+ * A condition that throws is retried (its last error is reported at the deadline), except
+ * for {@link AbortWait}, which ends the wait at once.
  * This is how tests synchronise: never with fixed sleeps.
  *
  * @param what  a description used in the timeout error, e.g. "ring ready on dev2"
- * @throws Error `timed out after <ms> ms waiting for <what>` (with the last error the condition threw, if any)
+ * @throws Error `timed out after <ms> ms waiting for <what>` (with the last error the condition threw, if any);
+ *   the condition's AbortWait as it is.
  */
 export async function waitFor<T>(what: string, condition: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -24,6 +38,7 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
       if (value) return value as NonNullable<T>;
       lastError = undefined;
     } catch (err) {
+      if (err instanceof AbortWait) throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) {

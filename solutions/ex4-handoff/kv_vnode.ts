@@ -134,13 +134,13 @@ export class KvVnode implements Vnode<KvRequest> {
     this.data.clear();
   }
 
-  /** Step 2: one item for the wire: the key and its entry (version included), msgpack-encoded. */
+  /** Step 4: one item for the wire: the key and its entry (version included), msgpack-encoded. */
   encodeHandoffItem(key: unknown, entry: unknown): Uint8Array {
     return packr.pack([key, entry]);
   }
 
   /**
-   * Step 2: apply one item from a handoff sender. Idempotent and order-free: keep whichever
+   * Step 4: apply one item from a handoff sender. Idempotent and order-free: keep whichever
    * entry is newer, exactly as a put does, so a retried or late batch never brings an old
    * value back.
    */
@@ -151,9 +151,9 @@ export class KvVnode implements Vnode<KvRequest> {
   }
 
   /**
-   * Steps 3 and 4: requests while handing off.
-   * - the fold request: call foldFun for every entry and reply with the accumulator;
-   * - a put: apply it here *and* forward it, so the target has it whether or not the fold
+   * Steps 3 and 5: requests while handing off.
+   * - the fold request (step 3): call foldFun for every entry and reply with the accumulator;
+   * - a put (step 5): apply it here *and* forward it, so the target has it whether or not the fold
    *   already passed this key (the target's reply answers the coordinator);
    * - a get or ping: answer from here, we still have everything.
    */
@@ -170,19 +170,19 @@ export class KvVnode implements Vnode<KvRequest> {
     return this.handleCommand(request, sender);
   }
 
-  /** Step 5: a handoff to `target` is about to start. */
+  /** Step 2: a handoff to `target` is about to start. */
   handoffStarting(target: string): boolean {
     this.handingOffTo = target;
     return true;
   }
 
-  /** Step 5: the handoff failed; we keep our data and serve as before. */
+  /** Step 2: the handoff failed; we keep our data and serve as before. */
   handoffCancelled(): void {
     this.ctx.log.info(`kv partition ${this.ctx.partition}: handoff to ${this.handingOffTo} cancelled, keeping the data`);
     this.handingOffTo = undefined;
   }
 
-  /** Step 5: every item reached `target`. */
+  /** Step 2: every item reached `target`. */
   handoffFinished(target: string): void {
     this.ctx.log.debug(`kv partition ${this.ctx.partition}: handoff to ${target} finished`);
     this.handingOffTo = undefined;
