@@ -360,9 +360,15 @@ export class RingNode {
     return renderMemberStatus(this.ring, (n) => this.watcher.isUp(n));
   }
 
-  /** riak's `ring_status`, as this node sees the ring. */
+  /** riak's `ring_status`, as this node sees the ring, plus the transfers leaving this node now. */
   ringStatus(): string {
-    return renderRingStatus(this.ring, (n) => this.watcher.isUp(n), this.vnodes.services());
+    const text = renderRingStatus(this.ring, (n) => this.watcher.isUp(n), this.vnodes.services());
+    const running = this.handoff.running();
+    if (running.length === 0) return text;
+    const lines = running.map(
+      (t) => `  ${t.kind.padEnd(9)} ${t.service} partition ${t.partition} -> ${t.target}: ${t.sentItems}/${t.items} items, ${(t.sentBytes / 1024).toFixed(1)} KiB`,
+    );
+    return [text, '', `Transfers leaving ${this.name} now:`, ...lines].join('\n');
   }
 
   /** member_status as data. */

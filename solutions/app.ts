@@ -9,11 +9,21 @@ import * as kv2 from './ex2-kv/kv.js';
 import { kvService as kv2Service } from './ex2-kv/kv_vnode.js';
 import * as kv3 from './ex3-coordinator/coordinator.js';
 import { kvService as kv3Service } from './ex3-coordinator/kv_vnode.js';
+import * as kv4 from './ex4-handoff/coordinator.js';
+import { kvService as kv4Service } from './ex4-handoff/kv_vnode.js';
 
 const pingCommands: Record<string, AppCommand> = {
   ping: { help: 'ping(): ping a vnode picked by hashing the time (ex1)', run: (node) => ping.ping(node) },
   pingKey: { help: 'pingKey(key): ping the vnode that owns key (ex1)', run: (node, key) => ping.pingKey(node, String(key)) },
 };
+
+/** The REPL commands of a replicated store (ex3's coordinator, or ex4's copy of it). */
+const replicated = (kv: typeof kv3, stage: string): Record<string, AppCommand> => ({
+  store: { help: `store(key, value, {n, w}?): replicated write, default N=3 W=2 (${stage})`, run: (node, key, value, o) => kv.store(node, String(key), value, opts(o)) },
+  fetch: { help: `fetch(key, {n, r}?): quorum read, default N=3 R=2 (${stage})`, run: (node, key, o) => kv.fetch(node, String(key), opts(o)) },
+  del: { help: `del(key, {n, w}?): replicated delete (${stage})`, run: (node, key, o) => kv.remove(node, String(key), opts(o)) },
+  pingN: { help: `pingN(n): ping n distinct partitions (${stage})`, run: (node, n) => kv.ping(node, n === undefined ? 3 : Number(n)) },
+});
 
 const opts = (o: unknown): kv3.QuorumOptions => (typeof o === 'object' && o !== null ? (o as kv3.QuorumOptions) : {});
 
@@ -28,16 +38,8 @@ export const apps: Record<string, App> = {
       del: { help: 'del(key): delete key (ex2)', run: (node, key) => kv2.remove(node, String(key)) },
     },
   },
-  ex3: {
-    services: () => [pingService, kv3Service()],
-    commands: {
-      ...pingCommands,
-      store: { help: 'store(key, value, {n, w}?): replicated write, default N=3 W=2 (ex3)', run: (node, key, value, o) => kv3.store(node, String(key), value, opts(o)) },
-      fetch: { help: 'fetch(key, {n, r}?): quorum read, default N=3 R=2 (ex3)', run: (node, key, o) => kv3.fetch(node, String(key), opts(o)) },
-      del: { help: 'del(key, {n, w}?): replicated delete (ex3)', run: (node, key, o) => kv3.remove(node, String(key), opts(o)) },
-      pingN: { help: 'pingN(n): ping n distinct partitions (ex3)', run: (node, n) => kv3.ping(node, n === undefined ? 3 : Number(n)) },
-    },
-  },
+  ex3: { services: () => [pingService, kv3Service()], commands: { ...pingCommands, ...replicated(kv3, 'ex3') } },
+  ex4: { services: () => [pingService, kv4Service()], commands: { ...pingCommands, ...replicated(kv4, 'ex4') } },
 };
 
-export const app: App = apps.ex3!;
+export const app: App = apps.ex4!;

@@ -39,7 +39,7 @@ Options:
   --join ADDR          after starting, join the cluster at ADDR (host:port) and commit
   --no-repl            no REPL, log only (used by npm start)
   --exercises          run your code (exercises/app.ts) instead of solutions/app.ts
-  --app NAME           which exercise's app to run: ex1, ex2, ex3 (default: the latest)
+  --app NAME           which exercise stage to run: ex1 … ex4 (default: the latest)
   --help               show this help
 
 Example:

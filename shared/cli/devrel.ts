@@ -41,7 +41,7 @@ Options:
   --ring-size Q      partitions, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
   --data DIR         where each node keeps its ring file, in DIR/devK (default data/)
   --exercises        run your code (exercises/app.ts) instead of solutions/app.ts
-  --app NAME         which exercise's app to run: ex1, ex2, ex3 (default: the latest)
+  --app NAME         which exercise stage to run: ex1 … ex4 (default: the latest)
   --help             show this help
 
 Example:
