@@ -14,7 +14,8 @@ import { DEFAULT_RING_SIZE, validateRingSize } from './chash.js';
 import { Claimant, type Plan, type StagedChange, type PlanOwnership } from './claimant.js';
 import { memberStatus as renderMemberStatus, memberStatusData, ringStatus as renderRingStatus, ringStatusData, formatPlan, type MemberRow, type RingStatusData } from './console.js';
 import { connectAdmin } from './admin_client.js';
-import { RingError } from './errors.js';
+import { coveragePlan, type CoverageVnode } from './coverage.js';
+import { RemoteError, RingError, TimeoutError } from './errors.js';
 import { Gossip } from './gossip.js';
 import { HandoffManager, type HandoffOptions } from './handoff.js';
 import { createLogger, type Logger } from './log.js';
@@ -295,6 +296,35 @@ export class RingNode {
   /** As {@link syncCommand} (riak: `sync_spawn_command/3`). */
   syncSpawnCommand(target: VnodeId, request: unknown, service: string, timeoutMs?: number): Promise<unknown> {
     return this.vnodes.syncSpawnCommand(target, request, service, timeoutMs);
+  }
+
+  /**
+   * Ask every vnode of a coverage plan (`coveragePlan` over up primaries with replication `n`)
+   * and gather their answers: the job of riak's `riak_core_coverage_fsm`. Each vnode's
+   * `handleCoverage(request, keyspaces, sender)` answers for its key spaces only.
+   * @returns the plan and one answer per plan vnode, in plan order.
+   * @throws RingError `insufficient_vnodes`; TimeoutError (after `timeoutMs`, default 5000) if a
+   *   vnode does not answer; RemoteError if one fails.
+   */
+  coverage(service: string, request: unknown, opts: { n?: number; timeoutMs?: number } = {}): Promise<{ plan: CoverageVnode[]; replies: unknown[] }> {
+    const plan = coveragePlan(this.ring, opts.n ?? 3, this.upNodes(service));
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    return new Promise((resolve, reject) => {
+      const replies = new Map<number, unknown>();
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.vnodes.release(sender);
+        if (err) reject(err);
+        else resolve({ plan, replies: plan.map((v) => replies.get(v.partition)) });
+      };
+      const timer = setTimeout(() => done(new TimeoutError(`coverage ${service} (${replies.size} of ${plan.length} vnodes answered)`, timeoutMs)), timeoutMs);
+      const sender = this.vnodes.newSender((reply) => {
+        if (!reply.ok) return done(new RemoteError(reply.from.node, reply.error.name, reply.error.message));
+        replies.set(reply.from.partition, reply.value);
+        if (replies.size === plan.length) done();
+      });
+      for (const v of plan) this.vnodes.coverage(v, v.keyspaces, request, sender, service);
+    });
   }
 
   // --- membership (riak-admin cluster …) --------------------------------------------------

@@ -1,0 +1,53 @@
+/**
+ * Coverage plans (`riak_core_coverage_plan`): which vnodes to ask so that a request such as
+ * "list every key" sees every partition's data exactly once.
+ *
+ * With replication N, the vnode of partition p holds the keys of N *key spaces*: those whose
+ * preference list starts at p, p-1, …, p-N+1 (it is the 1st, 2nd, … Nth replica for them).
+ * So roughly every N-th partition's vnode is enough. The plan picks up primaries greedily
+ * (the vnode covering most key spaces not yet covered, lowest partition first on ties) and
+ * tells each vnode which key spaces it answers for, so no key is reported twice.
+ */
+import type { Ring } from './ring.js';
+import type { UpNodes } from './apl.js';
+import { RingError } from './errors.js';
+
+/** One vnode of a plan: ask `node`'s vnode for `partition` about the key spaces `keyspaces`. */
+export interface CoverageVnode {
+  readonly partition: number;
+  readonly node: string;
+  /** Key spaces (numbered by the partition their preference list starts at) this vnode answers for. */
+  readonly keyspaces: readonly number[];
+}
+
+const isUp = (up: UpNodes, node: string) => (Array.isArray(up) ? up.includes(node) : (up as ReadonlySet<string>).has(node));
+
+/**
+ * A minimal-ish set of up primary vnodes covering every key space once
+ * (riak: `riak_core_coverage_plan:create_plan/5`, greedy like its `find_coverage`).
+ * @throws RangeError if n is not an integer in 1..Q;
+ *   RingError `insufficient_vnodes` when some key space has no up primary among its N owners
+ *   (the message names how many key spaces are uncovered).
+ */
+export function coveragePlan(ring: Ring, n: number, up: UpNodes): CoverageVnode[] {
+  const q = ring.ringSize;
+  if (!Number.isInteger(n) || n < 1 || n > q) throw new RangeError(`n must be an integer between 1 and ${q}, got ${n}`);
+  // The key spaces partition p's vnode holds: p, p-1, …, p-n+1.
+  const spaces = (p: number) => Array.from({ length: n }, (_, i) => (p - i + q) % q);
+  const uncovered = new Set(Array.from({ length: q }, (_, i) => i));
+  const candidates = ring.owners.map((node, partition) => ({ partition, node })).filter((c) => isUp(up, c.node));
+  const plan: CoverageVnode[] = [];
+  while (uncovered.size > 0) {
+    let best: { partition: number; node: string; keyspaces: number[] } | undefined;
+    for (const c of candidates) {
+      const keyspaces = spaces(c.partition).filter((s) => uncovered.has(s));
+      if (keyspaces.length > (best?.keyspaces.length ?? 0)) best = { ...c, keyspaces };
+    }
+    if (!best) {
+      throw new RingError('insufficient_vnodes', `cannot cover ${uncovered.size} of ${q} key spaces: every primary holding them is down`);
+    }
+    for (const s of best.keyspaces) uncovered.delete(s);
+    plan.push({ ...best, keyspaces: best.keyspaces.sort((a, b) => a - b) });
+  }
+  return plan.sort((a, b) => a.partition - b.partition);
+}
