@@ -3,13 +3,14 @@
  *
  * Runs the `exercises` vitest project (the untouched stubs) with the JSON reporter and checks,
  * per exercise folder `exercises/exN-*`: the suite exists, every test in it fails, and at least
- * one failure is the stub's own NotImplementedError naming that exercise. Prints a table;
- * exits 1 if any stub passes a test or fails for another reason.
+ * one failure is the stub's own NotImplementedError naming that exercise. Also checks that
+ * every given file (an exercise file without a `todo(` call) is identical in solutions/, so
+ * the two trees cannot drift apart. Prints a table; exits 1 on any problem.
  *
  * Usage: npm run check:stubs
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,5 +41,18 @@ for (const ex of exercises) {
   const verdict = tests.length === 0 ? 'NO SUITE' : failing.length < tests.length ? 'STUB PASSES A TEST' : named ? 'ok' : 'FAILS FOR ANOTHER REASON';
   console.log(`${ex.padEnd(17)} ${String(tests.length).padStart(5)}  ${String(failing.length).padStart(7)}  ${(named ? 'yes' : 'no').padStart(12)}  ${verdict}`);
 }
-console.log(ok ? 'every stub fails its own suite' : 'stub check FAILED');
+
+// Given files must be the same in both trees.
+for (const ex of exercises) {
+  for (const file of readdirSync(join(root, 'exercises', ex)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+    const mine = readFileSync(join(root, 'exercises', ex, file), 'utf8');
+    if (mine.includes('todo(')) continue;
+    const theirs = join(root, 'solutions', ex, file);
+    if (!existsSync(theirs) || readFileSync(theirs, 'utf8') !== mine) {
+      ok = false;
+      console.log(`given file exercises/${ex}/${file} differs from solutions/${ex}/${file}`);
+    }
+  }
+}
+console.log(ok ? 'every stub fails its own suite; given files match solutions/' : 'stub check FAILED');
 process.exit(ok ? 0 : 1);
