@@ -143,6 +143,15 @@ export class HandoffManager {
     clearInterval(this.timer);
   }
 
+  /** Forget all forwarding and bookkeeping: the node left its cluster and starts over. */
+  reset(): void {
+    this.forwarding.clear();
+    this.ownershipDone.clear();
+    this.reported.clear();
+    this.retryAt.clear();
+    this.waitingSince.clear();
+  }
+
   /** Transfers leaving this node right now. */
   running(): ActiveTransfer[] {
     return [...this.active.values()];

@@ -255,6 +255,7 @@ export class RingNode {
     }
     setImmediate(() => {
       if (this.stopped) return;
+      this.handoff.reset();
       this.manager.set(fresh(ring.ringSize, this.name, this.addr, ring.clusterName));
       for (const node of this.transport.peerNames()) this.transport.removePeer(node);
     });
