@@ -13,8 +13,30 @@ export interface AppCommand {
   run(node: RingNode, ...args: unknown[]): Promise<unknown>;
 }
 
+/** Where a node's front doors listen, for people: e.g. `{ kind: 'http', url: 'http://127.0.0.1:8091' }`. */
+export interface Endpoint {
+  readonly kind: 'http' | 'chat' | 'ws';
+  readonly url: string;
+}
+
+/** Front doors an app started for one node (HTTP API, chat server). */
+export interface AppServers {
+  readonly endpoints: readonly Endpoint[];
+  /** Stop listening and drop clients. */
+  close(): Promise<void>;
+}
+
+/** Where the front doors should listen. A port of 0 picks a free one; undefined: do not start it. */
+export interface ServeOptions {
+  readonly host: string;
+  readonly httpPort?: number;
+  readonly chatPort?: number;
+}
+
 export interface App {
   /** Fresh service modules for one node. */
   services(): VnodeModule[];
   readonly commands: Readonly<Record<string, AppCommand>>;
+  /** Start the app's front doors for `node` (exercises 5 and 6); apps without any omit it. */
+  serve?(node: RingNode, opts: ServeOptions): Promise<AppServers>;
 }

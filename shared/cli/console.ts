@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import repl, { type REPLEval } from 'node:repl';
 import { types } from 'node:util';
 import chalk from 'chalk';
-import type { App } from '../app.js';
+import type { App, AppServers } from '../app.js';
 import { DEFAULT_RING_SIZE } from '../chash.js';
 import { RingError } from '../errors.js';
 import { RingNode } from '../node.js';
@@ -40,6 +40,8 @@ Options:
   --no-repl            no REPL, log only (used by npm start)
   --exercises          run your code (exercises/app.ts) instead of solutions/app.ts
   --app NAME           which exercise stage to run: ex1 … ex4 (default: the latest)
+  --http-port PORT     serve the app's HTTP API here, if it has one (0: any free port)
+  --chat-port PORT     serve the app's chat here, if it has one (0: any free port)
   --help               show this help
 
 Example:
@@ -63,6 +65,10 @@ export interface ConsoleOptions {
   readonly tree: AppTree;
   /** Which of the tree's apps to run (see `apps` in app.ts); undefined: the default. */
   readonly app?: string;
+  /** Port for the app's HTTP API (undefined: none). */
+  readonly httpPort?: number;
+  /** Port for the app's chat server (undefined: none). */
+  readonly chatPort?: number;
 }
 
 /**
@@ -86,6 +92,8 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
       'no-repl': { type: 'boolean' },
       exercises: { type: 'boolean' },
       app: { type: 'string' },
+      'http-port': { type: 'string' },
+      'chat-port': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -103,6 +111,8 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
     repl: !values['no-repl'],
     tree: values.exercises ? 'exercises' : 'solutions',
     app: values.app === undefined ? undefined : nonEmpty(values.app, '--app'),
+    httpPort: values['http-port'] === undefined ? undefined : parsePort(values['http-port'], '--http-port'),
+    chatPort: values['chat-port'] === undefined ? undefined : parsePort(values['chat-port'], '--chat-port'),
   };
 }
 
@@ -286,6 +296,7 @@ async function main(): Promise<void> {
   const app = await loadApp(opts.tree, opts.app);
   const node = await start(opts, app);
 
+  let servers: AppServers | undefined;
   let stopping = false;
   const stop = async (code: number, why?: string): Promise<void> => {
     if (stopping) return;
@@ -294,6 +305,7 @@ async function main(): Promise<void> {
     // A stop that hangs must not keep the process alive: devrel SIGKILLs after 5 s anyway.
     setTimeout(() => process.exit(1), 4000).unref();
     try {
+      await servers?.close();
       await node.stop();
     } catch (err) {
       printError(`stopping ${node.name}: ${(err as Error).message}`);
@@ -309,6 +321,18 @@ async function main(): Promise<void> {
   const services = node.vnodes.services();
   const advertised = opts.advertiseHost ? ` advertised as ${node.addr}` : '';
   process.stdout.write(`${node.name} listening on ${opts.host}:${port}${advertised} (services: ${services.length ? services.join(', ') : 'none'})\n`);
+  if (app.serve && (opts.httpPort !== undefined || opts.chatPort !== undefined)) {
+    try {
+      servers = await app.serve(node, { host: opts.host, httpPort: opts.httpPort, chatPort: opts.chatPort });
+    } catch (err) {
+      printError(`cannot start the app's servers: ${(err as Error).message}`);
+      await stop(1);
+      return;
+    }
+    for (const e of servers.endpoints) process.stdout.write(`${node.name} ${e.kind} on ${e.url}\n`);
+  }
+  // devrel asks every node where its front doors are, to print them in one table.
+  node.rpc.handle('admin.endpoints', () => servers?.endpoints ?? [], { clients: true });
 
   if (opts.join) {
     try {

@@ -13,6 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import chalk from 'chalk';
 import { connectAdmin, type AdminConnection } from '../admin_client.js';
+import type { Endpoint } from '../app.js';
 import { DEFAULT_RING_SIZE } from '../chash.js';
 import { appPath, type AppTree } from './app_loader.js';
 import { DEFAULT_HOST, isMain, nonEmpty, parseCommandLine, parseInteger, parsePort, parseRingSize, PARENT_PID_ENV, printError, runMain, UsageError } from './options.js';
@@ -42,6 +43,8 @@ Options:
   --data DIR         where each node keeps its ring file, in DIR/devK (default data/)
   --exercises        run your code (exercises/app.ts) instead of solutions/app.ts
   --app NAME         which exercise stage to run: ex1 … ex4 (default: the latest)
+  --http-base-port P devK serves the app's HTTP API (if it has one) on P+K-1 (default 8091)
+  --chat-base-port P devK serves the app's chat (if it has one) on P+K-1 (default 4040)
   --help             show this help
 
 Example:
@@ -59,6 +62,9 @@ export interface DevrelOptions {
   readonly tree: AppTree;
   /** Which of the tree's apps to run (see `apps` in app.ts); undefined: the default. */
   readonly app?: string;
+  /** devK's HTTP port is httpBasePort + K - 1, its chat port chatBasePort + K - 1. */
+  readonly httpBasePort: number;
+  readonly chatBasePort: number;
   /** Absolute path of the data directory. */
   readonly dataDir: string;
 }
@@ -81,6 +87,8 @@ export function parseDevrelArgs(argv: readonly string[]): DevrelOptions | 'help'
       data: { type: 'string' },
       exercises: { type: 'boolean' },
       app: { type: 'string' },
+      'http-base-port': { type: 'string' },
+      'chat-base-port': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -96,6 +104,8 @@ export function parseDevrelArgs(argv: readonly string[]): DevrelOptions | 'help'
     ringSize: values['ring-size'] === undefined ? DEFAULT_RING_SIZE : parseRingSize(values['ring-size']),
     tree: values.exercises ? 'exercises' : 'solutions',
     app: values.app === undefined ? undefined : nonEmpty(values.app, '--app'),
+    httpBasePort: values['http-base-port'] === undefined ? 8091 : parsePort(values['http-base-port'], '--http-base-port', false),
+    chatBasePort: values['chat-base-port'] === undefined ? 4040 : parsePort(values['chat-base-port'], '--chat-base-port', false),
     dataDir: values.data === undefined ? join(ROOT, 'data') : resolve(nonEmpty(values.data, '--data')),
   };
 }
@@ -104,11 +114,11 @@ export function parseDevrelArgs(argv: readonly string[]): DevrelOptions | 'help'
  * Resolve if `port` on `host` can be bound right now (we bind and release it at once).
  * @throws Error naming the port and how to choose others when it is taken.
  */
-export function checkPortFree(host: string, port: number): Promise<void> {
+export function checkPortFree(host: string, port: number, flag = '--base-port'): Promise<void> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (another npm start still running?); pick other ports with --base-port, e.g. --base-port ${port < 65000 ? port - (port % 100) + 101 : 8201}`));
+      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (another npm start still running?); pick other ports with ${flag}, e.g. ${flag} ${port < 65000 ? port - (port % 100) + 101 : 8201}`));
       else reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
     });
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolvePort()));
@@ -148,6 +158,7 @@ function spawnNode(k: number, opts: DevrelOptions, dialHost: string, onClose: (n
   const args = ['--import', 'tsx', CONSOLE, '--name', name, '--port', String(port), '--host', opts.host, '--cookie', opts.cookie, '--ring-size', String(opts.ringSize), '--ring-file', join(opts.dataDir, short, 'ring.json'), '--no-repl'];
   if (opts.tree === 'exercises') args.push('--exercises');
   if (opts.app) args.push('--app', opts.app);
+  args.push('--http-port', String(opts.httpBasePort + k - 1), '--chat-port', String(opts.chatBasePort + k - 1));
   // Children write to pipes, where chalk would drop colour; keep ours if our terminal has it.
   const colour = chalk.level > 0 && process.env.FORCE_COLOR === undefined ? { FORCE_COLOR: String(chalk.level) } : {};
   const proc = spawn(process.execPath, args, {
@@ -241,7 +252,11 @@ async function main(): Promise<void> {
   if (!existsSync(appPath(opts.tree))) throw new Error(`${opts.tree}/app.ts not found; it must export "app: App" (see shared/app.ts)`);
   // Nodes bound to every interface are still dialled on loopback from here.
   const dialHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  for (let k = 1; k <= opts.nodes; k++) await checkPortFree(opts.host, opts.basePort + k - 1);
+  for (let k = 1; k <= opts.nodes; k++) {
+    await checkPortFree(opts.host, opts.basePort + k - 1);
+    await checkPortFree(opts.host, opts.httpBasePort + k - 1, '--http-base-port');
+    await checkPortFree(opts.host, opts.chatBasePort + k - 1, '--chat-base-port');
+  }
   if (existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory()) throw new Error(`--data ${opts.dataDir} is not a directory`);
   for (let k = 1; k <= opts.nodes; k++) rmSync(join(opts.dataDir, `dev${k}`), { recursive: true, force: true });
 
@@ -287,10 +302,12 @@ async function main(): Promise<void> {
   const deadline = started + STARTUP_DEADLINE_MS;
   const conns: AdminConnection[] = [];
   let memberStatus: string;
+  let endpoints: Endpoint[][] = [];
   try {
     for (const n of nodes) conns.push(await connectWhenUp(n, opts.cookie, deadline));
     await formCluster(nodes, conns, deadline);
     memberStatus = String(await (conns[0] as AdminConnection).call('admin.member_status'));
+    endpoints = (await Promise.all(conns.map((c) => c.call('admin.endpoints')))) as Endpoint[][];
   } catch (err) {
     if (stopping) return; // Ctrl-C during startup: stopAll is already under way
     printError(`startup failed: ${(err as Error).message}`);
@@ -310,9 +327,15 @@ async function main(): Promise<void> {
   say(memberStatus);
   say('');
   const nameWidth = Math.max(4, ...nodes.map((n) => n.name.length)) + 2;
-  say(chalk.bold(`${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}port`));
-  for (const n of nodes) say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${n.port}`);
+  const urls = (i: number, kind: Endpoint['kind']) => endpoints[i]?.find((e) => e.kind === kind)?.url.replace(/^[a-z]+:\/\//, '') ?? '-';
+  say(chalk.bold(`${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}${'port'.padEnd(8)}${'http'.padEnd(18)}chat`));
+  nodes.forEach((n, i) => say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${String(n.port).padEnd(8)}${urls(i, 'http').padEnd(18)}${urls(i, 'chat')}`));
   say('');
+  const http = [urls(0, 'http'), urls(1, 'http')];
+  if (http[0] !== '-') {
+    say(`HTTP: curl -XPUT -H 'content-type: application/json' -d '{"a":"b"}' ${http[0]}/api/store/k && curl ${http[1] ?? http[0]}/api/store/k`);
+  }
+  if (urls(0, 'chat') !== '-') say(`chat: nc ${urls(0, 'chat').replace(':', ' ')}   (then: set-name ada, join lobby, say lobby hello)`);
   say(`Try: npm run admin -- member-status --node ${first.addr}${cookie}`);
   say(`or add a node with its own console: npm run node -- --name dev${next}@127.0.0.1 --port ${opts.basePort + opts.nodes} --join ${first.addr}${cookie}${exercises}`);
   say(chalk.green(`cluster of ${opts.nodes} ready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops it`));

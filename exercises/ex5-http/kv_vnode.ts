@@ -1,0 +1,239 @@
+/**
+ * The replicated KV vnode of exercise 5 (given): exercise 4's vnode, unchanged, plus
+ * `handleCoverage` for listing keys (`GET /api/keys`). Requests, LWW rules and handoff
+ * callbacks are exercise 4's.
+ *
+ * Every write carries a {@link Version}; a vnode keeps, per key, the entry with the newest
+ * version it has seen, and ignores older ones. That is *last-write-wins* (LWW): replicas
+ * that saw writes in different orders still agree, because they all keep the newest.
+ * A delete is a write too: a *tombstone* entry, so that it beats older values on merge.
+ *
+ * What LWW cannot do: two concurrent writes to one key (neither saw the other) both claim
+ * to be "the" value, and the one with the older timestamp silently disappears; clocks that
+ * drift make a later write look older. Riak KV keeps both as *siblings*, ordered by vector
+ * clocks, and lets the application merge them. We keep it simple on purpose.
+ *
+ * Listing keys is a *coverage* request (riak: `handle_coverage/4`): the node asks a set of
+ * vnodes that together hold every key space once (`node.coverage`), and tells each vnode
+ * which key spaces it answers for. A vnode holds the keys of N key spaces (it is the 1st,
+ * 2nd, … Nth replica for them), so it must filter, or every key would be listed N times.
+ *
+ * Data lives in a {@link Disk}: a per-node store that survives the vnode (and, in tests, a
+ * node crash and restart) the way riak's backends (bitcask, leveldb) survive on disk.
+ */
+import { Packr } from 'msgpackr';
+import { chashKey, responsiblePartition } from '../../shared/chash.js';
+import { forward, isFoldRequest, reply, type FoldRequest, type HandoffCommandResult, type Sender, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
+
+/**
+ * Version of a write: when (`t`, µs since the epoch, from the coordinator's clock), where
+ * (`node` that coordinated it) and a counter (`seq`, one per process) to order writes the same
+ * node made in the same microsecond. Compared in that order.
+ */
+export interface Version {
+  readonly t: number;
+  readonly node: string;
+  readonly seq: number;
+}
+
+/** What a vnode stores for a key. `deleted` entries are tombstones. */
+export interface Entry {
+  readonly value: unknown;
+  readonly version: Version;
+  readonly deleted: boolean;
+}
+
+/** Requests of the KV vnode. */
+export type KvRequest =
+  | { readonly type: 'put'; readonly key: string; readonly entry: Entry }
+  | { readonly type: 'get'; readonly key: string }
+  | { readonly type: 'ping' }
+  /** A coverage request (`node.coverage`), answered by `handleCoverage` with a {@link KeysReply}. */
+  | { readonly type: 'keys' };
+
+/**
+ * Replies: `put` → {@link PutReply}, `get` → {@link GetReply}, `ping` → {@link PingReply},
+ * `keys` (coverage) → {@link KeysReply}.
+ */
+export interface PutReply {
+  readonly ok: true;
+  /** False if the vnode already had a newer entry (the write was older: ignored). */
+  readonly applied: boolean;
+}
+export interface GetReply {
+  /** The stored entry, or null if this vnode has never seen the key. */
+  readonly entry: Entry | null;
+}
+export interface PingReply {
+  readonly pong: true;
+  readonly partition: number;
+  readonly node: string;
+}
+
+/** The live (not deleted) keys of the key spaces a coverage vnode was asked about, unsorted. */
+export type KeysReply = string[];
+
+/** Bucket under which keys are hashed (`chashKey('kv', key)`), the coordinator's BUCKET. */
+const BUCKET = 'kv';
+
+/** -1 if a is older than b, 0 if equal, 1 if newer. */
+export function compareVersions(a: Version, b: Version): number {
+  if (a.t !== b.t) return a.t < b.t ? -1 : 1;
+  if (a.node !== b.node) return a.node < b.node ? -1 : 1;
+  return a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1;
+}
+
+let seq = 0;
+/** A fresh version for a write coordinated by `node`: the wall clock in µs plus a counter. */
+export function newVersion(node: string): Version {
+  return { t: Math.round((performance.timeOrigin + performance.now()) * 1000), node, seq: ++seq };
+}
+
+/** A node's "disk": one map of entries per partition. Keep it across restarts to model durability. */
+export class Disk {
+  private readonly partitions = new Map<number, Map<string, Entry>>();
+
+  /** The entries of `partition` (created empty on first use). */
+  partition(partition: number): Map<string, Entry> {
+    let m = this.partitions.get(partition);
+    if (!m) this.partitions.set(partition, (m = new Map()));
+    return m;
+  }
+
+  /** Forget a partition's data (after handoff). */
+  drop(partition: number): void {
+    this.partitions.delete(partition);
+  }
+}
+
+/** One KV vnode: the entries of one partition on one node. */
+export class KvVnode implements Vnode<KvRequest> {
+  readonly data: Map<string, Entry>;
+
+  constructor(private readonly ctx: VnodeContext, disk: Disk) {
+    this.data = disk.partition(ctx.partition);
+  }
+
+  /** The stored entry for `key` (tests and the REPL look inside with this). */
+  get(key: string): Entry | undefined {
+    return this.data.get(key);
+  }
+
+  handleCommand(request: KvRequest, _sender?: Sender) {
+    switch (request.type) {
+      case 'put': {
+        const mine = this.data.get(request.key);
+        const applied = !mine || compareVersions(request.entry.version, mine.version) > 0;
+        if (applied) this.data.set(request.key, request.entry);
+        return reply({ ok: true, applied } satisfies PutReply);
+      }
+      case 'get':
+        return reply({ entry: this.data.get(request.key) ?? null } satisfies GetReply);
+      case 'ping':
+        return reply({ pong: true, partition: this.ctx.partition, node: this.ctx.node } satisfies PingReply);
+      case 'keys':
+        throw new Error('keys is a coverage request: send it with node.coverage, not as a command');
+      default:
+        throw new Error(`unknown kv request ${JSON.stringify(request)}`);
+    }
+  }
+
+  // --- coverage (exercise 5) -------------------------------------------------------------
+
+  /**
+   * `{ type: 'keys' }`: the live keys whose key space is in `keyspaces`. A key's key space is
+   * the partition its preference list starts at, `responsiblePartition(chashKey('kv', key), Q)`.
+   * Tombstones are left out: a deleted key is not listed.
+   */
+  handleCoverage(request: KvRequest, keyspaces: readonly number[], _sender: Sender) {
+    if (request.type !== 'keys') throw new Error(`unknown kv coverage request ${JSON.stringify(request)}`);
+    const wanted = new Set(keyspaces);
+    const keys: KeysReply = [];
+    for (const [key, entry] of this.data) {
+      if (!entry.deleted && wanted.has(responsiblePartition(chashKey(BUCKET, key), this.ctx.ringSize))) keys.push(key);
+    }
+    return reply(keys);
+  }
+
+  // --- handoff (exercise 4) ---------------------------------------------------------------
+
+  /** Node we are handing off to, while a handoff runs (for logs and the REPL). */
+  handingOffTo: string | undefined;
+
+  /** Step 1: nothing to hand off? */
+  isEmpty(): boolean {
+    return this.data.size === 0;
+  }
+
+  /** Step 1: drop every entry; called after the data reached its new home. */
+  delete(): void {
+    this.data.clear();
+  }
+
+  /** Step 4: one item for the wire: the key and its entry (version included), msgpack-encoded. */
+  encodeHandoffItem(key: unknown, entry: unknown): Uint8Array {
+    return packr.pack([key, entry]);
+  }
+
+  /**
+   * Step 4: apply one item from a handoff sender. Idempotent and order-free: keep whichever
+   * entry is newer, exactly as a put does, so a retried or late batch never brings an old
+   * value back.
+   */
+  handleHandoffData(data: Uint8Array): void {
+    const [key, entry] = packr.unpack(data) as [string, Entry];
+    const mine = this.data.get(key);
+    if (!mine || compareVersions(entry.version, mine.version) > 0) this.data.set(key, entry);
+  }
+
+  /**
+   * Steps 3 and 5: requests while handing off.
+   * - the fold request (step 3): call foldFun for every entry and reply with the accumulator;
+   * - a put (step 5): apply it here *and* forward it, so the target has it whether or not the fold
+   *   already passed this key (the target's reply answers the coordinator);
+   * - a get or ping: answer from here, we still have everything.
+   */
+  handleHandoffCommand(request: KvRequest | FoldRequest, sender: Sender): HandoffCommandResult {
+    if (isFoldRequest(request)) {
+      let acc = request.acc0;
+      for (const [key, entry] of this.data) acc = request.foldFun(key, entry, acc);
+      return reply(acc);
+    }
+    if (request.type === 'put') {
+      this.handleCommand(request);
+      return forward();
+    }
+    return this.handleCommand(request, sender);
+  }
+
+  /** Step 2: a handoff to `target` is about to start. */
+  handoffStarting(target: string): boolean {
+    this.handingOffTo = target;
+    return true;
+  }
+
+  /** Step 2: the handoff failed; we keep our data and serve as before. */
+  handoffCancelled(): void {
+    this.ctx.log.info(`kv partition ${this.ctx.partition}: handoff to ${this.handingOffTo} cancelled, keeping the data`);
+    this.handingOffTo = undefined;
+  }
+
+  /** Step 2: every item reached `target`. */
+  handoffFinished(target: string): void {
+    this.ctx.log.debug(`kv partition ${this.ctx.partition}: handoff to ${target} finished`);
+    this.handingOffTo = undefined;
+  }
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/** The service name the coordinator sends to. */
+export const SERVICE = 'kv';
+
+/**
+ * The KV service for one node. Pass the same `disk` when the node restarts to keep its data
+ * (a crash that keeps the disk); a new Disk models a node that lost everything.
+ */
+export function kvService(disk: Disk = new Disk()): VnodeModule<KvRequest> {
+  return { service: SERVICE, init: (ctx) => new KvVnode(ctx, disk) };
+}

@@ -1,0 +1,253 @@
+/**
+ * The op coordinator (given in exercise 5): exercise 4's copy of the exercise 3 coordinator,
+ * plus {@link listKeys}, a coverage request. It turns one client request into N vnode requests
+ * and decides when the request is done: after W write acknowledgements or R read replies, or
+ * when the deadline passes (riak_kv's put and get FSMs do this job in Riak).
+ *
+ * The preference list used is the *active* one (`getApl`): up primaries plus a fallback for
+ * each down primary, so a write still reaches N vnodes while a node is away (sloppy quorum).
+ * The HTTP API (`http.ts`) calls these functions and maps their results and typed errors
+ * ({@link QuorumParamError}, {@link QuorumError}) to HTTP.
+ */
+import type { AplEntry } from '../../shared/apl.js';
+import { chashKey } from '../../shared/chash.js';
+import { RingError } from '../../shared/errors.js';
+import type { RingNode } from '../../shared/node.js';
+import type { VnodeId, VnodeReply } from '../../shared/vnode.js';
+import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KeysReply, type KvRequest, type PingReply, type Version } from './kv_vnode.js';
+
+/** Bucket under which keys are hashed: `chashKey('kv', key)`. */
+export const BUCKET = 'kv';
+
+/** Quorum parameters. n: replicas; w: acks a write waits for; r: replies a read waits for; timeoutMs: deadline. */
+export interface QuorumOptions {
+  readonly n?: number;
+  readonly w?: number;
+  readonly r?: number;
+  readonly timeoutMs?: number;
+}
+
+/** Defaults used by the HTTP API later too: N=3, W=2, R=2, 1000 ms. */
+export const DEFAULTS = { n: 3, w: 2, r: 2, timeoutMs: 1000 } as const;
+
+/** A vnode that answered, and whether it was a primary or a fallback. */
+export type Answer = AplEntry;
+
+/** One reply a coordinator received: from which vnode in the preference list, and what. */
+export interface Received {
+  readonly from: AplEntry;
+  readonly reply: VnodeReply;
+}
+
+/**
+ * Not enough replies. `code` is `unavailable` when fewer vnodes could be asked than needed,
+ * `timeout` when the deadline passed first. Carries everything the coordinator knew.
+ */
+export class QuorumError extends RingError {
+  constructor(
+    code: 'timeout' | 'unavailable',
+    readonly op: 'store' | 'fetch' | 'delete' | 'ping',
+    readonly needed: number,
+    /** Every vnode the request was sent to (empty for `unavailable`). */
+    readonly asked: readonly AplEntry[],
+    /** The vnodes that answered successfully before the deadline. */
+    readonly answered: readonly AplEntry[],
+    /** Every reply received, failures included. */
+    readonly replies: readonly Received[],
+  ) {
+    super(
+      code,
+      code === 'unavailable'
+        ? `${op}: only ${asked.length} vnodes available, ${needed} needed`
+        : `${op}: ${answered.length} of ${needed} needed replies before the deadline (asked ${asked.length})`,
+    );
+    this.name = 'QuorumError';
+  }
+}
+
+/** Thrown for bad quorum parameters, before anything is sent. `param` names the culprit. */
+export class QuorumParamError extends RangeError {
+  constructor(readonly param: 'n' | 'w' | 'r' | 'timeoutMs', message: string) {
+    super(message);
+    this.name = 'QuorumParamError';
+  }
+}
+
+/**
+ * Step 1: check N and W (or R) before sending anything.
+ * @throws QuorumParamError naming the bad parameter: n must be an integer in 1..ring size;
+ *   `quorum` (w or r) an integer in 1..n; timeoutMs a positive number.
+ */
+export function checkQuorum(node: RingNode, n: number, name: 'w' | 'r', quorum: number, timeoutMs: number): void {
+  const q = node.ring.ringSize;
+  if (!Number.isInteger(n) || n < 1 || n > q) throw new QuorumParamError('n', `n must be an integer between 1 and ${q} (the number of partitions), got ${n}`);
+  if (!Number.isInteger(quorum) || quorum < 1 || quorum > n) {
+    throw new QuorumParamError(name, `${name} must be an integer between 1 and n (${n}), got ${quorum}`);
+  }
+  if (!(timeoutMs > 0)) throw new QuorumParamError('timeoutMs', `timeoutMs must be a positive number of ms, got ${timeoutMs}`);
+}
+
+/** What {@link collect} resolves with: the successful replies, in arrival order. */
+export interface Collected {
+  readonly asked: readonly AplEntry[];
+  readonly ok: readonly Received[];
+  readonly all: readonly Received[];
+}
+
+/**
+ * Step 2: send `request` to every vnode in `apl` and wait until `need` of them answered
+ * successfully; fail at the deadline. Late replies are dropped by the runtime once the
+ * sender is released.
+ * @throws QuorumError `unavailable` (apl shorter than need, nothing sent) or `timeout`.
+ */
+export function collect(
+  node: RingNode,
+  op: QuorumError['op'],
+  apl: readonly AplEntry[],
+  request: KvRequest,
+  need: number,
+  timeoutMs: number,
+): Promise<Collected> {
+  if (apl.length < need) return Promise.reject(new QuorumError('unavailable', op, need, [], [], []));
+  return new Promise((resolve, reject) => {
+    const all: Received[] = [];
+    const ok: Received[] = [];
+    // Match by partition, not node: a partition appears once in a preference list, and a vnode
+    // that is handing off may forward the request, so the answer can come from another node.
+    const entryOf = (from: VnodeId) => apl.find((e) => e.partition === from.partition);
+    const finish = (err?: QuorumError) => {
+      clearTimeout(timer);
+      node.vnodes.release(sender);
+      if (err) reject(err);
+      else resolve({ asked: apl, ok, all });
+    };
+    const sender = node.vnodes.newSender((reply) => {
+      const from = entryOf(reply.from);
+      if (!from) return; // not a partition we asked
+      all.push({ from, reply });
+      if (reply.ok) ok.push({ from, reply });
+      if (ok.length === need) finish();
+    }, timeoutMs);
+    const timer = setTimeout(() => finish(new QuorumError('timeout', op, need, apl, ok.map((r) => r.from), all)), timeoutMs);
+    node.command(apl, request, sender, SERVICE);
+  });
+}
+
+const aplFor = (node: RingNode, key: string, n: number) => node.getApl({ hash: chashKey(BUCKET, key) }, n, SERVICE);
+
+/** Result of a write: its version and which vnodes acknowledged it. */
+export interface WriteResult {
+  readonly version: Version;
+  readonly answered: readonly Answer[];
+}
+
+async function write(node: RingNode, op: 'store' | 'delete', key: string, entry: Entry, opts: QuorumOptions): Promise<WriteResult> {
+  const { n, w, timeoutMs } = { ...DEFAULTS, ...opts };
+  checkQuorum(node, n, 'w', w, timeoutMs);
+  const got = await collect(node, op, aplFor(node, key, n), { type: 'put', key, entry }, w, timeoutMs);
+  return { version: entry.version, answered: got.ok.map((r) => r.from) };
+}
+
+/**
+ * Step 3: store `value` under `key` on N vnodes; done after W acknowledgements.
+ * @throws QuorumParamError, QuorumError.
+ */
+export function store(node: RingNode, key: string, value: unknown, opts: QuorumOptions = {}): Promise<WriteResult> {
+  return write(node, 'store', key, { value, version: newVersion(node.name), deleted: false }, opts);
+}
+
+/**
+ * Step 3: delete `key` by writing a tombstone (so the delete beats older values on merge).
+ * @throws QuorumParamError, QuorumError.
+ */
+export function remove(node: RingNode, key: string, opts: QuorumOptions = {}): Promise<WriteResult> {
+  return write(node, 'delete', key, { value: null, version: newVersion(node.name), deleted: true }, opts);
+}
+
+/** Result of a read, with the replies it was decided from. */
+export type FetchResult = (
+  | { readonly found: true; readonly value: unknown; readonly version: Version }
+  | { readonly found: false; readonly version?: Version }
+) & {
+  readonly answered: readonly Answer[];
+  /** What each answering vnode had (null: never saw the key). */
+  readonly entries: readonly { readonly from: Answer; readonly entry: Entry | null }[];
+};
+
+/**
+ * Step 4: the newest entry among the replies, or null if none has the key.
+ * A value beats "never seen"; between entries the newest version wins (a tombstone too).
+ */
+export function newest(entries: readonly (Entry | null)[]): Entry | null {
+  let best: Entry | null = null;
+  for (const e of entries) if (e && (!best || compareVersions(e.version, best.version) > 0)) best = e;
+  return best;
+}
+
+/**
+ * Step 4: read `key` from N vnodes; done after R replies, merged by {@link newest}.
+ * @throws QuorumParamError, QuorumError.
+ */
+export async function fetch(node: RingNode, key: string, opts: QuorumOptions = {}): Promise<FetchResult> {
+  const { n, r, timeoutMs } = { ...DEFAULTS, ...opts };
+  checkQuorum(node, n, 'r', r, timeoutMs);
+  const got = await collect(node, 'fetch', aplFor(node, key, n), { type: 'get', key }, r, timeoutMs);
+  const entries = got.ok.map(({ from, reply }) => ({ from, entry: (reply as { value: GetReply }).value.entry }));
+  const answered = entries.map((e) => e.from);
+  const best = newest(entries.map((e) => e.entry));
+  if (!best) return { found: false, answered, entries };
+  if (best.deleted) return { found: false, version: best.version, answered, entries };
+  return { found: true, value: best.value, version: best.version, answered, entries };
+}
+
+/**
+ * Step 5: ping `n` distinct partitions (the active preference list of a key made from the
+ * time, like ex1's ping) and wait for all of them.
+ * @throws QuorumParamError, QuorumError.
+ */
+export async function ping(node: RingNode, n: number = DEFAULTS.n, timeoutMs: number = DEFAULTS.timeoutMs): Promise<PingReply[]> {
+  checkQuorum(node, n, 'w', n, timeoutMs);
+  const apl = node.getApl({ hash: chashKey('ping', String(process.hrtime.bigint())) }, n, SERVICE);
+  const got = await collect(node, 'ping', apl, { type: 'ping' }, n, timeoutMs);
+  return got.ok.map(({ reply }) => (reply as { value: PingReply }).value);
+}
+
+/**
+ * Bonus step: read repair. After a fetch, send the newest entry to every vnode that answered
+ * with an older entry or none, so the replicas converge. Fire and forget.
+ * @returns the vnodes that were repaired.
+ */
+export function readRepair(node: RingNode, key: string, result: FetchResult): Answer[] {
+  const best = newest(result.entries.map((e) => e.entry));
+  if (!best) return [];
+  const stale = result.entries.filter((e) => !e.entry || compareVersions(e.entry.version, best.version) < 0).map((e) => e.from);
+  node.command(stale, { type: 'put', key, entry: best }, null, SERVICE);
+  return stale;
+}
+
+
+/** Options of {@link listKeys}: replication N the keys were written with, and a deadline. */
+export interface ListKeysOptions {
+  readonly n?: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Every live key in the store, sorted, each once: a coverage request (`node.coverage`) to a
+ * set of up primary vnodes that together hold every key space (about one vnode in N), each
+ * answering for the key spaces the plan gives it. Deleted keys are not listed.
+ *
+ * Like riak's list keys, it reads one replica per key space (think R = 1): a key whose write
+ * that replica missed is not listed, a key it did not see deleted still is. And it is
+ * expensive: it walks every key of the vnodes it asks.
+ * @throws QuorumParamError (`n` not an integer in 1..ring size, `timeoutMs` not positive);
+ *   RingError `insufficient_vnodes` when some key space has no up primary left;
+ *   TimeoutError when a vnode of the plan does not answer within `timeoutMs` (default 1000);
+ *   RemoteError when one fails.
+ */
+export async function listKeys(node: RingNode, opts: ListKeysOptions = {}): Promise<string[]> {
+  const { n, timeoutMs } = { ...DEFAULTS, ...opts };
+  checkQuorum(node, n, 'r', 1, timeoutMs); // only n and timeoutMs matter: a coverage plan needs one answer per key space
+  const { replies } = await node.coverage(SERVICE, { type: 'keys' } satisfies KvRequest, { n, timeoutMs });
+  return [...new Set((replies as KeysReply[]).flat())].sort();
+}
