@@ -256,19 +256,23 @@ export class HandoffManager {
         }
         await worker.run((v) => v.handoffFinished?.(target));
       }
-      await worker.run((v) => v.delete?.());
+      // Delete and start forwarding in one vnode turn: a command queued behind delete() must
+      // reach the new home, not the emptied vnode.
+      await worker.run(async (v) => {
+        await v.delete?.();
+        worker.forwardingTo = target;
+        worker.handoffTarget = undefined;
+      });
       this.stats.completed++;
       this.stats.itemsSent += job.sentItems;
       this.stats.bytesSent += job.sentBytes;
       if (job.items > 0) log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: done, ${progress(job)}`);
       if (kind === 'ownership') {
         this.forwarding.set(k, target);
-        worker.handoffTarget = undefined;
         const doneKey = `${partition}>${target}`;
         this.ownershipDone.set(doneKey, (this.ownershipDone.get(doneKey) ?? new Set()).add(service));
       } else {
-        worker.handoffTarget = undefined;
-        vnodes.forget(service, partition);
+        vnodes.forget(service, partition); // the next request here starts a fresh fallback
         await worker.stop('handed off');
       }
       this.retryAt.delete(k);

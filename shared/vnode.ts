@@ -142,6 +142,11 @@ export class VnodeWorker {
   lastActive = 0;
   /** Node this vnode is handing off to, while a handoff runs. */
   handoffTarget: string | undefined;
+  /**
+   * Set once a handoff finished and the data was deleted here: every later command, including
+   * those already queued, goes to this node instead of the (empty) vnode (riak: forwarding).
+   */
+  forwardingTo: string | undefined;
 
   constructor(
     readonly module: VnodeModule,
@@ -192,6 +197,10 @@ export class VnodeWorker {
   /** Queue a command; its reply (or error) goes to `sender`. Handoff mode is decided when it runs. */
   command(request: unknown, sender: Sender): Promise<HandoffCommandResult | undefined> {
     return this.run(async (vnode) => {
+      if (this.forwardingTo !== undefined) {
+        this.forwardTo(this.forwardingTo, request, sender);
+        return { forward: true } as const;
+      }
       const target = this.handoffTarget;
       const result =
         target !== undefined && vnode.handleHandoffCommand

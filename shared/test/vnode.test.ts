@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../harness/cluster.js';
 import { waitFor } from '../harness/wait.js';
-import { noreply, reply, type Sender, type VnodeModule, type VnodeReply } from '../vnode.js';
+import { createLogger } from '../log.js';
+import { forward, noreply, reply, VnodeWorker, type Sender, type VnodeModule, type VnodeReply } from '../vnode.js';
 
 type Req =
   | { type: 'echo'; value: unknown }
@@ -161,5 +162,34 @@ describe('vnode master', () => {
 
   it('answers an unknown service with an error instead of hanging', async () => {
     await expect(dev1().syncCommand({ partition: 1, node: dev2().name }, {}, 'no-such-service', 2000)).rejects.toThrow(/unknown vnode service/);
+  });
+});
+
+describe('vnode worker handoff states', () => {
+  it('forwards commands queued behind the turn that deleted the data and started forwarding', async () => {
+    const seen: string[] = [];
+    const forwarded: string[] = [];
+    const module: VnodeModule<{ k: string }> = {
+      service: 'kv',
+      init: () => ({
+        handleCommand: (r) => (seen.push(`local ${r.k}`), reply('local')),
+        handleHandoffCommand: (r) => (seen.push(`handoff ${(r as { k: string }).k}`), forward()),
+        delete: () => void seen.push('delete'),
+      }),
+    };
+    const w = new VnodeWorker(module, 'a', 0, 64, createLogger('a'), () => undefined, (target, req) => forwarded.push(`${target} ${(req as { k: string }).k}`));
+    w.handoffTarget = 'b';
+    void w.command({ k: 'during' }, null);
+    // What the handoff manager does at the end of a transfer: one turn deletes and starts forwarding.
+    const finished = w.run(async (v) => {
+      await v.delete?.();
+      w.forwardingTo = 'b';
+      w.handoffTarget = undefined;
+    });
+    void w.command({ k: 'queued-behind-delete' }, null);
+    await finished;
+    await w.command({ k: 'later' }, null);
+    expect(seen).toEqual(['handoff during', 'delete']);
+    expect(forwarded).toEqual(['b during', 'b queued-behind-delete', 'b later']);
   });
 });
