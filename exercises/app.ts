@@ -2,7 +2,8 @@
  * Your workshop app: what `npm start -- --exercises` runs (see shared/app.ts). `apps` has one app per
  * exercise stage (`npm start -- --app ex2`); `app` is the latest.
  */
-import type { App, AppCommand } from '../shared/app.js';
+import type { App, AppCommand, AppServers, ServeOptions } from '../shared/app.js';
+import type { RingNode } from '../shared/node.js';
 import * as ping from './ex1-ping/ping.js';
 import { pingService } from './ex1-ping/ping_vnode.js';
 import * as kv2 from './ex2-kv/kv.js';
@@ -11,6 +12,9 @@ import * as kv3 from './ex3-coordinator/coordinator.js';
 import { kvService as kv3Service } from './ex3-coordinator/kv_vnode.js';
 import * as kv4 from './ex4-handoff/coordinator.js';
 import { kvService as kv4Service } from './ex4-handoff/kv_vnode.js';
+import * as kv5 from './ex5-http/coordinator.js';
+import { buildServer } from './ex5-http/http.js';
+import { kvService as kv5Service } from './ex5-http/kv_vnode.js';
 
 const pingCommands: Record<string, AppCommand> = {
   ping: { help: 'ping(): ping a vnode picked by hashing the time (ex1)', run: (node) => ping.ping(node) },
@@ -27,6 +31,14 @@ const replicated = (kv: typeof kv3, stage: string): Record<string, AppCommand> =
 
 const opts = (o: unknown): kv3.QuorumOptions => (typeof o === 'object' && o !== null ? (o as kv3.QuorumOptions) : {});
 
+/** Exercise 5's HTTP API on `opts.httpPort` (nothing without one). */
+async function serveHttp(node: RingNode, opts: ServeOptions): Promise<AppServers> {
+  if (opts.httpPort === undefined) return { endpoints: [], close: async () => undefined };
+  const server = buildServer(node);
+  const address = await server.listen({ host: opts.host, port: opts.httpPort });
+  return { endpoints: [{ kind: 'http', url: address }], close: () => server.close() };
+}
+
 export const apps: Record<string, App> = {
   ex1: { services: () => [pingService], commands: pingCommands },
   ex2: {
@@ -40,6 +52,15 @@ export const apps: Record<string, App> = {
   },
   ex3: { services: () => [pingService, kv3Service()], commands: { ...pingCommands, ...replicated(kv3, 'ex3') } },
   ex4: { services: () => [pingService, kv4Service()], commands: { ...pingCommands, ...replicated(kv4, 'ex4') } },
+  ex5: {
+    services: () => [pingService, kv5Service()],
+    commands: {
+      ...pingCommands,
+      ...replicated(kv5, 'ex5'),
+      keys: { help: 'keys(): every key, through a coverage request (ex5)', run: (node) => kv5.listKeys(node) },
+    },
+    serve: serveHttp,
+  },
 };
 
-export const app: App = apps.ex4!;
+export const app: App = apps.ex5!;

@@ -42,7 +42,7 @@ Options:
   --ring-size Q      partitions, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
   --data DIR         where each node keeps its ring file, in DIR/devK (default data/)
   --exercises        run your code (exercises/app.ts) instead of solutions/app.ts
-  --app NAME         which exercise stage to run: ex1 … ex4 (default: the latest)
+  --app NAME         which exercise stage to run: ex1 … ex5 (default: the latest)
   --http-base-port P devK serves the app's HTTP API (if it has one) on P+K-1 (default 8091)
   --chat-base-port P devK serves the app's chat (if it has one) on P+K-1 (default 4040)
   --help             show this help
