@@ -132,6 +132,7 @@ export class RingNode {
       send,
       log: this.log,
       forwardTo: (service, partition) => this.handoff.forwardTo(service, partition),
+      notify: (node, topic, payload) => this.notify(node, topic, payload),
     });
     this.handoff = new HandoffManager(
       {
@@ -193,6 +194,7 @@ export class RingNode {
       if (this.rpc.handleFrame(from, frame, role, reply)) return;
       if (role !== 'node') return void this.log.warn(`client ${from} sent a "${frame.t}" frame; only calls are allowed`);
       if (this.gossip.handleFrame(from, frame) || this.vnodes.handleFrame(from, frame)) return;
+      if (frame.t === 'notify' && typeof frame.topic === 'string') return void this.deliverNotify(frame.topic, frame.payload);
       this.log.warn(`ignoring unknown frame "${frame.t}" from ${from}`);
     });
     // A node that dialled us can be dialled back: replies and heartbeats need our own link.
@@ -259,6 +261,44 @@ export class RingNode {
       this.manager.set(fresh(ring.ringSize, this.name, this.addr, ring.clusterName));
       for (const node of this.transport.peerNames()) this.transport.removePeer(node);
     });
+  }
+
+  // --- application messages ---------------------------------------------------------------
+
+  private readonly subscribers = new Map<string, Set<(payload: unknown) => void>>();
+
+  /**
+   * Receive the payloads vnodes (or anyone) `notify` to `topic` on this node.
+   * @returns a function that unsubscribes.
+   */
+  subscribe(topic: string, handler: (payload: unknown) => void): () => void {
+    const set = this.subscribers.get(topic) ?? new Set();
+    this.subscribers.set(topic, set.add(handler));
+    return () => void set.delete(handler);
+  }
+
+  /**
+   * Send `payload` to `topic`'s subscribers on `node` (locally when `node` is us). Fire and
+   * forget. @returns false if `node` is not connected.
+   */
+  notify(node: string, topic: string, payload: unknown): boolean {
+    if (node === this.name) {
+      // Asynchronous like a remote delivery, and copied: subscribers never share the sender's objects.
+      const copy = structuredClone(payload);
+      setImmediate(() => this.deliverNotify(topic, copy));
+      return true;
+    }
+    return this.transport.send(node, { t: 'notify', topic, payload });
+  }
+
+  private deliverNotify(topic: string, payload: unknown): void {
+    for (const handler of this.subscribers.get(topic) ?? []) {
+      try {
+        handler(payload);
+      } catch (err) {
+        this.log.error(`subscriber of ${topic} failed: ${(err as Error).stack ?? err}`);
+      }
+    }
   }
 
   // --- services and preference lists -----------------------------------------------------

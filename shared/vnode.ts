@@ -39,6 +39,12 @@ export interface VnodeContext {
   readonly ringSize: number;
   /** Send a reply to a sender later, after returning {@link noreply} (riak: `riak_core_vnode:reply/2`). */
   reply(sender: Sender, value: unknown): void;
+  /**
+   * Send `payload` to whatever subscribed to `topic` on `node` (ourselves included), e.g. a
+   * chat room's vnode pushing a line to the node where a member is connected. Fire and forget:
+   * a frame to an unreachable node is lost (Erlang's `!`). @returns false if `node` is not connected.
+   */
+  notify(node: string, topic: string, payload: unknown): boolean;
   readonly log: Logger;
 }
 
@@ -156,6 +162,7 @@ export class VnodeWorker {
     log: Logger,
     private readonly deliver: Deliver,
     private readonly forwardTo: Forward = () => undefined,
+    notify: (node: string, topic: string, payload: unknown) => boolean = () => false,
   ) {
     this.id = { partition, node };
     this.ctx = {
@@ -166,6 +173,7 @@ export class VnodeWorker {
       ringSize,
       log,
       reply: (sender, value) => this.deliver(sender, { from: this.id, ok: true, value }),
+      notify,
     };
   }
 

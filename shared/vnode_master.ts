@@ -34,6 +34,8 @@ export interface MasterLinks {
    * off, returns the node that now owns it so the command is forwarded there (ex4).
    */
   forwardTo?(service: string, partition: number): string | undefined;
+  /** Deliver an application message to `topic` subscribers on `node` (see VnodeContext.notify). */
+  notify?(node: string, topic: string, payload: unknown): boolean;
   log: Logger;
 }
 
@@ -84,6 +86,7 @@ export class VnodeMaster {
         this.links.log,
         (s, r) => this.deliver(s, r),
         (target, request, sender) => this.links.send(target, { t: 'vnode_cmd', service, partition, request, sender }),
+        (node, topic, payload) => this.links.notify?.(node, topic, payload) ?? false,
       );
       table.set(partition, worker);
     }

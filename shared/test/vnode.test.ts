@@ -15,7 +15,8 @@ type Req =
   | { type: 'boom' }
   | { type: 'mutate'; value: { n: number } }
   | { type: 'get' }
-  | { type: 'silent' };
+  | { type: 'silent' }
+  | { type: 'shout'; to: string; text: string };
 
 /** Records what the vnodes of one node saw. */
 const probe = { concurrent: 0, maxConcurrent: 0, order: [] as number[], inits: [] as string[] };
@@ -50,6 +51,8 @@ const testService = (): VnodeModule<Req> => ({
             return reply(stored);
           case 'silent':
             return noreply();
+          case 'shout':
+            return reply(ctx.notify(req.to, 'shouts', { text: req.text, from: `${ctx.partition}@${ctx.node}` }));
         }
       },
     };
@@ -108,6 +111,20 @@ describe('vnode workers', () => {
     const notOwned = ring.owners.findIndex((o) => o !== dev2().name);
     const answer = await dev1().syncCommand({ partition: notOwned, node: dev2().name }, { type: 'echo', value: 'f' }, 'test');
     expect(answer).toEqual({ value: 'f', partition: notOwned, node: dev2().name });
+  });
+});
+
+describe('notifications from vnodes', () => {
+  it('reach the subscribers of a topic on the named node, remote or local', async () => {
+    const heard: unknown[] = [];
+    const off = dev1().subscribe('shouts', (p) => heard.push(p));
+    await dev2().syncCommand({ partition: 6, node: dev2().name }, { type: 'shout', to: dev1().name, text: 'hello' }, 'test');
+    await dev1().syncCommand({ partition: 6, node: dev1().name }, { type: 'shout', to: dev1().name, text: 'local' }, 'test');
+    await waitFor('both shouts', () => heard.length === 2);
+    expect(heard).toContainEqual({ text: 'hello', from: `6@${dev2().name}` });
+    expect(heard).toContainEqual({ text: 'local', from: `6@${dev1().name}` });
+    off();
+    expect(await dev2().syncCommand({ partition: 6, node: dev2().name }, { type: 'shout', to: 'nobody@127.0.0.1', text: 'x' }, 'test')).toBe(false);
   });
 });
 
