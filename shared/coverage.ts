@@ -6,7 +6,9 @@
  * preference list starts at p, p-1, …, p-N+1 (it is the 1st, 2nd, … Nth replica for them).
  * So roughly every N-th partition's vnode is enough. The plan picks up primaries greedily
  * (the vnode covering most key spaces not yet covered, lowest partition first on ties) and
- * tells each vnode which key spaces it answers for, so no key is reported twice.
+ * tells each vnode which key spaces it answers for, so no key is reported twice. Ties go to
+ * the first partition at or after `offset`; varying the offset per request spreads the work
+ * over the nodes, as riak does with its request-dependent offset.
  */
 import type { Ring } from './ring.js';
 import type { UpNodes } from './apl.js';
@@ -25,17 +27,21 @@ const isUp = (up: UpNodes, node: string) => (Array.isArray(up) ? up.includes(nod
 /**
  * A minimal-ish set of up primary vnodes covering every key space once
  * (riak: `riak_core_coverage_plan:create_plan/5`, greedy like its `find_coverage`).
+ * @param offset where the search starts (any integer; taken modulo Q).
  * @throws RangeError if n is not an integer in 1..Q;
  *   RingError `insufficient_vnodes` when some key space has no up primary among its N owners
  *   (the message names how many key spaces are uncovered).
  */
-export function coveragePlan(ring: Ring, n: number, up: UpNodes): CoverageVnode[] {
+export function coveragePlan(ring: Ring, n: number, up: UpNodes, offset = 0): CoverageVnode[] {
   const q = ring.ringSize;
   if (!Number.isInteger(n) || n < 1 || n > q) throw new RangeError(`n must be an integer between 1 and ${q}, got ${n}`);
   // The key spaces partition p's vnode holds: p, p-1, …, p-n+1.
   const spaces = (p: number) => Array.from({ length: n }, (_, i) => (p - i + q) % q);
   const uncovered = new Set(Array.from({ length: q }, (_, i) => i));
-  const candidates = ring.owners.map((node, partition) => ({ partition, node })).filter((c) => isUp(up, c.node));
+  const start = ((Math.trunc(offset) % q) + q) % q;
+  const candidates = ring.owners
+    .map((_, i) => ({ partition: (start + i) % q, node: ring.owners[(start + i) % q] as string }))
+    .filter((c) => isUp(up, c.node));
   const plan: CoverageVnode[] = [];
   while (uncovered.size > 0) {
     let best: { partition: number; node: string; keyspaces: number[] } | undefined;

@@ -265,6 +265,7 @@ export class RingNode {
 
   // --- application messages ---------------------------------------------------------------
 
+  private coverageOffset = 0;
   private readonly subscribers = new Map<string, Set<(payload: unknown) => void>>();
 
   /**
@@ -348,7 +349,8 @@ export class RingNode {
    *   vnode does not answer; RemoteError if one fails.
    */
   coverage(service: string, request: unknown, opts: { n?: number; timeoutMs?: number } = {}): Promise<{ plan: CoverageVnode[]; replies: unknown[] }> {
-    const plan = coveragePlan(this.ring, opts.n ?? 3, this.upNodes(service));
+    // A new starting point per request spreads coverage work over the nodes.
+    const plan = coveragePlan(this.ring, opts.n ?? 3, this.upNodes(service), this.coverageOffset++);
     const timeoutMs = opts.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
       const replies = new Map<number, unknown>();

@@ -30,16 +30,17 @@ describe('coveragePlan', () => {
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 4 }),
         fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
-        (q, s, n, downFlags) => {
+        fc.integer({ min: -2000, max: 2000 }),
+        (q, s, n, downFlags, offset) => {
           const ring = ringOf(q, s);
           const up = Array.from({ length: s }, (_, i) => `n${i + 1}`).filter((_, i) => !downFlags[i]);
           // A key space is coverable when one of its n owners (partitions p..p+n-1) is up.
           const coverable = Array.from({ length: q }, (_, p) => Array.from({ length: n }, (__, i) => ring.owners[(p + i) % q]!).some((o) => up.includes(o)));
           if (!coverable.every(Boolean)) {
-            expect(() => coveragePlan(ring, n, up)).toThrow(/cannot cover/);
+            expect(() => coveragePlan(ring, n, up, offset)).toThrow(/cannot cover/);
             return;
           }
-          const plan = coveragePlan(ring, n, up);
+          const plan = coveragePlan(ring, n, up, offset);
           const seen = plan.flatMap((v) => v.keyspaces).sort((a, b) => a - b);
           expect(seen).toEqual(Array.from({ length: q }, (_, i) => i));
           for (const v of plan) {
@@ -52,6 +53,17 @@ describe('coveragePlan', () => {
       ),
       { seed, numRuns: 300 },
     );
+  });
+
+  it('spreads the work over the nodes when the offset varies', () => {
+    const ring = ringOf(64, 3);
+    const load = new Map<string, number>();
+    for (let offset = 0; offset < 64; offset++) {
+      for (const v of coveragePlan(ring, 3, ['n1', 'n2', 'n3'], offset)) load.set(v.node, (load.get(v.node) ?? 0) + 1);
+    }
+    const counts = [...load.values()];
+    expect(counts).toHaveLength(3);
+    expect(Math.max(...counts) / Math.min(...counts)).toBeLessThan(1.5);
   });
 
   it('rejects a bad n', () => {
