@@ -34,7 +34,7 @@ export interface Member {
   readonly conn: string;
 }
 
-/** One line said in a room. `id` is unique (the op's id); `at` is the coordinator's clock (ms). */
+/** One line said in a room. `id` is unique (the op's id); `at`: when, by the coordinator's clock (ms since the epoch, µs precision). */
 export interface HistoryEntry {
   readonly id: string;
   readonly at: number;
