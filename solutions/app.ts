@@ -15,6 +15,9 @@ import { kvService as kv4Service } from './ex4-handoff/kv_vnode.js';
 import * as kv5 from './ex5-http/coordinator.js';
 import { buildServer } from './ex5-http/http.js';
 import { kvService as kv5Service } from './ex5-http/kv_vnode.js';
+import { roomService } from './ex6-chat/room_vnode.js';
+import { whoRoom } from './ex6-chat/rooms.js';
+import { startChat } from './ex6-chat/server.js';
 
 const pingCommands: Record<string, AppCommand> = {
   ping: { help: 'ping(): ping a vnode picked by hashing the time (ex1)', run: (node) => ping.ping(node) },
@@ -39,6 +42,24 @@ async function serveHttp(node: RingNode, opts: ServeOptions): Promise<AppServers
   return { endpoints: [{ kind: 'http', url: address }], close: () => server.close() };
 }
 
+/**
+ * Exercise 6's front doors too: the HTTP API and the chat (TCP line protocol on `chatPort`,
+ * WebSocket JSON on `chatPort + 1000`, e.g. 4040 and 5040).
+ */
+async function serveAll(node: RingNode, opts: ServeOptions): Promise<AppServers> {
+  const servers: AppServers[] = [];
+  try {
+    servers.push(await serveHttp(node, opts));
+    if (opts.chatPort !== undefined) {
+      servers.push(await startChat(node, { host: opts.host, port: opts.chatPort, wsPort: opts.chatPort === 0 ? 0 : opts.chatPort + 1000 }));
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close()));
+    throw err;
+  }
+  return { endpoints: servers.flatMap((s) => s.endpoints), close: async () => void (await Promise.all(servers.map((s) => s.close()))) };
+}
+
 export const apps: Record<string, App> = {
   ex1: { services: () => [pingService], commands: pingCommands },
   ex2: {
@@ -61,6 +82,16 @@ export const apps: Record<string, App> = {
     },
     serve: serveHttp,
   },
+  ex6: {
+    services: () => [pingService, kv5Service(), roomService()],
+    commands: {
+      ...pingCommands,
+      ...replicated(kv5, 'ex6'),
+      keys: { help: 'keys(): every key, through a coverage request (ex5)', run: (node) => kv5.listKeys(node) },
+      who: { help: 'who(room): members of a chat room (ex6)', run: (node, room) => whoRoom(node, String(room)) },
+    },
+    serve: serveAll,
+  },
 };
 
-export const app: App = apps.ex5!;
+export const app: App = apps.ex6!;

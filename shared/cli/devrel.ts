@@ -42,9 +42,10 @@ Options:
   --ring-size Q      partitions, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
   --data DIR         where each node keeps its ring file, in DIR/devK (default data/)
   --exercises        run your code (exercises/app.ts) instead of solutions/app.ts
-  --app NAME         which exercise stage to run: ex1 … ex5 (default: the latest)
+  --app NAME         which exercise stage to run: ex1 … ex6 (default: the latest)
   --http-base-port P devK serves the app's HTTP API (if it has one) on P+K-1 (default 8091)
-  --chat-base-port P devK serves the app's chat (if it has one) on P+K-1 (default 4040)
+  --chat-base-port P devK serves the app's chat (if it has one) on P+K-1 (default 4040),
+                     and the chat's WebSocket on P+1000+K-1 (5040)
   --help             show this help
 
 Example:
@@ -256,6 +257,7 @@ async function main(): Promise<void> {
     await checkPortFree(opts.host, opts.basePort + k - 1);
     await checkPortFree(opts.host, opts.httpBasePort + k - 1, '--http-base-port');
     await checkPortFree(opts.host, opts.chatBasePort + k - 1, '--chat-base-port');
+    await checkPortFree(opts.host, opts.chatBasePort + 1000 + k - 1, '--chat-base-port'); // the chat's WebSocket
   }
   if (existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory()) throw new Error(`--data ${opts.dataDir} is not a directory`);
   for (let k = 1; k <= opts.nodes; k++) rmSync(join(opts.dataDir, `dev${k}`), { recursive: true, force: true });
@@ -328,8 +330,10 @@ async function main(): Promise<void> {
   say('');
   const nameWidth = Math.max(4, ...nodes.map((n) => n.name.length)) + 2;
   const urls = (i: number, kind: Endpoint['kind']) => endpoints[i]?.find((e) => e.kind === kind)?.url.replace(/^[a-z]+:\/\//, '') ?? '-';
-  say(chalk.bold(`${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}${'port'.padEnd(8)}${'http'.padEnd(18)}chat`));
-  nodes.forEach((n, i) => say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${String(n.port).padEnd(8)}${urls(i, 'http').padEnd(18)}${urls(i, 'chat')}`));
+  say(chalk.bold(`${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}${'port'.padEnd(8)}${'http'.padEnd(18)}${'chat'.padEnd(18)}ws`));
+  nodes.forEach((n, i) =>
+    say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${String(n.port).padEnd(8)}${urls(i, 'http').padEnd(18)}${urls(i, 'chat').padEnd(18)}${urls(i, 'ws')}`),
+  );
   say('');
   const http = [urls(0, 'http'), urls(1, 'http')];
   if (http[0] !== '-') {
