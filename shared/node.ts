@@ -103,7 +103,6 @@ export class RingNode {
   readonly handoff: HandoffManager;
   private claimantTimer?: NodeJS.Timeout;
   private stopped = false;
-  private readonly advertiseHost: string;
 
   private constructor(private readonly opts: RingNodeOptions, initial: Ring) {
     this.name = opts.name;
@@ -114,6 +113,7 @@ export class RingNode {
       host: opts.host,
       port: opts.port,
       cookie: opts.cookie,
+      advertiseHost: opts.advertiseHost,
       log: this.log,
       maxFrameBytes: opts.maxFrameBytes,
       heartbeatMs: timing.heartbeatMs,
@@ -148,7 +148,6 @@ export class RingNode {
       },
       { tickMs: timing.handoffTickMs, ...opts.handoff },
     );
-    this.advertiseHost = opts.advertiseHost ?? (opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : (opts.host ?? '127.0.0.1'));
     for (const module of opts.services ?? []) this.registerService(module);
   }
 
@@ -168,9 +167,9 @@ export class RingNode {
     return node;
   }
 
-  /** `host:port` other nodes and admin tools connect to. */
+  /** `host:port` other nodes and admin tools connect to (the advertised host). */
   get addr(): string {
-    return `${this.advertiseHost}:${this.transport.addr.split(':').pop()}`;
+    return this.transport.addr;
   }
 
   /** The current ring. */

@@ -41,6 +41,11 @@ export interface TransportOptions {
   host?: string;
   /** Port to bind; 0 picks an ephemeral port. */
   port?: number;
+  /**
+   * Host other nodes should dial to reach us (told to peers in the handshake). Default: `host`,
+   * or 127.0.0.1 when binding every interface (0.0.0.0 / ::), which nobody can dial.
+   */
+  advertiseHost?: string;
   /** Shared secret of the cluster. */
   cookie: string;
   log: Logger;
@@ -184,7 +189,7 @@ interface Peer {
  */
 export class Transport extends EventEmitter {
   readonly node: string;
-  private readonly opts: Required<Omit<TransportOptions, 'heartbeat' | 'log'>> & Pick<TransportOptions, 'heartbeat'>;
+  private readonly opts: Required<Omit<TransportOptions, 'heartbeat' | 'log' | 'advertiseHost'>> & Pick<TransportOptions, 'heartbeat' | 'advertiseHost'>;
   private readonly log: Logger;
   private server?: WebSocketServer;
   private readonly peers = new Map<string, Peer>();
@@ -192,7 +197,7 @@ export class Transport extends EventEmitter {
   private heartbeatTimer?: NodeJS.Timeout;
   private closed = false;
   private filter?: LinkFilter;
-  /** `host:port` we listen on, known after {@link listen}. */
+  /** `host:port` other nodes dial to reach us (the advertised host), known after {@link listen}. */
   addr = '';
 
   constructor(opts: TransportOptions) {
@@ -209,6 +214,7 @@ export class Transport extends EventEmitter {
       downAfterMs: opts.downAfterMs ?? 1500,
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 3000,
       heartbeat: opts.heartbeat,
+      advertiseHost: opts.advertiseHost,
     };
   }
 
@@ -231,7 +237,8 @@ export class Transport extends EventEmitter {
     });
     server.on('connection', (socket, req) => this.accept(socket, req.socket.remoteAddress ?? '?'));
     const { port } = server.address() as AddressInfo;
-    this.addr = `${this.opts.host}:${port}`;
+    const wildcard = this.opts.host === '0.0.0.0' || this.opts.host === '::';
+    this.addr = `${this.opts.advertiseHost ?? (wildcard ? '127.0.0.1' : this.opts.host)}:${port}`;
     this.heartbeatTimer = setInterval(() => this.beat(), this.opts.heartbeatMs);
     this.heartbeatTimer.unref();
     return this.addr;

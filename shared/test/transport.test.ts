@@ -88,6 +88,19 @@ describe('cookie handshake', () => {
   });
 });
 
+describe('addresses', () => {
+  it('peers learn the advertised address, not the bound one', async () => {
+    const a = await startNode('a@127.0.0.1', 'c', { advertiseHost: 'localhost' });
+    expect(a.addr).toMatch(/^localhost:\d+$/);
+    const b = await startNode('b@127.0.0.1', 'c');
+    await b.join(a.addr);
+    await waitFor('the commit to be accepted', () => a.commit().then(() => true, () => false));
+    await waitFor('both to settle', () => a.isSettled() && b.isSettled() && members(b.ring).length === 2);
+    expect(b.ring.members['a@127.0.0.1']?.addr).toBe(a.addr);
+    expect(a.ring.members['b@127.0.0.1']?.addr).toBe(b.addr);
+  });
+});
+
 describe('bad frames close one connection, never the node', () => {
   it('closes a connection that sends bytes that are not msgpack', async () => {
     cluster = await TestCluster.start({ size: 2 });
