@@ -274,6 +274,11 @@ export class Transport extends EventEmitter {
     if (peer.up) this.emit('down', node);
   }
 
+  /** The address we dial `node` at, if it is a peer. */
+  peerAddr(node: string): string | undefined {
+    return this.peers.get(node)?.addr;
+  }
+
   /** Peers we keep connections to. */
   peerNames(): string[] {
     return [...this.peers.keys()];
