@@ -1,0 +1,111 @@
+/**
+ * Run exercise suites against `exercises/` (the attendee's code) with vitest's JSON reporter,
+ * and read the per-test results back, grouped by exercise.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+
+/** The parts of vitest's JSON report (`--reporter=json`) that the tools read. */
+export interface VitestReport {
+  readonly testResults: readonly {
+    /** Absolute path of the test file. */
+    readonly name: string;
+    readonly status?: string;
+    /** Why the whole file failed (an import error…); empty when only tests failed. */
+    readonly message?: string;
+    readonly assertionResults: readonly {
+      readonly title: string;
+      readonly fullName?: string;
+      readonly ancestorTitles?: readonly string[];
+      /** `passed`, `failed`, `skipped`, `pending`, `todo` or `disabled`. */
+      readonly status: string;
+      readonly failureMessages?: readonly string[];
+    }[];
+  }[];
+}
+
+/** One test of a suite. Tests vitest did not run (skipped, todo…) are `skipped`. */
+export interface TestOutcome {
+  readonly name: string;
+  readonly status: 'passed' | 'failed' | 'skipped';
+  readonly messages: readonly string[];
+}
+
+/** One exercise's suite: its tests, and the errors of test files that failed as a whole. */
+export interface SuiteResult {
+  readonly tests: readonly TestOutcome[];
+  readonly errors: readonly string[];
+}
+
+/**
+ * Group a report's tests by exercise folder: `exercises/<name>/…` → `<name>`.
+ * Test files outside `exercises/` under `root` are left out.
+ */
+export function suiteResults(report: VitestReport, root: string): Map<string, SuiteResult> {
+  const out = new Map<string, { tests: TestOutcome[]; errors: string[] }>();
+  for (const file of report.testResults) {
+    const parts = relative(root, file.name).split(sep);
+    if (parts.length < 3 || parts[0] !== 'exercises' || !parts[1]) continue;
+    const suite = out.get(parts[1]) ?? { tests: [], errors: [] };
+    out.set(parts[1], suite);
+    if (file.message) suite.errors.push(file.message);
+    for (const t of file.assertionResults) {
+      const status = t.status === 'passed' ? 'passed' : t.status === 'failed' ? 'failed' : 'skipped';
+      const name = t.fullName ?? [...(t.ancestorTitles ?? []), t.title].join(' ');
+      suite.tests.push({ name, status, messages: t.failureMessages ?? [] });
+    }
+  }
+  return out;
+}
+
+/** Options of {@link runSuites}. */
+export interface RunOptions {
+  /** Repository root: where vitest and its config are. */
+  readonly root: string;
+  /** Exercise folder names to run (`ex3-coordinator`); all of the project's suites when omitted. */
+  readonly exercises?: readonly string[];
+  /** vitest project; `exercises` (the attendee's code, bonus suites excluded) by default. */
+  readonly project?: string;
+}
+
+/**
+ * Run the suites once (`vitest run`, `CI=true`, `RING_LOG=silent`) with the JSON reporter
+ * writing to a temporary file, and return the parsed report. Failing tests are normal; the
+ * vitest output itself is not shown.
+ * @throws Error with the end of vitest's output when it wrote no report (it crashed, or was killed).
+ */
+export async function runSuites(opts: RunOptions): Promise<VitestReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'workshop-'));
+  const out = join(dir, 'report.json');
+  const filters = (opts.exercises ?? []).map((name) => `exercises/${name}/`);
+  const args = [join(opts.root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', opts.project ?? 'exercises', '--reporter=json', `--outputFile=${out}`, ...filters];
+  try {
+    const { code, signal, tail } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; tail: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, args, {
+        cwd: opts.root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CI: 'true', RING_LOG: 'silent' },
+      });
+      let tail = '';
+      const keep = (chunk: Buffer) => {
+        tail = (tail + chunk.toString('utf8')).slice(-4000);
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, tail }));
+    });
+    let text: string;
+    try {
+      text = readFileSync(out, 'utf8');
+    } catch {
+      const how = signal ? `was killed by ${signal}` : `exited with ${code}`;
+      throw new Error(`vitest ${how} without writing a report:\n${tail.trim()}`);
+    }
+    return JSON.parse(text) as VitestReport;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
