@@ -1,58 +1,231 @@
 /**
- * The stub guarantee: every exercise's stub fails its own suite, for the right reason.
+ * `npm run check:stubs`: the CI guarantee that the two trees fit the manifest and each other.
  *
- * Runs the `exercises` vitest project (the untouched stubs) with the JSON reporter and checks,
- * per exercise folder `exercises/exN-*`: the suite exists, every test in it fails, and at least
- * one failure is the stub's own NotImplementedError naming that exercise. Also checks that
- * every given file (an exercise file without a `todo(` call) is identical in solutions/, so
- * the two trees cannot drift apart. Prints a table; exits 1 on any problem.
+ * For every exercise of `exercises/manifest.json` (no directory listing):
+ *  (a) its folder and every `stubs`/`given` file exist in exercises/ and solutions/;
+ *  (b) every stub file calls `todo(` in exercises/ and does not in solutions/;
+ *  (c) every `given` file is byte-identical in both trees;
+ *  (d) every `copiedFrom` file equals the named earlier exercise's solution file byte for byte;
+ *  (e) with the untouched stubs (vitest project `exercises`, run once), every test fails and at
+ *      least one failure carries the stub's own message (`<name> step`);
+ *  (f) against solutions/ every test passes, bonus suites included: read from
+ *      `--solutions-report FILE` (a vitest JSON report of the `solutions` project, as `.ci/run`
+ *      writes it) or, without the flag, by running the `solutions` project.
+ * Prints one table; exits 1 if any check fails, 2 on bad options.
  *
- * Usage: npm run check:stubs
+ * Usage: npm run check:stubs [-- --solutions-report .vitest-results/solutions.json]
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import chalk from 'chalk';
+import { isMain, parseCommandLine, runMain, UsageError } from '../shared/cli/options.js';
+import { loadManifest, ROOT, type Exercise } from './workshop/manifest.js';
+import { gradeReport, noReportMessage, readReport, runVitest, type GradedExercise, type GradedSuite, type VitestReport } from './workshop/vitest_report.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const exercises = readdirSync(join(root, 'exercises')).filter((d) => /^ex\d+-/.test(d)).sort();
-const out = join(mkdtempSync(join(tmpdir(), 'stubs-')), 'results.json');
+const PROG = 'npm run check:stubs';
 
-const run = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'exercises', '--reporter=json', `--outputFile=${out}`], {
-  cwd: root,
-  stdio: ['ignore', 'ignore', 'inherit'],
-  env: { ...process.env, CI: 'true', RING_LOG: 'silent' },
-});
-if (run.error) throw run.error;
+const USAGE = `usage: ${PROG} [-- --solutions-report FILE]
 
-interface Assertion { title: string; status: string; failureMessages: string[] }
-const report = JSON.parse(readFileSync(out, 'utf8')) as { testResults: { name: string; assertionResults: Assertion[] }[] };
+Checks, for every exercise of exercises/manifest.json, that its stub and given files are in
+place in exercises/ and solutions/, that every untouched stub fails every test of its suite
+with its own message, and that the solutions pass every test (bonus included).
 
-let ok = true;
-console.log('exercise          tests  failing  stub message  verdict');
-for (const ex of exercises) {
-  const files = report.testResults.filter((r) => relative(root, r.name).startsWith(`exercises/${ex}/`));
-  const tests = files.flatMap((f) => f.assertionResults);
-  const failing = tests.filter((t) => t.status === 'failed');
-  const named = failing.some((t) => t.failureMessages.some((m) => m.includes(`${ex} step`)));
-  const good = tests.length > 0 && failing.length === tests.length && named;
-  ok &&= good;
-  const verdict = tests.length === 0 ? 'NO SUITE' : failing.length < tests.length ? 'STUB PASSES A TEST' : named ? 'ok' : 'FAILS FOR ANOTHER REASON';
-  console.log(`${ex.padEnd(17)} ${String(tests.length).padStart(5)}  ${String(failing.length).padStart(7)}  ${(named ? 'yes' : 'no').padStart(12)}  ${verdict}`);
+  --solutions-report FILE   vitest JSON report of the solutions project (e.g.
+                            .vitest-results/solutions.json from .ci/run) instead of running it`;
+
+/** A stub file "calls todo(" when this matches its text. */
+const TODO_CALL = /\btodo\(/;
+
+/**
+ * File checks (a)–(d) of one exercise.
+ * @returns the problems, each a sentence naming the file(s); empty when all is well.
+ */
+export function checkFiles(ex: Exercise, all: readonly Exercise[], root: string = ROOT): string[] {
+  const problems: string[] = [];
+  const exDir = `exercises/${ex.name}`;
+  const solDir = `solutions/${ex.name}`;
+  const read = (rel: string): Buffer | undefined => {
+    const abs = join(root, rel);
+    return existsSync(abs) && statSync(abs).isFile() ? readFileSync(abs) : undefined;
+  };
+  const isDir = (rel: string) => existsSync(join(root, rel)) && statSync(join(root, rel)).isDirectory();
+
+  if (ex.folder !== exDir) problems.push(`manifest folder is "${ex.folder}", expected "${exDir}"`);
+  for (const dir of [exDir, solDir]) if (!isDir(dir)) problems.push(`${dir}/ is missing`);
+  for (const file of ex.stubs.filter((f) => ex.given.includes(f))) problems.push(`${file} is listed both as a stub and as given`);
+
+  for (const file of ex.stubs) {
+    const stub = read(`${exDir}/${file}`);
+    const solution = read(`${solDir}/${file}`);
+    if (!stub) problems.push(`stub ${exDir}/${file} is missing`);
+    else if (!TODO_CALL.test(stub.toString('utf8'))) problems.push(`stub ${exDir}/${file} does not call todo(`);
+    if (!solution) problems.push(`solution ${solDir}/${file} is missing`);
+    else if (TODO_CALL.test(solution.toString('utf8'))) problems.push(`solution ${solDir}/${file} still calls todo(`);
+  }
+  for (const file of ex.given) {
+    const mine = read(`${exDir}/${file}`);
+    const theirs = read(`${solDir}/${file}`);
+    if (!mine) problems.push(`given ${exDir}/${file} is missing`);
+    if (!theirs) problems.push(`given ${solDir}/${file} is missing`);
+    if (mine && theirs && !mine.equals(theirs)) problems.push(`given ${exDir}/${file} differs from ${solDir}/${file}`);
+  }
+  const index = all.findIndex((e) => e.id === ex.id);
+  for (const [file, fromId] of Object.entries(ex.copiedFrom)) {
+    if (!ex.given.includes(file)) problems.push(`copiedFrom ${file}: not a given file of ${ex.id}`);
+    const fromIndex = all.findIndex((e) => e.id === fromId);
+    const from = all[fromIndex];
+    if (!from) {
+      problems.push(`copiedFrom ${file}: no exercise "${fromId}"`);
+      continue;
+    }
+    if (fromIndex >= index) problems.push(`copiedFrom ${file}: ${fromId} is not an earlier exercise than ${ex.id}`);
+    const copy = read(`${exDir}/${file}`);
+    const original = read(`solutions/${from.name}/${file}`);
+    if (!original) problems.push(`copiedFrom ${file}: solutions/${from.name}/${file} is missing`);
+    else if (copy && !copy.equals(original)) problems.push(`${exDir}/${file} differs from solutions/${from.name}/${file}, which it is a copy of`);
+  }
+  return problems;
 }
 
-// Given files must be the same in both trees.
-for (const ex of exercises) {
-  for (const file of readdirSync(join(root, 'exercises', ex)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
-    const mine = readFileSync(join(root, 'exercises', ex, file), 'utf8');
-    if (mine.includes('todo(')) continue;
-    const theirs = join(root, 'solutions', ex, file);
-    if (!existsSync(theirs) || readFileSync(theirs, 'utf8') !== mine) {
-      ok = false;
-      console.log(`given file exercises/${ex}/${file} differs from solutions/${ex}/${file}`);
+/** One row of the table: everything the verdict depends on. */
+export interface StubRow {
+  readonly exercise: Exercise;
+  /** The suite run against the untouched stubs (project `exercises`, no bonus). */
+  readonly stub: GradedSuite;
+  /** The suite (main and bonus together, see {@link combineSuites}) run against solutions/. */
+  readonly solution: GradedSuite;
+  /** How many of `solution`'s tests are bonus tests (shown in the table). */
+  readonly bonusTests: number;
+  /** Problems found by {@link checkFiles}. */
+  readonly files: readonly string[];
+}
+
+/** Main and bonus suite as one: counts added, tests concatenated, the worse status. */
+export function combineSuites(graded: GradedExercise): GradedSuite {
+  const { main, bonus } = graded;
+  if (!bonus) return main;
+  const rank = { pass: 0, fail: 1, error: 2 } as const;
+  const message = main.message ?? bonus.message;
+  return {
+    status: rank[bonus.status] > rank[main.status] ? bonus.status : main.status,
+    passed: main.passed + bonus.passed,
+    total: main.total + bonus.total,
+    tests: [...main.tests, ...bonus.tests],
+    ...(message !== undefined ? { message } : {}),
+  };
+}
+
+/** True when at least one failing stub test carries the stub's own message: `<name> step`. */
+export function stubMessageSeen(exercise: Exercise, stub: GradedSuite): boolean {
+  return stub.tests.some((t) => t.status !== 'pass' && t.raw.some((m) => m.includes(`${exercise.name} step`)));
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * What is wrong with a row; empty means ok. In table order: stub, solution, files.
+ * Kinds: `no stub results`, `stub passes N tests`, `stub fails for another reason`,
+ * `no solution results`, `solution fails N tests`, `solution errors`, `N file problems`.
+ */
+export function verdict(row: StubRow): string[] {
+  const { exercise, stub, solution, files } = row;
+  const out: string[] = [];
+  if (stub.total === 0) out.push('no stub results');
+  else {
+    if (stub.passed > 0) out.push(`stub passes ${plural(stub.passed, 'test')}`);
+    if (stub.passed < stub.total && !stubMessageSeen(exercise, stub)) out.push('stub fails for another reason');
+  }
+  if (solution.total === 0) out.push('no solution results');
+  else if (solution.passed < solution.total) out.push(`solution fails ${plural(solution.total - solution.passed, 'test')}`);
+  else if (solution.status !== 'pass') out.push('solution errors');
+  if (files.length > 0) out.push(plural(files.length, 'file problem'));
+  return out;
+}
+
+/** The table, then the details behind every non-ok verdict. */
+export function formatRows(rows: readonly StubRow[]): string {
+  const head = ['exercise', 'tests', 'stub fails', 'stub message', 'solution passes', 'files', 'verdict'];
+  const cells = rows.map((r) => {
+    const v = verdict(r);
+    const sol = `${r.solution.passed}/${r.solution.total}${r.bonusTests > 0 ? ` (${r.bonusTests} bonus)` : ''}`;
+    return [
+      r.exercise.name,
+      String(r.stub.total),
+      `${r.stub.total - r.stub.passed}/${r.stub.total}`,
+      stubMessageSeen(r.exercise, r.stub) ? 'yes' : 'no',
+      sol,
+      r.files.length === 0 ? 'ok' : String(r.files.length),
+      v.length === 0 ? 'ok' : v.join('; '),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: readonly string[]) => c.map((s, i) => (i === c.length - 1 ? s : s.padEnd(widths[i] ?? 0))).join('  ');
+  const out = [chalk.bold(line(head))];
+  cells.forEach((c, i) => {
+    const text = line(c);
+    out.push(verdict(rows[i] as StubRow).length === 0 ? text : chalk.red(text));
+  });
+
+  const details: string[] = [];
+  for (const r of rows) {
+    const id = r.exercise.id;
+    for (const p of r.files) details.push(`  ${id}: ${p}`);
+    if (r.stub.message !== undefined) details.push(`  ${id}: stub suite: ${r.stub.message.replace(/\s+/g, ' ')}`);
+    for (const t of r.stub.tests.filter((t) => t.status === 'pass')) details.push(`  ${id}: the stub passes "${t.name}"`);
+    if (r.solution.message !== undefined) details.push(`  ${id}: solution suite: ${r.solution.message.replace(/\s+/g, ' ')}`);
+    for (const t of r.solution.tests.filter((t) => t.status !== 'pass')) {
+      details.push(`  ${id}: the solution fails "${t.name}": ${(t.message ?? '').replace(/\s+/g, ' ').slice(0, 200)}`);
     }
   }
+  if (details.length > 0) out.push('', ...details);
+  return out.join('\n');
 }
-console.log(ok ? 'every stub fails its own suite; given files match solutions/' : 'stub check FAILED');
-process.exit(ok ? 0 : 1);
+
+/** Run one vitest project over the exercise suites, or read a report; throws if no report comes out. */
+async function projectReport(project: string): Promise<VitestReport> {
+  const outcome = await runVitest({ projects: [project] });
+  if (!outcome.report) throw new Error(`project ${project}: ${noReportMessage(outcome)}`);
+  return outcome.report;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseCommandLine({
+    args: process.argv.slice(2),
+    options: { 'solutions-report': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const exercises = loadManifest();
+  const reportFile = values['solutions-report'];
+  // Read the given report first: a bad path should fail before a minute of tests.
+  let solutionsReport: VitestReport | undefined;
+  try {
+    if (reportFile !== undefined) solutionsReport = readReport(resolve(process.env.INIT_CWD ?? process.cwd(), reportFile));
+  } catch (err) {
+    throw new UsageError(`--solutions-report ${(err as Error).message}`);
+  }
+
+  process.stderr.write(chalk.dim('running every suite against the untouched stubs (project exercises) …\n'));
+  const stubs = gradeReport(await projectReport('exercises'), exercises);
+  if (!solutionsReport) process.stderr.write(chalk.dim('running every suite against solutions/ (project solutions) …\n'));
+  const solutions = gradeReport(solutionsReport ?? (await projectReport('solutions')), exercises);
+
+  const rows: StubRow[] = exercises.map((exercise, i) => {
+    const solved = solutions[i] as GradedExercise;
+    return {
+      exercise,
+      stub: (stubs[i] as GradedExercise).main,
+      solution: combineSuites(solved),
+      bonusTests: solved.bonus?.total ?? 0,
+      files: checkFiles(exercise, exercises),
+    };
+  });
+  console.log(formatRows(rows));
+  const ok = rows.every((r) => verdict(r).length === 0);
+  console.log(ok ? chalk.green('every stub fails its own suite, every solution passes, files match the manifest') : chalk.red('stub check FAILED'));
+  process.exitCode = ok ? 0 : 1;
+}
+
+if (isMain(import.meta.url)) runMain(PROG, main);
