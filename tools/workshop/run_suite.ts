@@ -2,10 +2,8 @@
  * Run exercise suites against `exercises/` (the attendee's code) with vitest's JSON reporter,
  * and read the per-test results back, grouped by exercise.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { relative, sep } from 'node:path';
+import { noReportMessage, runVitest } from './vitest_report.js';
 
 /** The parts of vitest's JSON report (`--reporter=json`) that the tools read. */
 export interface VitestReport {
@@ -71,41 +69,16 @@ export interface RunOptions {
 }
 
 /**
- * Run the suites once (`vitest run`, `CI=true`, `RING_LOG=silent`) with the JSON reporter
- * writing to a temporary file, and return the parsed report. Failing tests are normal; the
- * vitest output itself is not shown.
+ * Run the suites once (`vitest run`, `CI=true`, `RING_LOG=silent`) with the JSON reporter and
+ * return the parsed report (see `runVitest`). Failing tests are normal; vitest's output is not shown.
  * @throws Error with the end of vitest's output when it wrote no report (it crashed, or was killed).
  */
 export async function runSuites(opts: RunOptions): Promise<VitestReport> {
-  const dir = mkdtempSync(join(tmpdir(), 'workshop-'));
-  const out = join(dir, 'report.json');
-  const filters = (opts.exercises ?? []).map((name) => `exercises/${name}/`);
-  const args = [join(opts.root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', opts.project ?? 'exercises', '--reporter=json', `--outputFile=${out}`, ...filters];
-  try {
-    const { code, signal, tail } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; tail: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, args, {
-        cwd: opts.root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, CI: 'true', RING_LOG: 'silent' },
-      });
-      let tail = '';
-      const keep = (chunk: Buffer) => {
-        tail = (tail + chunk.toString('utf8')).slice(-4000);
-      };
-      child.stdout.on('data', keep);
-      child.stderr.on('data', keep);
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, tail }));
-    });
-    let text: string;
-    try {
-      text = readFileSync(out, 'utf8');
-    } catch {
-      const how = signal ? `was killed by ${signal}` : `exited with ${code}`;
-      throw new Error(`vitest ${how} without writing a report:\n${tail.trim()}`);
-    }
-    return JSON.parse(text) as VitestReport;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const outcome = await runVitest({
+    root: opts.root,
+    projects: [opts.project ?? 'exercises'],
+    filters: (opts.exercises ?? []).map((name) => `exercises/${name}/`),
+  });
+  if (!outcome.report) throw new Error(noReportMessage(outcome));
+  return outcome.report as unknown as VitestReport;
 }

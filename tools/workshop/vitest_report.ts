@@ -232,6 +232,8 @@ export interface VitestRun {
   readonly filters?: readonly string[];
   /** Also print vitest's own report and its stderr. */
   readonly verbose?: boolean;
+  /** Where vitest and its config are (default: this repository). */
+  readonly root?: string;
 }
 
 /** Outcome of {@link runVitest}: the report, or `undefined` if vitest wrote none (then see `stderr`). */
@@ -247,10 +249,11 @@ export interface VitestOutcome {
  * Never throws for failing tests; `report` is undefined when vitest could not run at all.
  */
 export async function runVitest(run: VitestRun): Promise<VitestOutcome> {
+  const root = run.root ?? ROOT;
   const dir = mkdtempSync(join(tmpdir(), 'ring-vitest-'));
   const out = join(dir, 'report.json');
   const args = [
-    join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+    join(root, 'node_modules', 'vitest', 'vitest.mjs'),
     'run',
     ...(run.config ? ['--config', run.config] : []),
     ...run.projects.flatMap((p) => ['--project', p]),
@@ -261,7 +264,7 @@ export async function runVitest(run: VitestRun): Promise<VitestOutcome> {
   ];
   try {
     const child = spawn(process.execPath, args, {
-      cwd: ROOT,
+      cwd: root,
       stdio: ['ignore', run.verbose ? 'inherit' : 'ignore', run.verbose ? 'inherit' : 'pipe'],
       env: { ...process.env, CI: 'true', RING_LOG: 'silent' },
     });
