@@ -5,13 +5,19 @@
  * completed transfers switch owners, emptied leaving nodes become exiting, exiting nodes
  * become invalid.
  *
- * Every ring change in the cluster is made here, on the claimant (other nodes ask it over
- * RPC). One writer keeps ring versions totally ordered, so gossip almost never has to merge
- * divergent rings. riak lets any node write (e.g. marking its own transfers complete) and
- * merges; we chose the simpler single writer and say so here.
+ * Ring changes are made here, on the claimant (other nodes ask it over RPC), with two
+ * exceptions that must work when the claimant is gone, as in riak:
+ * - `down` runs on any node (riak: `riak_core:down/1` changes the local ring and gossips it);
+ * - when the claimant is no longer valid or leaving (marked down, removed), the first valid or
+ *   leaving member by name makes itself the claimant (riak: `maybe_update_claimant/2`, run by
+ *   every node on every ring change). Every node computes the same heir, so they agree.
+ * riak lets any node write more (e.g. marking its own transfers complete) and merges; we keep
+ * everything else on the claimant, so divergent rings stay rare. When they happen, `reconcile`
+ * (ring.ts) keeps the newer claimant decisions (`rvsn`).
  *
- * Staged changes live in the claimant's memory only, as in riak.
+ * Staged changes live in the claimant's memory only, as in riak: a new claimant starts with none.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { claim, DEFAULT_TARGET_N } from './claim.js';
 import { RingError } from './errors.js';
 import type { Logger } from './log.js';
@@ -23,12 +29,14 @@ import {
   members,
   notSeenBy,
   ownedPartitions,
+  sameContents,
   setMember,
   type MemberStatus,
   type Ring,
   type Transfer,
 } from './ring.js';
 import type { RingManager } from './ring_manager.js';
+import * as vc from './vclock.js';
 
 /** A staged membership change (riak: the claimant's `changes` list). */
 export interface StagedChange {
@@ -88,9 +96,18 @@ export class Claimant {
 
   /** Apply `fn` to the ring as the claimant; bumps the version if anything changed. */
   private trans(fn: (ring: Ring) => Ring): Ring {
-    const ring = this.requireClaimant();
-    const next = fn(ring);
-    if (next !== ring) this.manager.set(bump(next, this.self));
+    return this.write(this.requireClaimant(), fn(this.manager.ring));
+  }
+
+  /**
+   * Install `next` (made from `ring`) if it differs: bump the version, and the claimant
+   * version `rvsn` too when ownership, transfers or the claimant changed
+   * (riak: `increment_vclock/2`, `increment_ring_version/2`).
+   */
+  private write(ring: Ring, next: Ring): Ring {
+    if (next === ring || sameContents(next, ring)) return ring;
+    const decided = !isDeepStrictEqual([next.owners, next.next, next.claimant], [ring.owners, ring.next, ring.claimant]);
+    this.manager.set(bump(decided ? { ...next, rvsn: vc.increment(next.rvsn, this.self) } : next, this.self));
     return this.manager.ring;
   }
 
@@ -190,7 +207,7 @@ export class Claimant {
       const heir = members(installed, ['valid'])[0];
       if (heir) installed = { ...installed, claimant: heir };
     }
-    this.manager.set(bump(installed, this.self));
+    this.write(ring, installed);
     this.staged.clear();
     this.log.info(`committed ${plan.changes.map((c) => `${c.action} ${c.node}`).join(', ')}; ${plan.transfers} transfers scheduled`);
     return plan;
@@ -216,7 +233,7 @@ export class Claimant {
       const existing = ring.next.find((t) => t.partition === partition && t.owner === owner && t.nextOwner === nextOwner);
       next.push(existing ?? { partition, owner, nextOwner, done: [], status: 'awaiting' });
     });
-    return { ...ring, owners, next };
+    return handleDownNodes({ ...ring, owners, next });
   }
 
   /**
@@ -238,37 +255,69 @@ export class Claimant {
 
   /**
    * Mark an unreachable member `down` so the ring can become ready without it
-   * (riak: `riak-admin down`). It becomes `valid` again when it is back.
-   * @throws RingError `not_claimant`, `not_member`, `node_up`.
+   * (riak: `riak_core:down/1`). Works on any node, claimant or not: the change is made to this
+   * node's ring and gossiped. If the member was the claimant, the heir takes over at once
+   * ({@link maybeTakeOver}). The member becomes `valid` again when it is back.
+   * Idempotent for a member that is already down.
+   * @throws RingError `not_member` (never a member, or removed), `node_up` (it is reachable
+   *   from here: only an unreachable node may be marked down), `down_self`.
    */
-  markDown(node: string): void {
-    const status = memberStatus(this.requireClaimant(), node);
+  down(node: string): void {
+    const ring = this.manager.ring;
+    const status = memberStatus(ring, node);
+    if (node === this.self) throw new RingError('down_self', `${node} is this node; mark it down from another member`);
     if (status === 'invalid') throw new RingError('not_member', `${node} is not a member`);
+    if (status === 'down') return;
     if (this.isUp(node)) throw new RingError('node_up', `${node} is up; only unreachable nodes can be marked down`);
-    this.trans((ring) => setMember(ring, this.self, node, 'down'));
+    this.write(ring, setMember(ring, this.self, node, 'down'));
+    this.log.info(`marked ${node} down`);
+    this.maybeTakeOver();
   }
 
   /**
-   * Move the ring one step towards the plan (riak: the claimant's periodic `tick`). Runs on
-   * the claimant only and only when the ring is ready, so every member has seen the step
-   * before the next one:
-   * 1. complete transfers switch owners;
-   * 2. leaving members that own nothing and send nothing become `exiting`;
-   * 3. members that were already `exiting` become `invalid`;
-   * 4. `down` members that are reachable again become `valid`.
+   * Become the claimant if the current one is no longer valid or leaving and this node is the
+   * first valid or leaving member by name (riak: `riak_core_claimant:maybe_update_claimant/2`).
+   * Every node runs this on every ring change; only the heir acts, so all agree.
+   * @returns true if this node took over.
+   */
+  maybeTakeOver(): boolean {
+    const ring = this.manager.ring;
+    const active = members(ring, ['valid', 'leaving']);
+    if (active.includes(ring.claimant) || active[0] !== this.self) return false;
+    const previous = ring.claimant;
+    this.staged.clear();
+    this.write(ring, { ...ring, claimant: this.self });
+    this.log.info(`${previous} is ${memberStatus(ring, previous)}: ${this.self} is the claimant now`);
+    return true;
+  }
+
+  /**
+   * Move the ring one step towards the plan (riak: the claimant's `update_ring`). Runs on the
+   * claimant only and only when the ring is ready, so every member has seen the step before
+   * the next one:
+   * 1. transfers from or to removed members are dropped;
+   * 2. complete transfers switch owners;
+   * 3. with nothing pending, claim runs again (riak re-claims whenever `next` is empty: a
+   *    member that was down and is back gets its share);
+   * 4. transfers from or to `down` members are dropped, and a leaving member's partitions
+   *    meant for a `down` member go to another (riak: `handle_down_nodes/2`);
+   * 5. members that were already `exiting` become `invalid`;
+   * 6. leaving members that own nothing and send nothing become `exiting`;
+   * 7. `down` members that are reachable again become `valid`.
    */
   tick(): void {
     const ring = this.manager.ring;
     if (ring.claimant !== this.self || !isReady(ring)) return;
     this.trans((r) => {
-      let out = r;
-      const complete = r.next.filter((t) => t.status === 'complete');
+      let out: Ring = { ...r, next: r.next.filter((t) => memberStatus(r, t.owner) !== 'invalid' && memberStatus(r, t.nextOwner) !== 'invalid') };
+      const complete = out.next.filter((t) => t.status === 'complete');
       if (complete.length > 0) {
-        const owners = [...r.owners];
+        const owners = [...out.owners];
         for (const t of complete) owners[t.partition] = t.nextOwner;
-        out = { ...out, owners, next: r.next.filter((t) => t.status !== 'complete') };
+        out = { ...out, owners, next: out.next.filter((t) => t.status !== 'complete') };
         this.log.info(`ownership of ${complete.length} partition(s) switched after handoff`);
       }
+      out = out.next.length === 0 ? this.rebalance(out) : handleDownNodes(out);
       for (const node of members(r, ['exiting'])) {
         out = setMember(out, this.self, node, 'invalid');
         this.log.info(`${node} has left the cluster`);
@@ -284,6 +333,37 @@ export class Claimant {
       return out;
     });
   }
+}
+
+/**
+ * Pending transfers without the ones that cannot happen because a member is `down`
+ * (riak: `riak_core_claimant:handle_down_nodes/2`): a transfer from or to a down member is
+ * dropped (claim brings it back once the member is up), except that a leaving member's
+ * partition meant for a down member goes to another valid member instead, so a leave does
+ * not wait for a dead node. riak picks that member at random; we pick the valid member that
+ * will own the fewest partitions (ties: first by name), so every plan is reproducible.
+ */
+export function handleDownNodes(ring: Ring): Ring {
+  const down = new Set(members(ring, ['down']));
+  if (down.size === 0 || ring.next.length === 0) return ring;
+  const future = futureOwners(ring);
+  const load = (n: string) => future.filter((o) => o === n).length;
+  const next: Transfer[] = [];
+  for (const t of ring.next) {
+    if (down.has(t.owner)) continue;
+    if (!down.has(t.nextOwner)) {
+      next.push(t);
+      continue;
+    }
+    if (memberStatus(ring, t.owner) !== 'leaving') continue;
+    const heir = members(ring, ['valid'])
+      .filter((n) => n !== t.owner)
+      .sort((a, b) => load(a) - load(b) || (a < b ? -1 : 1))[0];
+    if (heir === undefined) continue;
+    next.push({ ...t, nextOwner: heir, done: [], status: 'awaiting' });
+    future[t.partition] = heir;
+  }
+  return { ...ring, next };
 }
 
 const same = (a: Transfer, b: Transfer) => a.partition === b.partition && a.owner === b.owner && a.nextOwner === b.nextOwner;

@@ -6,8 +6,9 @@
  *     const node = await RingNode.start({ name: 'dev1@127.0.0.1', cookie: 'workshop', services: [pingService] });
  *     await other.join(node.addr); await node.commit();
  *
- * Admin operations (join, leave, remove, plan, commit, clear, down) may be called on any
- * node: they are forwarded to the claimant.
+ * Admin operations (join, leave, remove, plan, commit, clear) may be called on any node: they
+ * are forwarded to the claimant. `down` runs on the node it is called on, so it works when the
+ * claimant itself is the node that died (after which the next member takes over as claimant).
  */
 import { getApl, getPrimaryApl, type AplEntry, type DocIdx } from './apl.js';
 import { DEFAULT_RING_SIZE, validateRingSize } from './chash.js';
@@ -15,7 +16,7 @@ import { Claimant, type Plan, type StagedChange, type PlanOwnership } from './cl
 import { memberStatus as renderMemberStatus, memberStatusData, ringStatus as renderRingStatus, ringStatusData, formatPlan, type MemberRow, type RingStatusData } from './console.js';
 import { connectAdmin } from './admin_client.js';
 import { coveragePlan, type CoverageVnode } from './coverage.js';
-import { RemoteError, RingError, TimeoutError } from './errors.js';
+import { NodeDownError, RemoteError, RingError, TimeoutError } from './errors.js';
 import { Gossip } from './gossip.js';
 import { HandoffManager, type HandoffOptions } from './handoff.js';
 import { createLogger, type Logger } from './log.js';
@@ -211,6 +212,7 @@ export class RingNode {
 
   private claimantTick(): void {
     try {
+      this.claimant.maybeTakeOver();
       this.claimant.tick();
     } catch (err) {
       this.log.error(`claimant tick failed: ${(err as Error).stack ?? err}`);
@@ -223,7 +225,7 @@ export class RingNode {
     const before = memberStatus(prev, this.name);
     if (status !== before) this.log.info(`member status ${before} -> ${status}`);
     if ((status === 'exiting' || status === 'invalid') && before !== 'invalid') this.leaveRing(status);
-    if (this.claimant.isClaimant()) this.claimantTick();
+    this.claimantTick();
     this.handoff.ringChanged(ring);
   }
 
@@ -391,8 +393,21 @@ export class RingNode {
     }
   }
 
-  private callClaimant(method: string, args: unknown = {}): Promise<unknown> {
-    return this.rpc.call(this.ring.claimant, method, args);
+  /**
+   * Call the claimant. @throws RingError `claimant_unreachable` (with what to do) when it is
+   * not connected, or does not answer and is silent; whatever the claimant raises otherwise.
+   */
+  private async callClaimant(method: string, args: unknown = {}): Promise<unknown> {
+    const claimant = this.ring.claimant;
+    const unreachable = () =>
+      new RingError('claimant_unreachable', `the claimant ${claimant} is unreachable from ${this.name}; if it is gone, mark it down from any live member (down ${claimant}) and the next member takes over as claimant`);
+    try {
+      return await this.rpc.call(claimant, method, args);
+    } catch (err) {
+      // Not connected, or connected but silent (a stopped process): either way, unreachable.
+      if (err instanceof NodeDownError || (err instanceof TimeoutError && !this.watcher.isUp(claimant))) throw unreachable();
+      throw err;
+    }
   }
 
   /** Stage `node` (default: this node) leaving (riak: `cluster leave`). @throws RingError from the claimant. */
@@ -405,9 +420,13 @@ export class RingNode {
     await this.callClaimant('claimant.stage_remove', { node });
   }
 
-  /** Mark an unreachable member down (riak: `riak-admin down`). */
+  /**
+   * Mark an unreachable member down, on this node's ring (riak: `riak-admin down`, i.e.
+   * `riak_core:down/1`); gossip spreads it. Works without the claimant: if `node` was the
+   * claimant, the next valid member takes over. See {@link Claimant.down} for the errors.
+   */
   async down(node: string): Promise<void> {
-    await this.callClaimant('claimant.down', { node });
+    this.claimant.down(node);
   }
 
   /** What commit would do (riak: `cluster plan`). */
@@ -480,7 +499,6 @@ export class RingNode {
     this.rpc.handle('claimant.stage_join', (a) => this.claimant.stageJoin(str(a, 'node'), str(a, 'addr')));
     this.rpc.handle('claimant.stage_leave', (a) => this.claimant.stageLeave(str(a, 'node')));
     this.rpc.handle('claimant.stage_remove', (a) => this.claimant.stageRemove(str(a, 'node')));
-    this.rpc.handle('claimant.down', (a) => this.claimant.markDown(str(a, 'node')));
     this.rpc.handle('claimant.clear', () => this.claimant.clear());
     this.rpc.handle('claimant.plan', () => view(this.claimant.plan(), isUp));
     this.rpc.handle('claimant.commit', () => view(this.claimant.commit(), isUp));
@@ -500,7 +518,7 @@ export class RingNode {
     this.rpc.handle('admin.clear', () => this.clear(), { clients: true });
     this.rpc.handle('admin.member_status', () => this.memberStatus(), { clients: true });
     this.rpc.handle('admin.ring_status', () => this.ringStatus(), { clients: true });
-    this.rpc.handle('admin.status', () => ({ node: this.name, addr: this.addr, settled: this.isSettled(), members: this.memberStatusData(), ring: this.ringStatusData() }), { clients: true });
+    this.rpc.handle('admin.status', () => ({ node: this.name, addr: this.addr, settled: this.isSettled(), members: this.memberStatusData(), ring: this.ringStatusData(), handoffs: this.handoff.running() }), { clients: true });
   }
 
   /** Stop the node: vnodes, timers, connections. Idempotent. Other nodes see it go down. */

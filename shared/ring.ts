@@ -9,6 +9,7 @@
  * (see chash.ts). Using numbers keeps frames small and avoids bigints on the wire.
  */
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { partitionIndex, responsiblePartition } from './chash.js';
 import * as vc from './vclock.js';
 import type { VClock } from './vclock.js';
@@ -62,8 +63,17 @@ export interface Ring {
   readonly members: Readonly<Record<string, Member>>;
   /** The node allowed to change ownership (riak: `riak_core_ring:claimant/1`). */
   readonly claimant: string;
-  /** Version of this ring; only the claimant writes, so versions are usually totally ordered. */
+  /**
+   * Version of this ring: bumped by every change, whoever makes it (the claimant; any node
+   * marking a member down; a new claimant taking over).
+   */
   readonly vclock: VClock;
+  /**
+   * Version of the claimant's decisions (riak: `rvsn`): bumped only when ownership, pending
+   * transfers or the claimant change. When two rings diverge, the one whose `rvsn` descends the
+   * other's keeps its owners, transfers and claimant, whatever happened to members meanwhile.
+   */
+  readonly rvsn: VClock;
   readonly next: readonly Transfer[];
   /** For each node, the ring version it has seen (riak keeps this in ring meta `seen`). */
   readonly seen: Readonly<Record<string, VClock>>;
@@ -93,6 +103,7 @@ export function fresh(ringSize: number, node: string, addr: string, clusterName 
     members: { [node]: { status: 'valid', addr, vclock } },
     claimant: node,
     vclock,
+    rvsn: vclock,
     next: [],
     seen: { [node]: vclock },
   };
@@ -226,12 +237,10 @@ function mergeMember(a: Member | undefined, b: Member | undefined): Member {
   return { status, addr: a.addr || b.addr, vclock: vc.merge(a.vclock, b.vclock) };
 }
 
+/** Who has seen what, merged pointwise: the union of both tables, the later clock per node. */
 function mergeSeen(a: Ring['seen'], b: Ring['seen']): Record<string, VClock> {
   const out: Record<string, VClock> = { ...a };
-  for (const [node, clock] of Object.entries(b)) {
-    const mine = out[node];
-    if (mine === undefined || (vc.descends(clock, mine) && !vc.equal(clock, mine))) out[node] = clock;
-  }
+  for (const [node, clock] of Object.entries(b)) out[node] = vc.merge(out[node] ?? {}, clock);
   return out;
 }
 
@@ -244,34 +253,42 @@ export interface Reconciled {
 /**
  * Merge a ring received by gossip into ours (riak: `riak_core_ring:reconcile/2`).
  *
- * - Same version: keep ours, merge who-has-seen-what.
- * - One descends the other: the newer wins (seen entries merged).
- * - Divergent (only after a partition healed with two claimants, or concurrent joins):
- *   members merge one by one by their own clocks; ownership, transfers and claimant come
- *   from the ring that {@link outranks} the other, so every node picks the same winner
- *   whichever way round it merges; the result gets a new version by `self`.
+ * - One version descends the other (or they are equal): the newer wins; the seen tables merge.
+ * - Divergent versions with the same contents (two nodes that merged the same pair of rings,
+ *   or made the same change): the clocks merge, nothing is bumped (riak: `equal_cstate`), so
+ *   crossing gossip settles.
+ * - Divergent contents (concurrent changes: a node marked a member down while the claimant
+ *   committed; a claimant took over from one that was only cut off): members merge one by one
+ *   by their own clocks; owners, transfers and claimant come from the ring whose `rvsn`
+ *   descends the other's, or else the one whose claimant is still a valid member, or else the
+ *   smaller claimant name (riak: `reconcile_ring/3`). The result gets a version by `self`
+ *   that descends both.
  *
+ * Every node picks the same winner whichever way round it merges.
  * @param self the node doing the merge; it marks itself as having seen the result.
  */
 export function reconcile(mine: Ring, theirs: Ring, self: string): Reconciled {
+  const seen = mergeSeen(mine.seen, theirs.seen);
   let ring: Ring;
-  if (vc.equal(mine.vclock, theirs.vclock)) {
-    ring = { ...mine, seen: mergeSeen(mine.seen, theirs.seen) };
+  if (vc.descends(mine.vclock, theirs.vclock)) {
+    ring = { ...mine, seen };
   } else if (vc.descends(theirs.vclock, mine.vclock)) {
-    ring = { ...theirs, seen: mergeSeen(theirs.seen, mine.seen) };
-  } else if (vc.descends(mine.vclock, theirs.vclock)) {
-    ring = { ...mine, seen: mergeSeen(mine.seen, theirs.seen) };
+    ring = { ...theirs, seen };
+  } else if (sameContents(mine, theirs)) {
+    ring = { ...mine, vclock: vc.merge(mine.vclock, theirs.vclock), seen };
   } else {
-    const [winner, loser] = outranks(mine, theirs) ? [mine, theirs] : [theirs, mine];
-    const names = new Set([...Object.keys(winner.members), ...Object.keys(loser.members)]);
+    const names = new Set([...Object.keys(mine.members), ...Object.keys(theirs.members)]);
     const merged: Record<string, Member> = {};
-    for (const n of names) merged[n] = mergeMember(winner.members[n], loser.members[n]);
+    for (const n of [...names].sort()) merged[n] = mergeMember(mine.members[n], theirs.members[n]);
+    const [winner, loser] = ringWins(mine, theirs, merged) ? [mine, theirs] : [theirs, mine];
     ring = bump(
       {
         ...winner,
         members: merged,
+        next: mergeNext(winner.next, loser.next),
+        rvsn: vc.merge(winner.rvsn, loser.rvsn),
         vclock: vc.merge(winner.vclock, loser.vclock),
-        seen: mergeSeen(winner.seen, loser.seen),
+        seen,
       },
       self,
     );
@@ -281,15 +298,49 @@ export function reconcile(mine: Ring, theirs: Ring, self: string): Reconciled {
 }
 
 /**
- * A total order on divergent rings: larger total clock count first, then smaller claimant
- * name, then the clocks themselves (divergent clocks always differ, so this never ties).
+ * Which of two divergent rings keeps its owners, transfers and claimant (riak:
+ * `riak_core_ring:reconcile_ring/3`): the newer claimant decisions (`rvsn`); if those diverged
+ * too, the ring whose claimant is still valid or leaving in the merged members; if both or
+ * neither are, the smaller claimant name; the same claimant on both sides (it raced with
+ * itself across a restart): a canonical order of the versions, so the choice is total.
  */
-function outranks(a: Ring, b: Ring): boolean {
-  const weight = (r: Ring) => Object.values(r.vclock).reduce((x, y) => x + y, 0);
-  if (weight(a) !== weight(b)) return weight(a) > weight(b);
+function ringWins(a: Ring, b: Ring, members: Readonly<Record<string, Member>>): boolean {
+  const aNewer = vc.descends(a.rvsn, b.rvsn);
+  const bNewer = vc.descends(b.rvsn, a.rvsn);
+  if (aNewer !== bNewer) return aNewer;
+  const usable = (n: string) => members[n]?.status === 'valid' || members[n]?.status === 'leaving';
+  if (usable(a.claimant) !== usable(b.claimant)) return usable(a.claimant);
   if (a.claimant !== b.claimant) return a.claimant < b.claimant;
-  const canon = (r: Ring) => JSON.stringify(Object.entries(r.vclock).sort(([x], [y]) => (x < y ? -1 : 1)));
-  return canon(a) <= canon(b);
+  return canonical(a.vclock) <= canonical(b.vclock);
+}
+
+const canonical = (c: VClock) => JSON.stringify(Object.entries(c).sort(([x], [y]) => (x < y ? -1 : 1)));
+
+/**
+ * The winner's pending transfers, each with what the loser knows of the same transfer
+ * (finished services, completion) added (riak: `reconcile_divergent_next/2`).
+ */
+function mergeNext(winner: readonly Transfer[], loser: readonly Transfer[]): Transfer[] {
+  return winner.map((t) => {
+    const o = loser.find((u) => u.partition === t.partition && u.owner === t.owner && u.nextOwner === t.nextOwner);
+    if (!o) return t;
+    return { ...t, done: [...new Set([...t.done, ...o.done])].sort(), status: t.status === 'complete' || o.status === 'complete' ? 'complete' : 'awaiting' };
+  });
+}
+
+/**
+ * True when two rings hold the same state apart from their versions and seen tables
+ * (riak: `equal_cstate/2`).
+ */
+export function sameContents(a: Ring, b: Ring): boolean {
+  const strip = ({ vclock: _v, seen: _s, members, ...rest }: Ring) => ({
+    ...rest,
+    rvsn: canonical(rest.rvsn),
+    members: Object.keys(members)
+      .sort()
+      .map((n) => [n, members[n]?.status, members[n]?.addr, canonical(members[n]?.vclock ?? {})]),
+  });
+  return isDeepStrictEqual(strip(a), strip(b));
 }
 
 function markSeenIfMember(ring: Ring, self: string): Ring {
@@ -332,7 +383,7 @@ export function looksLikeRing(x: unknown): x is Ring {
     r.owners.every((o) => typeof o === 'string') &&
     typeof r.members === 'object' && r.members !== null &&
     Object.values(r.members).every((m) => typeof m === 'object' && m !== null && typeof m.status === 'string' && isClock(m.vclock)) &&
-    isClock(r.vclock) && Array.isArray(r.next) &&
+    isClock(r.vclock) && isClock(r.rvsn) && Array.isArray(r.next) &&
     typeof r.seen === 'object' && r.seen !== null && Object.values(r.seen).every(isClock)
   );
 }

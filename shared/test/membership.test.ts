@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isBalanced, meetsTargetN } from '../claim.js';
 import { TestCluster } from '../harness/cluster.js';
 import { waitFor } from '../harness/wait.js';
-import { members, memberStatus } from '../ring.js';
+import { Nemesis } from '../harness/nemesis.js';
+import { testSeed } from '../harness/seed.js';
+import { members, memberStatus, ownedPartitions } from '../ring.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -107,21 +109,106 @@ describe('every ring change converges on every node', () => {
 
   it('a node that was down during a change catches up when it returns', async () => {
     const c = (cluster = await TestCluster.start({ size: 4 }));
+    const dev2 = 'dev2@127.0.0.1';
+    const before = ownedPartitions(c.node(0).ring, dev2);
     await c.kill(1);
-    await waitFor('dev1 to see dev2 down', () => !c.node(0).watcher.isUp('dev2@127.0.0.1'));
-    await c.node(0).down('dev2@127.0.0.1'); // riak-admin down: the ring can be ready without it
+    await waitFor('dev1 to see dev2 down', () => !c.node(0).watcher.isUp(dev2));
+    await c.node(0).down(dev2); // riak-admin down: the ring can be ready without it
     const newcomer = await c.addNode();
     await newcomer.join(c.node(0).addr);
     await c.commitWhenReady(c.node(0));
-    // Everything but dev2's own partitions moves; those wait for dev2 to hand them off.
-    await waitFor('every transfer but dev2\'s to finish', () => {
+    // Transfers from or to a down member are dropped (riak: handle_down_nodes): the rest
+    // completes, dev2 keeps its partitions for now.
+    await waitFor('every transfer not involving dev2 to finish', () => {
       const ring = c.node(0).ring;
-      return memberStatus(ring, newcomer.name) === 'valid' && ring.next.length > 0 && ring.next.every((t) => t.owner === 'dev2@127.0.0.1');
+      return memberStatus(ring, newcomer.name) === 'valid' && ring.next.length === 0 && ownedPartitions(ring, newcomer.name).length > 0;
     });
-    expect(memberStatus(c.node(0).ring, 'dev2@127.0.0.1')).toBe('down');
+    expect(memberStatus(c.node(0).ring, dev2)).toBe('down');
+    expect(ownedPartitions(c.node(0).ring, dev2)).toEqual(before);
+    // Back: valid again, and claim gives the newcomer its share of dev2's partitions too.
     const back = await c.restart(1);
     await c.waitSettled();
     expect(back.ring.owners).toEqual(c.node(0).ring.owners);
     expect(memberStatus(back.ring, back.name)).toBe('valid');
+    expect(isBalanced(back.ring.owners, names(c))).toBe(true);
+  });
+
+  it('a leave does not wait for a member that is down: its partitions go to the live ones (riak: handle_down_nodes)', async () => {
+    const c = (cluster = await TestCluster.start({ size: 5 }));
+    const [dev3, dev5] = ['dev3@127.0.0.1', 'dev5@127.0.0.1'];
+    await c.kill(4);
+    await waitFor('dev1 to see dev5 down', () => !c.node(0).watcher.isUp(dev5));
+    await c.node(1).down(dev5);
+    await waitFor('the claimant to learn dev5 is down', () => memberStatus(c.node(0).ring, dev5) === 'down');
+    const before = ownedPartitions(c.node(0).ring, dev5).length;
+    await c.node(0).leave(dev3);
+    const plan = await c.node(0).plan();
+    expect(plan.transfers).toBeGreaterThan(0);
+    expect(plan.ownership.find((o) => o.node === dev5)).toMatchObject({ before, after: before }); // dev5 gets nothing
+    await c.commitWhenReady(c.node(0));
+    await waitFor('dev3 to leave while dev5 is still down', () => {
+      const ring = c.node(0).ring;
+      return !members(ring).includes(dev3) && ring.next.length === 0;
+    });
+    const ring = c.node(0).ring;
+    expect(ownedPartitions(ring, dev3)).toEqual([]);
+    expect(memberStatus(ring, dev5)).toBe('down');
+  });
+});
+
+describe('losing the claimant (riak: riak_core:down/1 on any node, maybe_update_claimant)', () => {
+  const [dev1, dev2, dev3] = ['dev1@127.0.0.1', 'dev2@127.0.0.1', 'dev3@127.0.0.1'];
+  const claimants = (c: TestCluster) => c.nodes.map((n) => n.ring.claimant);
+
+  it('the claimant dies: down works through another node, the first valid member takes over, remove + commit through any node', async () => {
+    const c = (cluster = await TestCluster.start({ size: 3 }));
+    await c.kill(dev1);
+    await waitFor('dev2 to see dev1 down', () => !c.node(dev2).watcher.isUp(dev1));
+    // Before `down`, changes need the claimant: refused with what to do.
+    await expect(c.node(dev2).remove(dev1)).rejects.toMatchObject({ code: 'claimant_unreachable', message: expect.stringContaining(`down ${dev1}`) });
+    await c.node(dev3).down(dev1); // on dev3, not the heir: the heir learns it by gossip
+    await waitFor('every node to name dev2 the claimant', () => claimants(c).every((x) => x === dev2));
+    await c.node(dev3).remove(dev1);
+    await c.commitWhenReady(c.node(dev3));
+    await c.waitSettled({ expectMembers: [dev2, dev3] });
+    for (const n of c.nodes) {
+      expect(memberStatus(n.ring, dev1)).toBe('invalid');
+      expect(ownedPartitions(n.ring, dev2).length).toBe(32);
+      expect(n.memberStatus()).toMatch(/valid\s+50\.0%.*dev2[\s\S]*valid\s+50\.0%.*dev3/);
+    }
+    // The old claimant comes back with its old ring (a ring file): it does not take over.
+    const old = await c.restart(dev1);
+    await waitFor('dev1 to learn it was removed and start over alone', () => members(old.ring).join() === dev1 && old.ring.clusterId !== c.node(dev2).ring.clusterId);
+    for (const n of [c.node(dev2), c.node(dev3)]) {
+      expect(n.ring.claimant).toBe(dev2);
+      expect(members(n.ring)).toEqual([dev2, dev3]);
+    }
+  });
+
+  it('the claimant marked down comes back: it adopts the newer ring, is valid again, and stays a plain member', async () => {
+    const c = (cluster = await TestCluster.start({ size: 3 }));
+    await c.kill(dev1);
+    await waitFor('dev2 to see dev1 down', () => !c.node(dev2).watcher.isUp(dev1));
+    await c.node(dev2).down(dev1);
+    expect(c.node(dev2).ring.claimant).toBe(dev2);
+    await c.restart(dev1);
+    await c.waitSettled();
+    expect(claimants(c)).toEqual([dev2, dev2, dev2]);
+    expect(memberStatus(c.node(dev1).ring, dev1)).toBe('valid');
+  });
+
+  it('a claimant that was only cut off and marked down does not split the ring when the link heals', async () => {
+    const c = (cluster = await TestCluster.start({ size: 3 }));
+    const nemesis = new Nemesis(c, testSeed('cut-off claimant'));
+    nemesis.isolate(dev1);
+    await waitFor('each side to see the other down', () => !c.node(dev2).watcher.isUp(dev1) && !c.node(dev1).watcher.isUp(dev2));
+    await c.node(dev2).down(dev1);
+    await waitFor('dev3 to follow the new claimant', () => c.node(dev3).ring.claimant === dev2);
+    expect(c.node(dev1).ring.claimant).toBe(dev1); // it cannot know yet
+    nemesis.heal();
+    await c.waitSettled();
+    expect(claimants(c)).toEqual([dev2, dev2, dev2]);
+    expect(isBalanced(c.node(dev1).ring.owners, names(c))).toBe(true);
+    nemesis.detach();
   });
 });

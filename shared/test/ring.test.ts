@@ -275,27 +275,88 @@ describe('reconcile', () => {
       expect(y2.members).toEqual(x2.members);
     });
 
-    it('the heavier version (larger total count) wins ownership and claimant, both ways', () => {
-      // side A also moves partition 0 and hands the claimant role to c, in two bumps
+    it('the newer claimant decisions (rvsn) win ownership and claimant, both ways, however many other changes the other side made', () => {
+      // side A moves partition 0 and hands the claimant role to c: a claimant decision (rvsn bumped)
       const owners = [...base.owners];
       owners[0] = 'd';
-      const heavy = bump(bump({ ...sideA, owners, claimant: 'c' }, 'a'), 'a');
+      const decided = bump({ ...base, owners, claimant: 'c', rvsn: vc.increment(base.rvsn, 'a') }, 'a');
+      // side B makes many member-only changes: a heavier clock, but no claimant decision
+      let busy = base;
+      for (let i = 0; i < 6; i++) busy = bump(setMember(busy, 'b', 'e', i % 2 ? 'valid' : 'joining', 'e:1'), 'b');
+      expect(Object.values(busy.vclock).reduce((x, y) => x + y)).toBeGreaterThan(Object.values(decided.vclock).reduce((x, y) => x + y));
       for (const [mine, theirs, self] of [
-        [heavy, sideB, 'a'],
-        [sideB, heavy, 'b'],
+        [decided, busy, 'a'],
+        [busy, decided, 'b'],
       ] as const) {
         const { ring } = reconcile(mine, theirs, self);
         expect(ring.owners).toEqual(owners);
         expect(ring.claimant).toBe('c');
+        expect(ring.members.e?.status).toBe('valid'); // B's member changes are kept
+        expect(vc.descends(ring.rvsn, decided.rvsn)).toBe(true);
       }
-      // equal weight, different claimants: the smaller claimant name wins, both ways
-      const byB = { ...sideB, claimant: 'b' };
-      for (const [mine, theirs] of [
-        [sideA, byB],
-        [byB, sideA],
+    });
+
+    it('diverged claimant decisions: the ring whose claimant is still valid wins (a claimant took over from one marked down)', () => {
+      // b marks the claimant a down and takes over (riak: maybe_update_claimant)
+      const takeover = bump({ ...setMember(base, 'b', 'a', 'down'), claimant: 'b', rvsn: vc.increment(base.rvsn, 'b') }, 'b');
+      // meanwhile a, cut off but alive, moved a partition as claimant
+      const owners = [...base.owners];
+      owners[1] = 'c';
+      const stale = bump({ ...base, owners, rvsn: vc.increment(base.rvsn, 'a') }, 'a');
+      expect(vc.concurrent(takeover.rvsn, stale.rvsn)).toBe(true);
+      for (const [mine, theirs, self] of [
+        [takeover, stale, 'b'],
+        [stale, takeover, 'a'],
+        [stale, takeover, 'c'],
       ] as const) {
-        expect(reconcile(mine, theirs, 'c').ring.claimant).toBe('a');
+        const { ring } = reconcile(mine, theirs, self);
+        expect(ring.claimant, `merged at ${self}`).toBe('b');
+        expect(ring.owners).toEqual(base.owners);
+        expect(ring.members.a?.status).toBe('down');
       }
+      // both claimants valid (or neither): the smaller name, both ways
+      const byC = bump({ ...base, claimant: 'c', rvsn: vc.increment(base.rvsn, 'c') }, 'c');
+      expect(reconcile(stale, byC, 'd').ring.claimant).toBe('a');
+      expect(reconcile(byC, stale, 'd').ring.claimant).toBe('a');
+    });
+
+    it('divergent versions with equal contents merge clocks without a new version, so crossing gossip settles (riak: equal_cstate)', () => {
+      // two nodes merged the same pair of divergent rings, each bumping with its own name
+      const atA = reconcile(sideA, sideB, 'a').ring;
+      const atB = reconcile(sideB, sideA, 'b').ring;
+      expect(vc.concurrent(atA.vclock, atB.vclock)).toBe(true);
+      const x = reconcile(atA, atB, 'a');
+      const y = reconcile(atB, atA, 'b');
+      // no new version: the merge of the two, which both then hold
+      expect(x.ring.vclock).toEqual(vc.merge(atA.vclock, atB.vclock));
+      expect(y.ring.vclock).toEqual(x.ring.vclock);
+      // and the next exchange changes nothing: settled
+      const x2 = reconcile(x.ring, y.ring, 'a');
+      const y2 = reconcile(y.ring, x2.ring, 'b');
+      expect(reconcile(x2.ring, y2.ring, 'a').changed).toBe(false);
+      expect(reconcile(y2.ring, x2.ring, 'b').changed).toBe(false);
+      // two nodes that marked the same member down concurrently: same status, merged clocks
+      const downByB = bump(setMember(base, 'b', 'd', 'down'), 'b');
+      const downByC = bump(setMember(base, 'c', 'd', 'down'), 'c');
+      const m1 = reconcile(downByB, downByC, 'b').ring;
+      const m2 = reconcile(downByC, downByB, 'c').ring;
+      const m3 = reconcile(m1, m2, 'b');
+      expect(m3.ring.vclock).toEqual(vc.merge(m1.vclock, m2.vclock));
+      expect(reconcile(m2, m3.ring, 'c').ring.vclock).toEqual(m3.ring.vclock);
+    });
+
+    it('who-has-seen-what merges pointwise: both orders give the same table', () => {
+      const v1 = bump(base, 'a');
+      const v2 = bump(v1, 'a');
+      // c saw v2 on one side, a concurrent version on the other
+      const other = bump(v1, 'b');
+      const left = { ...markSeen(v2, 'c'), seen: { ...v2.seen, c: v2.vclock, d: other.vclock } };
+      const right = { ...v2, seen: { ...v2.seen, c: other.vclock, d: v1.vclock } };
+      const l = reconcile(left, right, 'x').ring.seen;
+      const r = reconcile(right, left, 'x').ring.seen;
+      expect(l).toEqual(r);
+      expect(l.c).toEqual(vc.merge(v2.vclock, other.vclock));
+      expect(l.d).toEqual(other.vclock);
     });
 
     it('concurrent member changes merge by precedence invalid > down > joining > valid > exiting > leaving', () => {
@@ -367,7 +428,8 @@ describe('every ring change converges on all nodes', () => {
             let r = setMember(replicas[0] as Ring, 'a', op.node, op.status);
             if (op.reclaim) {
               const valid = members(r, ['valid']);
-              if (valid.length > 0) r = { ...r, owners: claim(r.owners, valid) };
+              // a claimant decision: the claimant version moves too (as Claimant.write does)
+              if (valid.length > 0) r = { ...r, owners: claim(r.owners, valid), rvsn: vc.increment(r.rvsn, 'a') };
             }
             replicas[0] = bump(r, 'a');
             record(replicas[0]);
