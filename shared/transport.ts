@@ -432,7 +432,7 @@ export class Transport extends EventEmitter {
       socket.on('message', (data, isBinary) => {
         try {
           if (!isBinary) throw new Error('text frame');
-          this.receive(node, 'node', decodeFrame(toBuffer(data)), (f) => this.sendNow(node, f));
+          this.receive(node, 'node', decodeFrame(toBuffer(data)), (f) => this.send(node, f));
         } catch (err) {
           this.log.warn(`closing link to ${node}: malformed frame (${(err as Error).message})`);
           socket.close(CLOSE.malformed, 'malformed frame');
@@ -443,7 +443,9 @@ export class Transport extends EventEmitter {
         if (peer.up) this.setUp(node, peer, false);
         if (this.peers.get(node) === peer) this.redial(node, this.opts.heartbeatMs);
       });
-      this.sendNow(node, { t: 'hb', ...this.opts.heartbeat?.() });
+      // Through the link filter like every frame: a cut link that reconnects must not leak a
+      // heartbeat, or the peer would see us up again until downAfterMs passes.
+      this.send(node, { t: 'hb', ...this.opts.heartbeat?.() });
     } catch (err) {
       const msg = (err as Error).message;
       if (msg.includes('wrong cookie') || msg.includes('does not know our cookie')) this.log.warn(`cannot connect to ${node}: ${msg}`);

@@ -3,7 +3,7 @@
  * latency delays a link, drops follow the seed, kills and restarts are recorded.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestCluster } from '../harness/cluster.js';
+import { TestCluster, TEST_TIMING } from '../harness/cluster.js';
 import { Nemesis } from '../harness/nemesis.js';
 import { testSeed } from '../harness/seed.js';
 import { waitFor } from '../harness/wait.js';
@@ -36,6 +36,25 @@ describe('nemesis', () => {
     expect(await c.node(0).syncCommand({ partition: 0, node: D3 }, 'back', 'echo', 2000)).toBe('back');
     expect(nemesis.history.map((e) => e.what)).toEqual([`partition [${D1} ${D2}] | [${D3}]`, 'heal']);
     expect(nemesis.dropped).toBeGreaterThan(0);
+  });
+
+  it('a cut link stays cut when the nodes redial each other (a new link sends no heartbeat through the cut)', async () => {
+    const c = (cluster = await TestCluster.start({ size: 3, services: () => [echo] }));
+    const nemesis = new Nemesis(c, seed);
+    nemesis.partition([[D1, D2], [D3]]);
+    await waitFor('each side to see the other down', () => !c.node(0).watcher.isUp(D3) && !c.node(2).watcher.isUp(D1));
+    const ups: string[] = [];
+    const hellos = new Set<string>();
+    c.node(0).transport.on('up', (n: string) => ups.push(`${D1} saw ${n} up`));
+    c.node(2).transport.on('up', (n: string) => ups.push(`${D3} saw ${n} up`));
+    c.node(0).transport.on('hello', (n: string) => hellos.add(`${n}>${D1}`));
+    c.node(2).transport.on('hello', (n: string) => hellos.add(`${n}>${D3}`));
+    // Each side dropped its silent link and dials again; the first heartbeat on the new link
+    // used to bypass the filter, and the other side saw the cut peer up for downAfterMs.
+    await waitFor('dev1 and dev3 to redial each other across the cut', () => hellos.has(`${D1}>${D3}`) && hellos.has(`${D3}>${D1}`));
+    const until = Date.now() + 5 * TEST_TIMING.heartbeatMs;
+    await waitFor('five heartbeat periods after the redials', () => Date.now() >= until);
+    expect(ups).toEqual([]);
   });
 
   it('nodes left out of every group form one group together', async () => {
