@@ -127,6 +127,54 @@ export function parseAdminArgs(argv: readonly string[]): AdminOptions | 'help' {
   };
 }
 
+/** What a node's `admin.status` answers that {@link advice} reads. */
+interface StatusView {
+  readonly members: readonly { node: string; status: string; up: boolean }[];
+  readonly ring: { claimant: string };
+}
+
+/**
+ * What to do about a refused admin command, as one line naming the command to run
+ * (riak-admin prints similar advice), or undefined when there is nothing better to say than
+ * the error itself. May ask the node for its status (who is unreachable, who is claimant).
+ * @param err what the call raised (a RemoteError carries the runtime's `code`).
+ */
+export async function advice(err: unknown, opts: AdminOptions, conn: AdminConnection): Promise<string | undefined> {
+  const code = (err as { code?: unknown } | null)?.code;
+  const run = (args: string, node = opts.node) => `npm run admin -- ${args} --node ${node}${opts.cookie === 'workshop' ? '' : ` --cookie ${opts.cookie}`}`;
+  const status = async () => (await conn.call('admin.status', {}, 5000)) as StatusView;
+  const target = opts.args[0] === undefined ? conn.node : parseNodeName(opts.args[0], 'node');
+  switch (code) {
+    case 'claimant_unreachable': {
+      const { ring } = await status();
+      return `if ${ring.claimant} is gone, mark it down (any live member takes over as claimant): ${run(`down ${ring.claimant}`)}; then run ${opts.command} again`;
+    }
+    case 'ring_not_ready': {
+      const unreachable = (await status()).members.filter((m) => !m.up && m.status !== 'down').map((m) => m.node);
+      if (unreachable.length === 0) return `gossip is still carrying the last change: run ${opts.command} again in a second`;
+      return `${unreachable.join(', ')} ${unreachable.length === 1 ? 'is' : 'are'} unreachable: wait until ${unreachable.length === 1 ? 'it is' : 'they are'} back, or mark ${unreachable.length === 1 ? 'it' : 'each'} down: ${run(`down ${unreachable[0]}`)}`;
+    }
+    case 'nothing_staged':
+      return `stage a change first (join, leave or remove), look at it with ${run('plan')}, then commit`;
+    case 'node_up':
+      return `${target} is reachable, so it is not down; to take it out of the cluster, stage ${run(`leave ${target}`)} (its data is handed off), then commit`;
+    case 'down_self':
+      return `ask another member to mark ${target} down: ${run(`down ${target}`, '<another member HOST:PORT>')}`;
+    case 'not_member':
+      return `see the members with ${run('member-status')}`;
+    case 'already_member':
+      return `the node at ${opts.node} is already in a cluster; to move it, leave that cluster first: ${run('leave')}, then commit`;
+    case 'last_member':
+      return 'a cluster keeps at least one member; to get rid of the last one, stop its process';
+    case 'remove_self':
+      return `the claimant leaves instead (another member takes over as claimant): ${run(`leave ${target}`)}, then commit`;
+    case 'timeout':
+      return `${conn.node} did not answer in time: is it overloaded or stopped (Ctrl-Z, SIGSTOP)? Ask another node: ${run('member-status', '<another member HOST:PORT>')}`;
+    default:
+      return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const parsed = parseAdminArgs(process.argv.slice(2));
   if (parsed === 'help') {
@@ -148,10 +196,12 @@ async function main(): Promise<void> {
     result = await conn.call(spec.method, spec.request(parsed.args));
   } catch (err) {
     printError(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  } finally {
+    const next = await advice(err, parsed, conn).catch(() => undefined);
+    if (next) process.stderr.write(`  next: ${next}\n`);
     conn.close();
+    process.exit(1);
   }
+  conn.close();
   process.stdout.write(`${parsed.json ? JSON.stringify(result ?? null, null, 2) : spec.show(result, parsed.args, conn.node)}\n`);
   // Don't wait for the WebSocket close handshake.
   process.exit(0);

@@ -11,6 +11,7 @@ import { parseConsoleArgs } from '../cli/console.js';
 import { checkPortFree, parseDevrelArgs } from '../cli/devrel.js';
 import { parseAddr, parseCommandLine, parseNodeName, parsePort, parseRingSize, UsageError } from '../cli/options.js';
 import { TestCluster } from '../harness/cluster.js';
+import { waitFor } from '../harness/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -148,5 +149,47 @@ describe('npm run admin against a running cluster', () => {
     expect(run.code).not.toBe(0);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(new RegExp(`^error: cannot reach a node at ${addr.replace(/\./g, '\\.')}: .*cookie`, 'm'));
+  });
+});
+
+describe('npm run admin says why a command is refused and what to run next', () => {
+  let cluster: TestCluster;
+  const [dev1, dev2] = ['dev1@127.0.0.1', 'dev2@127.0.0.1'];
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ size: 3 });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('claimant dead: remove is refused with the down command to run; down, remove, commit through dev2 then succeed', async () => {
+    const via = cluster.node(dev2).addr;
+    const opts = ['--node', via, '--cookie', 'test-cookie'];
+    // Refusals of a live cluster first: nothing staged, and down of a reachable node.
+    const nothing = await admin('commit', ...opts);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain('error: there are no staged changes to commit');
+    expect(nothing.stderr).toContain(`next: stage a change first (join, leave or remove), look at it with npm run admin -- plan --node ${via}`);
+    const up = await admin('down', 'dev3', ...opts);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toContain('next: dev3@127.0.0.1 is reachable, so it is not down');
+
+    await cluster.kill(dev1);
+    await waitFor('dev2 to see dev1 down', () => !cluster.node(dev2).watcher.isUp(dev1));
+    const refused = await admin('remove', 'dev1', ...opts);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`error: the claimant ${dev1} is unreachable`);
+    expect(refused.stderr).toContain(`next: if ${dev1} is gone, mark it down (any live member takes over as claimant): npm run admin -- down ${dev1} --node ${via} --cookie test-cookie; then run remove again`);
+
+    for (const args of [['down', 'dev1'], ['remove', 'dev1']]) {
+      const run = await admin(...args, ...opts);
+      expect(run.stderr, args.join(' ')).toBe('');
+      expect(run.code).toBe(0);
+    }
+    await waitFor('a commit through dev2 to be accepted', async () => (await admin('commit', ...opts)).code === 0, { timeoutMs: 20_000 });
+    await cluster.waitSettled({ expectMembers: [dev2, 'dev3@127.0.0.1'] });
+    const status = await admin('member-status', ...opts);
+    expect(status.stdout.split('\n').filter((l) => /^valid\s+50\.0%/.test(l))).toHaveLength(2);
   });
 });
