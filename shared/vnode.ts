@@ -126,6 +126,11 @@ export interface VnodeModule<Req = unknown> {
 export type Deliver = (sender: Sender, reply: VnodeReply) => void;
 /** How the worker passes a request on to the vnode of the same partition on `target`. */
 export type Forward = (target: string, request: unknown, sender: Sender) => void;
+/**
+ * How the worker passes a coverage request (over the key spaces `partitions`) on to the vnode
+ * of the same partition on `target`, whose answer goes to the original `sender`.
+ */
+export type ForwardCoverage = (target: string, request: unknown, partitions: readonly number[], sender: Sender) => void;
 
 /**
  * Runs one vnode: starts it on first use and serialises every callback.
@@ -149,8 +154,10 @@ export class VnodeWorker {
   /** Node this vnode is handing off to, while a handoff runs. */
   handoffTarget: string | undefined;
   /**
-   * Set once a handoff finished and the data was deleted here: every later command, including
-   * those already queued, goes to this node instead of the (empty) vnode (riak: forwarding).
+   * Set once a handoff finished and the data was deleted here: every later command and
+   * coverage request, including those already queued, goes to this node instead of the
+   * (empty) vnode (riak: the vnode's forwarding state, which forwards `riak_vnode_req_v1`
+   * and `riak_coverage_req_v1` alike).
    */
   forwardingTo: string | undefined;
 
@@ -163,6 +170,7 @@ export class VnodeWorker {
     private readonly deliver: Deliver,
     private readonly forwardTo: Forward = () => undefined,
     notify: (node: string, topic: string, payload: unknown) => boolean = () => false,
+    private readonly forwardCoverage: ForwardCoverage = () => undefined,
   ) {
     this.id = { partition, node };
     this.ctx = {
@@ -228,9 +236,18 @@ export class VnodeWorker {
     });
   }
 
-  /** Queue a coverage request (riak: `handle_coverage/4`). */
+  /**
+   * Queue a coverage request over the key spaces `partitions` (riak: `handle_coverage/4`);
+   * its answer (or error) goes to `sender`. If {@link forwardingTo} is set when the request
+   * runs (it was queued behind the handoff's `delete()`), it is passed on to that node's vnode
+   * instead, which answers `sender` (riak: `vnode_coverage/4` in the forwarding state).
+   */
   coverage(request: unknown, partitions: readonly number[], sender: Sender): Promise<void> {
     return this.run(async (vnode) => {
+      if (this.forwardingTo !== undefined) {
+        this.forwardCoverage(this.forwardingTo, request, partitions, sender);
+        return;
+      }
       if (!vnode.handleCoverage) throw new Error(`service ${this.module.service} does not implement handleCoverage`);
       this.settle(await vnode.handleCoverage(request, partitions, sender), sender);
     }).catch((err: unknown) => {

@@ -3,8 +3,12 @@
  * delivers commands to vnodes on this or other nodes, and routes replies back to senders.
  *
  * Requests and replies between nodes are frames:
- *   `{t: 'vnode_cmd', service, partition, request, sender}` → the target node's worker
- *   `{t: 'vnode_reply', ref, reply}`                     → the sender's node
+ *   `{t: 'vnode_cmd', service, partition, request, sender}`             → the target node's worker
+ *   `{t: 'vnode_cov', service, partition, partitions, request, sender}` → the same, a coverage request
+ *   `{t: 'vnode_reply', ref, reply}`                                    → the sender's node
+ * Commands and coverage requests for a partition this node has handed off (see
+ * `MasterLinks.forwardTo`) are forwarded, unchanged, to the new owner, which answers the
+ * original sender (riak: the vnode's forwarding state).
  * Local deliveries go through the same msgpack encoding as remote ones, so a vnode never
  * shares an object with its caller (share-nothing, like Erlang messages).
  */
@@ -30,8 +34,8 @@ export interface MasterLinks {
   /** Send a frame; false if the node is not connected. */
   send(node: string, frame: Frame): boolean;
   /**
-   * Consulted before a command reaches a local vnode: when the partition has been handed
-   * off, returns the node that now owns it so the command is forwarded there (ex4).
+   * Consulted before a command or coverage request reaches a local vnode: when the partition
+   * has been handed off, returns the node that now owns it so the request is forwarded there (ex4).
    */
   forwardTo?(service: string, partition: number): string | undefined;
   /** Deliver an application message to `topic` subscribers on `node` (see VnodeContext.notify). */
@@ -87,6 +91,8 @@ export class VnodeMaster {
         (s, r) => this.deliver(s, r),
         (target, request, sender) => this.links.send(target, { t: 'vnode_cmd', service, partition, request, sender }),
         (node, topic, payload) => this.links.notify?.(node, topic, payload) ?? false,
+        (target, request, partitions, sender) =>
+          this.links.send(target, { t: 'vnode_cov', service, partition, partitions: [...partitions], request, sender }),
       );
       table.set(partition, worker);
     }
@@ -194,12 +200,14 @@ export class VnodeMaster {
   }
 
   /**
-   * Send a coverage request to one vnode, covering `partitions` (riak: `coverage/5`).
-   * Replies go to `sender`. @returns false if the target node is not connected.
+   * Send a coverage request to one vnode, covering the key spaces `partitions`
+   * (riak: `coverage/5`). Replies go to `sender`. Like a command, a request for a partition
+   * this node has handed off goes to the new owner, which answers `sender`.
+   * @returns false if the target node is not connected.
    */
   coverage(target: VnodeId, partitions: readonly number[], request: unknown, sender: Sender, service: string): boolean {
     if (target.node === this.links.node) {
-      void this.vnode(service, target.partition).coverage(copy(request), partitions, sender);
+      this.localCoverage(service, target.partition, [...partitions], copy(request), sender);
       return true;
     }
     return this.links.send(target.node, { t: 'vnode_cov', service, partition: target.partition, partitions, request, sender });
@@ -231,6 +239,24 @@ export class VnodeMaster {
     void this.vnode(service, partition).command(request, sender);
   }
 
+  /** A coverage request for a vnode here: forwarded if the partition was handed off, else queued. */
+  private localCoverage(service: string, partition: number, partitions: readonly number[], request: unknown, sender: Sender): void {
+    const forwardTo = this.links.forwardTo?.(service, partition);
+    if (forwardTo && forwardTo !== this.links.node) {
+      this.links.send(forwardTo, { t: 'vnode_cov', service, partition, partitions: [...partitions], request, sender });
+      return;
+    }
+    if (!this.modules.has(service)) {
+      this.deliver(sender, {
+        from: { partition, node: this.links.node },
+        ok: false,
+        error: { name: 'Error', message: `unknown vnode service "${service}" on ${this.links.node}` },
+      });
+      return;
+    }
+    void this.vnode(service, partition).coverage(request, partitions, sender);
+  }
+
   /**
    * Handle a frame addressed to the vnode master. @returns true if it was one of ours.
    * Malformed fields are logged and ignored.
@@ -249,7 +275,7 @@ export class VnodeMaster {
           this.links.log.warn(`ignoring malformed vnode_cov from ${from}`);
           return true;
         }
-        if (this.modules.has(frame.service)) void this.vnode(frame.service, frame.partition).coverage(frame.request, frame.partitions as number[], frame.sender);
+        this.localCoverage(frame.service, frame.partition, frame.partitions as number[], frame.request, frame.sender);
         return true;
       case 'vnode_reply': {
         const entry = typeof frame.ref === 'string' ? this.senders.get(frame.ref) : undefined;

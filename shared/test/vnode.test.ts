@@ -1,12 +1,14 @@
 /**
  * Vnodes and the vnode master (riak_core_vnode, riak_core_vnode_master): lazy start, one
- * command at a time, replies through senders, errors, fallback vnodes, deadlines.
+ * command at a time, replies through senders, errors, fallback vnodes, deadlines; commands
+ * and coverage requests for a handed-off partition forwarded to its new owner.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../harness/cluster.js';
 import { waitFor } from '../harness/wait.js';
 import { createLogger } from '../log.js';
 import { forward, noreply, reply, VnodeWorker, type Sender, type VnodeModule, type VnodeReply } from '../vnode.js';
+import { VnodeMaster } from '../vnode_master.js';
 
 type Req =
   | { type: 'echo'; value: unknown }
@@ -208,5 +210,62 @@ describe('vnode worker handoff states', () => {
     await w.command({ k: 'later' }, null);
     expect(seen).toEqual(['handoff during', 'delete']);
     expect(forwarded).toEqual(['b during', 'b queued-behind-delete', 'b later']);
+  });
+});
+
+describe('coverage requests for a handed-off partition', () => {
+  const keysModule = (seen: string[]): VnodeModule => ({
+    service: 'kv',
+    init: () => ({
+      handleCommand: () => reply('local'),
+      handleCoverage: (_r, keyspaces) => (seen.push(`coverage ${keyspaces.join(',')}`), reply([])),
+      delete: () => void seen.push('delete'),
+    }),
+  });
+
+  it('a worker forwards a coverage request queued behind the turn that deleted the data and started forwarding', async () => {
+    const seen: string[] = [];
+    const forwarded: unknown[] = [];
+    const w = new VnodeWorker(keysModule(seen), 'a', 5, 64, createLogger('a'), () => undefined, () => undefined, () => false, (target, request, partitions, sender) =>
+      forwarded.push({ target, request, partitions, sender }),
+    );
+    const sender = { node: 'c', ref: 'r1' };
+    const finished = w.run(async (v) => {
+      await v.delete?.();
+      w.forwardingTo = 'b';
+    });
+    void w.coverage({ type: 'keys' }, [4, 5], sender);
+    await finished;
+    await w.coverage({ type: 'keys' }, [5], null);
+    expect(seen).toEqual(['delete']);
+    expect(forwarded).toEqual([
+      { target: 'b', request: { type: 'keys' }, partitions: [4, 5], sender },
+      { target: 'b', request: { type: 'keys' }, partitions: [5], sender: null },
+    ]);
+  });
+
+  it('the master forwards local and incoming coverage requests for a handed-off partition to the new owner, sender unchanged', async () => {
+    const seen: string[] = [];
+    const sent: { to: string; frame: Record<string, unknown> }[] = [];
+    const master = new VnodeMaster({
+      node: 'a',
+      ringSize: () => 64,
+      send: (to, frame) => (sent.push({ to, frame }), true),
+      forwardTo: (_service, partition) => (partition === 5 ? 'b' : undefined),
+      log: createLogger('a'),
+    });
+    master.register(keysModule(seen));
+    const sender = { node: 'c', ref: 'r1' };
+    master.coverage({ partition: 5, node: 'a' }, [4, 5], { type: 'keys' }, sender, 'kv');
+    master.handleFrame('c', { t: 'vnode_cov', service: 'kv', partition: 5, partitions: [5], request: { type: 'keys' }, sender });
+    expect(sent).toEqual([
+      { to: 'b', frame: { t: 'vnode_cov', service: 'kv', partition: 5, partitions: [4, 5], request: { type: 'keys' }, sender } },
+      { to: 'b', frame: { t: 'vnode_cov', service: 'kv', partition: 5, partitions: [5], request: { type: 'keys' }, sender } },
+    ]);
+    expect(master.running('kv')).toEqual([]); // no vnode started for the handed-off partition
+    // A partition that was not handed off is still answered here.
+    master.coverage({ partition: 6, node: 'a' }, [6], { type: 'keys' }, null, 'kv');
+    await waitFor('the local vnode to answer', () => seen.length === 1);
+    expect(seen).toEqual(['coverage 6']);
   });
 });
