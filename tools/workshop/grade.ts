@@ -23,6 +23,7 @@ import chalk from 'chalk';
 import { isMain, parseCommandLine, runMain, UsageError } from '../../shared/cli/options.js';
 import { findExercise, loadManifest, ROOT, type Exercise } from './manifest.js';
 import {
+  DIR_PROJECT,
   gradeReport,
   noReportMessage,
   overallStatus,
@@ -33,6 +34,7 @@ import {
   type ResultsJson,
   type Status,
   type VitestRun,
+  writeDirConfig,
 } from './vitest_report.js';
 
 const PROG = 'npm run grade';
@@ -120,29 +122,9 @@ function prepareDir(dir: string, exercises: readonly Exercise[], bonus: boolean,
     cpSync(codeDir, copy, { recursive: true, filter: (src) => !['node_modules', '.git'].includes(basename(src)) });
     codeDir = copy;
   }
-  const config = join(ROOT, 'tools', 'workshop', `.grade-${process.pid}.vitest.config.mjs`);
+  const config = writeDirConfig(codeDir, { bonus, by: PROG });
   made.push(config);
-  // Extends the repository's config (timeouts…) with one project: the suites, `@ex/` → codeDir.
-  writeFileSync(
-    config,
-    `// Written by ${PROG} for one run, deleted after. Safe to delete.
-import base from '../../vitest.config.ts';
-const { projects: _projects, ...test } = base.test ?? {};
-export default {
-  ...base,
-  root: ${JSON.stringify(ROOT)},
-  test: {
-    ...test,
-    projects: [{
-      extends: true,
-      resolve: { alias: { '@ex/': ${JSON.stringify(`${codeDir}/`)} } },
-      test: { name: 'grade', include: ['exercises/**/*.test.ts'], exclude: ${JSON.stringify(bonus ? [] : ['exercises/**/*.bonus.test.ts'])} },
-    }],
-  },
-};
-`,
-  );
-  return { run: { config, projects: ['grade'], verbose }, ranFrom: codeDir };
+  return { run: { config, projects: [DIR_PROJECT], verbose }, ranFrom: codeDir };
 }
 
 /** Replace `from` (a temporary copy's path, absolute or root-relative) by `to` in every message. */

@@ -7,9 +7,9 @@
  * whichever tree they run against, so results are matched to exercises by the suite's path.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { Exercise } from './manifest.js';
 import { ROOT } from './manifest.js';
@@ -222,6 +222,41 @@ export function readReport(file: string): VitestReport {
   return data as VitestReport;
 }
 
+/** Name of the one project in a config made by {@link writeDirConfig}. */
+export const DIR_PROJECT = 'grade';
+
+/**
+ * Write a vitest config that runs the repository's exercise suites with `@ex/` pointing at
+ * `codeDir` (a tree laid out like exercises/, a direct child of the repository root, since
+ * exercise code imports `../../shared/`). It extends vitest.config.ts (timeouts…) with one
+ * project, {@link DIR_PROJECT}. The caller deletes the file after the run.
+ * @param opts.bonus also run the bonus suites; `by` names the tool in the file's header.
+ * @returns the config's path (next to this module, so its relative import resolves).
+ */
+export function writeDirConfig(codeDir: string, opts: { bonus: boolean; by: string }): string {
+  const config = join(ROOT, 'tools', 'workshop', `.${basename(codeDir).replace(/^\./, '')}-${process.pid}.vitest.config.mjs`);
+  writeFileSync(
+    config,
+    `// Written by ${opts.by} for one run, deleted after. Safe to delete.
+import base from '../../vitest.config.ts';
+const { projects: _projects, ...test } = base.test ?? {};
+export default {
+  ...base,
+  root: ${JSON.stringify(ROOT)},
+  test: {
+    ...test,
+    projects: [{
+      extends: true,
+      resolve: { alias: { '@ex/': ${JSON.stringify(`${codeDir}/`)} } },
+      test: { name: '${DIR_PROJECT}', include: ['exercises/**/*.test.ts'], exclude: ${JSON.stringify(opts.bonus ? [] : ['exercises/**/*.bonus.test.ts'])} },
+    }],
+  },
+};
+`,
+  );
+  return config;
+}
+
 /** What {@link runVitest} runs. */
 export interface VitestRun {
   /** `--project` names (of the config in use). */
@@ -234,6 +269,8 @@ export interface VitestRun {
   readonly verbose?: boolean;
   /** Where vitest and its config are (default: this repository). */
   readonly root?: string;
+  /** Stop after this many failed tests (vitest's `--bail`). */
+  readonly bail?: number;
 }
 
 /** Outcome of {@link runVitest}: the report, or `undefined` if vitest wrote none (then see `stderr`). */
@@ -258,6 +295,7 @@ export async function runVitest(run: VitestRun): Promise<VitestOutcome> {
     ...(run.config ? ['--config', run.config] : []),
     ...run.projects.flatMap((p) => ['--project', p]),
     ...(run.verbose ? ['--reporter=default'] : []),
+    ...(run.bail ? [`--bail=${run.bail}`] : []),
     '--reporter=json',
     `--outputFile=${out}`,
     ...(run.filters ?? []),
