@@ -14,7 +14,7 @@ import { RingNode } from '../node.js';
 import type { Ring } from '../ring.js';
 import { loadRingFile } from '../ring_manager.js';
 import { loadApp, type AppTree } from './app_loader.js';
-import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseNodeName, parsePort, parseRingSize, PARENT_PID_ENV, printError, runMain, UsageError } from './options.js';
+import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseInteger, parseNodeName, parsePort, parseRingSize, PARENT_PID_ENV, printError, runMain, UsageError } from './options.js';
 
 const PROG = 'npm run node';
 
@@ -42,6 +42,10 @@ Options:
   --app NAME           which exercise stage to run: ex1 … ex6 (default: the latest)
   --http-port PORT     serve the app's HTTP API here, if it has one (0: any free port)
   --chat-port PORT     serve the app's chat here, if it has one (0: any free port)
+  --handoff-batch-items N
+                       items per handoff batch, 1..100000 (default 500); for tests: a small
+                       batch makes a transfer take several round trips
+  --nemesis            for tests: accept admin.nemesis calls that cut links
   --help               show this help
 
 Example:
@@ -69,6 +73,10 @@ export interface ConsoleOptions {
   readonly httpPort?: number;
   /** Port for the app's chat server (undefined: none). */
   readonly chatPort?: number;
+  /** Items per handoff batch (undefined: the runtime's default, 500). */
+  readonly handoffBatchItems?: number;
+  /** Accept `admin.nemesis` calls (tests cutting links between node processes). */
+  readonly nemesis: boolean;
 }
 
 /**
@@ -94,6 +102,8 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
       app: { type: 'string' },
       'http-port': { type: 'string' },
       'chat-port': { type: 'string' },
+      'handoff-batch-items': { type: 'string' },
+      nemesis: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -113,6 +123,8 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
     app: values.app === undefined ? undefined : nonEmpty(values.app, '--app'),
     httpPort: values['http-port'] === undefined ? undefined : parsePort(values['http-port'], '--http-port'),
     chatPort: values['chat-port'] === undefined ? undefined : parsePort(values['chat-port'], '--chat-port'),
+    handoffBatchItems: values['handoff-batch-items'] === undefined ? undefined : parseInteger(values['handoff-batch-items'], '--handoff-batch-items', 1, 100_000),
+    nemesis: values.nemesis === true,
   };
 }
 
@@ -161,6 +173,7 @@ async function start(opts: ConsoleOptions, app: App): Promise<RingNode> {
       services: app.services(),
       ring,
       ringFile: opts.ringFile,
+      handoff: opts.handoffBatchItems === undefined ? undefined : { batchItems: opts.handoffBatchItems },
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
@@ -333,6 +346,8 @@ async function main(): Promise<void> {
   }
   // devrel asks every node where its front doors are, to print them in one table.
   node.rpc.handle('admin.endpoints', () => servers?.endpoints ?? [], { clients: true });
+  handleTransfers(node);
+  if (opts.nemesis) handleNemesis(node);
 
   if (opts.join) {
     try {
@@ -346,6 +361,77 @@ async function main(): Promise<void> {
     process.stdout.write(`${node.name} joined the cluster at ${opts.join} (committed; partitions are being handed off)\n`);
   }
   if (opts.repl) startRepl(node, app, opts.tree, () => void stop(0));
+}
+
+/** What `admin.transfers` answers (riak-admin transfers): handoffs running and waiting on this node. */
+export interface TransfersView {
+  readonly node: string;
+  /** Transfers leaving this node now; `items`/`sentItems` count items, `sentBytes` bytes. */
+  readonly running: readonly { kind: 'ownership' | 'hinted'; service: string; partition: number; target: string; items: number; sentItems: number; sentBytes: number }[];
+  /**
+   * Fallback vnodes running here (we stood in for `owner` of `partition`): each still has to
+   * hand its data back (hinted handoff) before it stops. Empty once hinted handoff drained.
+   */
+  readonly fallbacks: readonly { service: string; partition: number; owner: string }[];
+  /** Ownership transfers of the ring (`next`) leaving this node that are not complete yet. */
+  readonly ownership: readonly { partition: number; nextOwner: string }[];
+}
+
+/**
+ * Register `admin.transfers` (clients allowed): what this node still has to hand off, like
+ * `riak-admin transfers` ("waiting to handoff" and "active transfers"). Tests wait on it for
+ * hinted handoff to drain, which `admin.status`'s `settled` does not cover.
+ */
+export function handleTransfers(node: RingNode): void {
+  node.rpc.handle(
+    'admin.transfers',
+    (): TransfersView => {
+      const ring = node.ring;
+      const fallbacks: { service: string; partition: number; owner: string }[] = [];
+      for (const service of node.vnodes.services()) {
+        for (const w of node.vnodes.running(service)) {
+          const p = w.id.partition;
+          const owner = ring.owners[p];
+          if (owner === undefined || owner === node.name || node.handoff.forwardTo(service, p) !== undefined) continue;
+          // A partition moving to or from us by ownership handoff is not a fallback.
+          if (ring.next.some((t) => t.partition === p && (t.nextOwner === node.name || t.owner === node.name))) continue;
+          fallbacks.push({ service, partition: p, owner });
+        }
+      }
+      return {
+        node: node.name,
+        running: node.handoff.running().map(({ kind, service, partition, target, items, sentItems, sentBytes }) => ({ kind, service, partition, target, items, sentItems, sentBytes })),
+        fallbacks,
+        ownership: ring.next.filter((t) => t.owner === node.name && t.status !== 'complete').map((t) => ({ partition: t.partition, nextOwner: t.nextOwner })),
+      };
+    },
+    { clients: true },
+  );
+}
+
+/**
+ * Register `admin.nemesis` (clients allowed; only with `--nemesis`): `{ drop: string[] }`
+ * makes this node drop every frame it sends to those nodes (heartbeats included), so they
+ * see it down; `{ drop: [] }` delivers everything again. Cutting a link both ways takes a call
+ * on both ends: the transport filters outgoing frames only. Admin clients are never cut.
+ * @returns `{ drop }`, the nodes now cut off. @throws RingError `bad_request` if `drop` is
+ *   not an array of node names.
+ */
+export function handleNemesis(node: RingNode): void {
+  node.rpc.handle(
+    'admin.nemesis',
+    (args) => {
+      const drop = (args as { drop?: unknown } | null)?.drop;
+      if (!Array.isArray(drop) || !drop.every((n) => typeof n === 'string' && n !== '')) {
+        throw new RingError('bad_request', '"drop" must be an array of node names, e.g. { drop: ["dev3@127.0.0.1"] }');
+      }
+      const cut = [...new Set(drop as string[])].sort();
+      node.transport.setLinkFilter(cut.length === 0 ? undefined : (to) => (cut.includes(to) ? 'drop' : 'deliver'));
+      node.log.info(cut.length === 0 ? 'nemesis: every link delivers again' : `nemesis: dropping frames to ${cut.join(', ')}`);
+      return { drop: cut };
+    },
+    { clients: true },
+  );
 }
 
 /** If devrel started us, stop when it dies (even by SIGKILL), so no node is left behind. */
