@@ -15,17 +15,34 @@
  * could stall without a periodic trigger).
  *
  * How (per service and partition):
- * 1. `isEmpty()`: nothing to send → straight to step 5.
- * 2. `handoffStarting(target)`; from now on commands go to `handleHandoffCommand`, which may
+ * 1. `isEmpty()`: nothing to send → straight to step 6.
+ * 2. Open the transfer on the target (`handoff.open`): the target takes one of its
+ *    `concurrency` slots or refuses with `max_concurrency` (see below).
+ * 3. `handoffStarting(target)`; from now on commands go to `handleHandoffCommand`, which may
  *    `forward()` them to the target (so writes made during the transfer are not lost).
- * 3. The fold request collects `encodeHandoffItem(key, value)` for every item.
- * 4. Items go to the target in batches over RPC (`handoff.data`); each batch is acknowledged
+ * 4. The fold request collects `encodeHandoffItem(key, value)` for every item.
+ * 5. Items go to the target in batches over RPC (`handoff.data`); each batch is acknowledged
  *    after the target's vnode applied it with `handleHandoffData` (which must be idempotent:
- *    a retried transfer sends everything again).
- * 5. `handoffFinished(target)`, then `delete()`.
- * A failure (target down, timeout, error) calls `handoffCancelled()`, keeps the data serving
- * here, and retries after `retryMs`. At most `concurrency` transfers leave a node at once.
+ *    a retried transfer sends everything again). After the last one, `handoff.close` frees
+ *    the target's slot.
+ * 6. `handoffFinished(target)`, then `delete()`.
+ * A failure (target down, timeout, error) calls `handoffCancelled()`, closes the target's
+ * slot (best effort), keeps the data serving here, and retries after `retryMs`.
+ *
+ * Concurrency (riak's `handoff_concurrency`, default 2): a node takes part in at most
+ * `concurrency` transfers at once, *inbound and outbound together*, as riak's
+ * `riak_core_handoff_manager` counts its sender and receiver processes together. A node does
+ * not start a transfer when its own transfers in + out have reached the limit; a target that
+ * has reached it refuses `handoff.open` with RingError `max_concurrency` (riak: the manager
+ * answers `{error, max_concurrency}` to `add_inbound`). A refusal is not a failure: it is
+ * logged at debug, counted in `stats.refused` (not `stats.failed`), and the transfers to that
+ * target wait a short, jittered delay (about `tickMs`; jitter so that two nodes refusing each
+ * other do not retry in lockstep forever). The target forgets a slot on `handoff.close`, or
+ * when its sender has sent no batch for longer than the sender's batch timeout (a killed
+ * sender must not hold a slot forever); a batch arriving for a slot it forgot re-takes one
+ * if there is room, or is refused with `max_concurrency` like an open.
  */
+import { RingError } from './errors.js';
 import { isReady, type Ring } from './ring.js';
 import type { Logger } from './log.js';
 import type { Rpc } from './rpc.js';
@@ -42,13 +59,19 @@ export interface HandoffOptions {
   maxWaitMs?: number;
   /** Retry a failed transfer after this long (default 1000). */
   retryMs?: number;
-  /** Transfers leaving this node at once (default 2, as riak's handoff_concurrency). */
+  /**
+   * Transfers this node takes part in at once, inbound and outbound together (default 2, as
+   * riak's `handoff_concurrency`). Also the number of inbound slots a target grants.
+   */
   concurrency?: number;
   /** Items per batch (default 500). */
   batchItems?: number;
   /** Bytes per batch, roughly (default 256 KiB). */
   batchBytes?: number;
-  /** Deadline for one batch's acknowledgement (default 5000). */
+  /**
+   * Deadline for one batch's acknowledgement, and for `handoff.open`/`handoff.close`
+   * (default 5000). The target frees the slot of a sender silent for longer than this.
+   */
   batchTimeoutMs?: number;
   /** How often a running transfer logs its progress (default 1000). */
   progressEveryMs?: number;
@@ -65,6 +88,8 @@ export interface HandoffLinks {
   /** Tell the claimant that every service handed `partition` off to `nextOwner`. */
   transferComplete(partition: number, nextOwner: string, services: readonly string[]): Promise<void>;
   log: Logger;
+  /** Source of randomness for the jitter of refused transfers (default Math.random; 0 ≤ x < 1). */
+  random?: () => number;
 }
 
 /** A transfer that is running, for status displays and tests. */
@@ -79,10 +104,34 @@ export interface ActiveTransfer {
   sentBytes: number;
 }
 
+/**
+ * A transfer arriving at this node (it holds one of our `concurrency` slots), for status
+ * displays and tests (riak: a `riak_core_handoff_receiver`). Times are `Date.now()` ms.
+ */
+export interface InboundTransfer {
+  readonly service: string;
+  readonly partition: number;
+  /** The sending node. */
+  readonly source: string;
+  readonly startedAt: number;
+  /** When the last batch arrived or was applied (or the transfer was opened). */
+  lastBatchAt: number;
+  /** The slot is freed if the sender stays silent longer than this (ms; its batch timeout). */
+  readonly silenceMs: number;
+  /** Items and bytes applied so far. */
+  items: number;
+  bytes: number;
+}
+
 /** Counters of what this node's handoff manager did. */
 export interface HandoffStats {
   completed: number;
+  /** Transfers out that failed (target down, timeout, error); a refusal is not a failure. */
   failed: number;
+  /** Transfers out the target refused for now with `max_concurrency` (retried soon). */
+  refused: number;
+  /** Transfers in this node refused with `max_concurrency`. */
+  refusedInbound: number;
   itemsSent: number;
   bytesSent: number;
   itemsReceived: number;
@@ -91,11 +140,20 @@ export interface HandoffStats {
 }
 
 const key = (service: string, partition: number) => `${service}/${partition}`;
+const inboundKey = (source: string, service: string, partition: number) => `${source}|${service}/${partition}`;
+/** True if `err` is a target's refusal for now (riak: `{error, max_concurrency}`). */
+const isRefusal = (err: unknown) => (err as { code?: unknown } | null)?.code === 'max_concurrency';
 
 export class HandoffManager {
   private readonly opts: Required<HandoffOptions>;
   private timer?: NodeJS.Timeout;
   private readonly active = new Map<string, ActiveTransfer>();
+  /** Transfers arriving here, by source|service/partition: the slots we granted. */
+  private readonly inbound = new Map<string, InboundTransfer>();
+  /** Batches being applied per inbound slot (a slot is never expired while one runs). */
+  private readonly applying = new Map<string, number>();
+  /** target → `Date.now()` before which no transfer to it starts (it refused one). */
+  private readonly refusedUntil = new Map<string, number>();
   /** service/partition → node that now holds the data (ownership handoff done, ring not yet switched everywhere). */
   private readonly forwarding = new Map<string, string>();
   /** partition>target → services that finished an ownership handoff of it. */
@@ -105,7 +163,7 @@ export class HandoffManager {
   private readonly waitingSince = new Map<string, number>();
   private readonly warned = new Set<string>();
   private stopped = false;
-  readonly stats: HandoffStats = { completed: 0, failed: 0, itemsSent: 0, bytesSent: 0, itemsReceived: 0 };
+  readonly stats: HandoffStats = { completed: 0, failed: 0, refused: 0, refusedInbound: 0, itemsSent: 0, bytesSent: 0, itemsReceived: 0 };
 
   constructor(private readonly links: HandoffLinks, opts: HandoffOptions = {}) {
     const inactivityMs = opts.inactivityMs ?? 1000;
@@ -120,17 +178,80 @@ export class HandoffManager {
       batchTimeoutMs: opts.batchTimeoutMs ?? 5000,
       progressEveryMs: opts.progressEveryMs ?? 1000,
     };
-    // The receiving side: apply a batch in the target vnode, in order with its commands.
-    links.rpc.handle('handoff.data', async (args) => {
+    // The receiving side (riak: handoff_receiver). Open: take a slot or refuse.
+    links.rpc.handle('handoff.open', (args, from) => {
+      const { service, partition, timeoutMs } = args as { service: string; partition: number; timeoutMs?: number };
+      if (typeof service !== 'string' || typeof partition !== 'number') throw new Error('malformed handoff.open');
+      this.admit(from, service, partition, typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : this.opts.batchTimeoutMs);
+      return true;
+    });
+    // A batch: apply it in the target vnode, in order with its commands.
+    links.rpc.handle('handoff.data', async (args, from) => {
       const { service, partition, items } = args as { service: string; partition: number; items: Uint8Array[] };
       if (typeof service !== 'string' || typeof partition !== 'number' || !Array.isArray(items)) throw new Error('malformed handoff batch');
-      await links.vnodes.vnode(service, partition).run(async (v) => {
-        if (!v.handleHandoffData) throw new Error(`service ${service} cannot receive handoff data (no handleHandoffData)`);
-        for (const item of items) await v.handleHandoffData(item);
-      });
+      const slot = this.admit(from, service, partition, undefined);
+      const k = inboundKey(from, service, partition);
+      this.applying.set(k, (this.applying.get(k) ?? 0) + 1);
+      try {
+        await links.vnodes.vnode(service, partition).run(async (v) => {
+          if (!v.handleHandoffData) throw new Error(`service ${service} cannot receive handoff data (no handleHandoffData)`);
+          for (const item of items) await v.handleHandoffData(item);
+        });
+      } finally {
+        const n = (this.applying.get(k) ?? 1) - 1;
+        if (n > 0) this.applying.set(k, n);
+        else this.applying.delete(k);
+        slot.lastBatchAt = Date.now();
+      }
+      slot.items += items.length;
+      slot.bytes += items.reduce((n, b) => n + (b?.byteLength ?? 0), 0);
       this.stats.itemsReceived += items.length;
       return items.length;
     });
+    // Close: the sender is done (or gave up); free the slot.
+    links.rpc.handle('handoff.close', (args, from) => {
+      const { service, partition } = args as { service: string; partition: number };
+      const released = this.inbound.delete(inboundKey(from, service, partition));
+      if (released) this.tick(); // a slot is free: maybe one of our own transfers can start
+      return released;
+    });
+  }
+
+  /**
+   * The inbound slot of `source`'s transfer of `service`/`partition`: the existing one
+   * (a re-open after a retry takes no second slot), or a new one if this node's transfers in
+   * and out are below `concurrency` (riak: `riak_core_handoff_manager:add_inbound/1`).
+   * `silenceMs` undefined: keep the slot's own (a batch re-taking a forgotten slot uses ours).
+   * @throws RingError `max_concurrency` when the limit is reached.
+   */
+  private admit(source: string, service: string, partition: number, silenceMs: number | undefined): InboundTransfer {
+    const k = inboundKey(source, service, partition);
+    const now = Date.now();
+    this.expireInbound(now);
+    const existing = this.inbound.get(k);
+    if (existing) {
+      existing.lastBatchAt = now;
+      return existing;
+    }
+    if (this.stopped || this.active.size + this.inbound.size >= this.opts.concurrency) {
+      this.stats.refusedInbound++;
+      throw new RingError(
+        'max_concurrency',
+        `${this.links.node} is at its handoff limit (${this.active.size} out + ${this.inbound.size} in of ${this.opts.concurrency}); ${source} should retry ${service} partition ${partition} later`,
+      );
+    }
+    const slot: InboundTransfer = { service, partition, source, startedAt: now, lastBatchAt: now, silenceMs: silenceMs ?? this.opts.batchTimeoutMs, items: 0, bytes: 0 };
+    this.inbound.set(k, slot);
+    return slot;
+  }
+
+  /** Forget inbound slots whose sender has been silent longer than its batch timeout (it died or gave up). */
+  private expireInbound(now: number): void {
+    for (const [k, slot] of this.inbound) {
+      if (this.applying.has(k) || now - slot.lastBatchAt <= slot.silenceMs) continue;
+      this.inbound.delete(k);
+      this.links.log.info(`handoff of ${slot.service} partition ${slot.partition} from ${slot.source}: no batch for ${now - slot.lastBatchAt} ms; freeing its slot`);
+    }
   }
 
   start(): void {
@@ -150,11 +271,23 @@ export class HandoffManager {
     this.reported.clear();
     this.retryAt.clear();
     this.waitingSince.clear();
+    this.refusedUntil.clear();
+    this.inbound.clear();
   }
 
   /** Transfers leaving this node right now. */
   running(): ActiveTransfer[] {
     return [...this.active.values()];
+  }
+
+  /**
+   * Transfers arriving at this node right now: the inbound slots granted by `handoff.open`
+   * and not yet closed or expired. `receiving().length + running().length` never exceeds
+   * `concurrency` because of this node's own decisions.
+   */
+  receiving(): InboundTransfer[] {
+    this.expireInbound(Date.now());
+    return [...this.inbound.values()];
   }
 
   /**
@@ -180,14 +313,18 @@ export class HandoffManager {
     this.tick();
   }
 
-  /** Look for transfers to make and start them (up to the concurrency limit). Safe at any time. */
+  /**
+   * Look for transfers to make and start them, while this node's transfers in and out are
+   * below the concurrency limit; skip targets that refused one a moment ago. Safe at any time.
+   */
   tick(): void {
     if (this.stopped) return;
     const now = Date.now();
+    this.expireInbound(now);
     for (const job of this.candidates()) {
-      if (this.active.size >= this.opts.concurrency) break;
+      if (this.active.size + this.inbound.size >= this.opts.concurrency) break;
       const k = key(job.service, job.partition);
-      if (this.active.has(k) || (this.retryAt.get(k) ?? 0) > now) continue;
+      if (this.active.has(k) || (this.retryAt.get(k) ?? 0) > now || (this.refusedUntil.get(job.target) ?? 0) > now) continue;
       const worker = this.links.vnodes.vnode(job.service, job.partition);
       const since = this.waitingSince.get(k) ?? now;
       this.waitingSince.set(k, since);
@@ -225,17 +362,24 @@ export class HandoffManager {
     return out;
   }
 
-  /** Run one transfer; on failure cancel, keep the data and schedule a retry. */
+  /**
+   * Run one transfer; on failure cancel, keep the data and schedule a retry. A refusal by the
+   * target (`max_concurrency`) is not a failure: transfers to it wait a short jittered delay.
+   */
   private async transfer(kind: 'ownership' | 'hinted', service: string, partition: number, target: string): Promise<void> {
     const { vnodes, log, rpc } = this.links;
     const k = key(service, partition);
     const job: ActiveTransfer = { kind, service, partition, target, startedAt: Date.now(), items: 0, sentItems: 0, sentBytes: 0 };
     this.active.set(k, job);
     const worker = vnodes.vnode(service, partition);
+    const timeoutMs = this.opts.batchTimeoutMs;
     let started = false;
+    let opened = false;
     try {
       const empty = await worker.run((v) => (v.isEmpty ? v.isEmpty() : true));
       if (!empty) {
+        await rpc.call(target, 'handoff.open', { service, partition, timeoutMs }, timeoutMs);
+        opened = true;
         if (!(await worker.run((v) => v.handoffStarting?.(target) ?? true))) throw new Error('the vnode refused to start handing off (handoffStarting returned false)');
         const items = await this.fold(worker.run.bind(worker), service, partition, () => {
           worker.handoffTarget = target; // set inside the vnode's turn, just before the fold
@@ -246,7 +390,7 @@ export class HandoffManager {
         let lastLog = Date.now();
         for (const batch of batches(items, this.opts.batchItems, this.opts.batchBytes)) {
           if (this.stopped) throw new Error('node stopping');
-          await rpc.call(target, 'handoff.data', { service, partition, items: batch }, this.opts.batchTimeoutMs);
+          await rpc.call(target, 'handoff.data', { service, partition, items: batch }, timeoutMs);
           job.sentItems += batch.length;
           job.sentBytes += batch.reduce((n, b) => n + b.byteLength, 0);
           if (Date.now() - lastLog >= this.opts.progressEveryMs) {
@@ -254,6 +398,12 @@ export class HandoffManager {
             log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: ${progress(job)}`);
           }
         }
+        // Every batch is acknowledged: the transfer is done whether or not the close arrives
+        // (the target frees a silent sender's slot by itself).
+        opened = false;
+        await rpc.call(target, 'handoff.close', { service, partition }, timeoutMs).catch((err: unknown) => {
+          log.debug(`handoff of ${service} partition ${partition}: could not close the transfer on ${target}: ${(err as Error).message}`);
+        });
         await worker.run((v) => v.handoffFinished?.(target));
       }
       // Delete and start forwarding in one vnode turn: a command queued behind delete() must
@@ -277,17 +427,26 @@ export class HandoffManager {
       }
       this.retryAt.delete(k);
     } catch (err) {
-      this.stats.failed++;
       worker.handoffTarget = undefined;
+      if (opened) void rpc.call(target, 'handoff.close', { service, partition }, timeoutMs).catch(() => undefined);
       if (started) await worker.run((v) => v.handoffCancelled?.()).catch(() => undefined);
       const msg = (err as Error).message;
-      this.stats.lastError = msg;
-      const warnKey = `${k}:${msg}`;
-      if (!this.warned.has(warnKey)) {
-        this.warned.add(warnKey);
-        log.warn(`handoff (${kind}) of ${service} partition ${partition} to ${target} failed after ${job.sentItems} items: ${msg}; will retry`);
+      if (isRefusal(err)) {
+        // riak: the target said max_concurrency. Not a failure; try that target again soon.
+        this.stats.refused++;
+        const delayMs = Math.round(Math.min(this.opts.tickMs, this.opts.retryMs) * (0.5 + (this.links.random ?? Math.random)()));
+        this.refusedUntil.set(target, Math.max(this.refusedUntil.get(target) ?? 0, Date.now() + delayMs));
+        log.debug(`handoff (${kind}) of ${service} partition ${partition} to ${target}: refused for now (${msg}); retrying in ${delayMs} ms`);
+      } else {
+        this.stats.failed++;
+        this.stats.lastError = msg;
+        const warnKey = `${k}:${msg}`;
+        if (!this.warned.has(warnKey)) {
+          this.warned.add(warnKey);
+          log.warn(`handoff (${kind}) of ${service} partition ${partition} to ${target} failed after ${job.sentItems} items: ${msg}; will retry`);
+        }
+        this.retryAt.set(k, Date.now() + this.opts.retryMs);
       }
-      this.retryAt.set(k, Date.now() + this.opts.retryMs);
     } finally {
       this.active.delete(k);
     }
