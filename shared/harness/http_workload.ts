@@ -40,6 +40,8 @@ export interface HttpWorkloadOptions {
   readonly requestTimeoutMs?: number;
   /** Prefix of every key (default `k`). */
   readonly keyPrefix?: string;
+  /** Each client waits this long between two requests, in ms (default 0): paces the load. */
+  readonly pauseMs?: number;
 }
 
 /** Counts of a workload, for reports. */
@@ -135,6 +137,7 @@ export class HttpWorkload {
         op.fail();
         await delay(FAILURE_PAUSE_MS);
       }
+      if (this.opts.pauseMs) await delay(this.opts.pauseMs);
     }
   }
 

@@ -128,7 +128,10 @@ export class ProcessCluster {
   private readonly dataDir: string;
   private readonly cookie: string;
   private stopped = false;
-  private readonly onExit = () => this.killAllNow();
+  private readonly onExit = () => {
+    this.killAllNow();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  };
   private readonly say: (line: string) => void;
   private readonly t0 = Date.now();
   private portLock: Promise<unknown> = Promise.resolve();
@@ -139,7 +142,9 @@ export class ProcessCluster {
     this.dataDir = mkdtempSync(join(tmpdir(), 'ring-scenario-'));
     this.cookie = opts.cookie ?? `scenario-${process.pid}-${Math.random().toString(36).slice(2)}`;
     this.say = opts.say ?? ((line) => console.log(line));
-    // Last resort: whatever happens to this process, no node is left behind.
+    // Last resort when this process exits without stop() (a crash, process.exit): no node is
+    // left behind. A process killed by a signal runs no hook; its nodes notice that their
+    // parent is gone (PARENT_PID_ENV) and stop within a second.
     process.on('exit', this.onExit);
   }
 

@@ -60,6 +60,9 @@ describe('tool arguments', () => {
     expect(opts).toMatchObject({ name: 'dev2@127.0.0.1', port: 8102, host: '127.0.0.1', cookie: 'workshop', ringSize: 64, repl: false, join: '127.0.0.1:8101', tree: 'solutions' });
     expect(parseConsoleArgs(['--name', 'x', '--exercises'])).toMatchObject({ tree: 'exercises', repl: true, port: 0 });
     expect(() => parseConsoleArgs(['--name', 'x', '--port', 'http'])).toThrow(UsageError);
+    expect(parseConsoleArgs(['--name', 'x'])).toMatchObject({ nemesis: false, handoffBatchItems: undefined });
+    expect(parseConsoleArgs(['--name', 'x', '--nemesis', '--handoff-batch-items', '10'])).toMatchObject({ nemesis: true, handoffBatchItems: 10 });
+    expect(() => parseConsoleArgs(['--name', 'x', '--handoff-batch-items', '0'])).toThrow('--handoff-batch-items must be an integer between 1 and 100000');
   });
 
   it('devrel: defaults, node count and port range checks', () => {

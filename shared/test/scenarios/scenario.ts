@@ -13,11 +13,18 @@ export const D3 = nodeName('dev3');
 export const D4 = nodeName('dev4');
 
 /**
+ * Pause of each client between two writes, in ms: a steady load that leaves this 2-core
+ * machine some CPU for the nodes' heartbeats and handoffs.
+ */
+export const LOAD_PAUSE_MS = 10;
+
+/**
  * The scenario's resources; `afterEach` stops the workloads and kills every node, whether the
  * test passed or not. Call once at the top of a scenario file.
  */
 export function scenarioResources(): {
   start(size: number, opts?: ProcessClusterOptions): Promise<ProcessCluster>;
+  /** A workload (not started), paced by {@link LOAD_PAUSE_MS} unless `opts.pauseMs` says otherwise. */
   workload(opts: HttpWorkloadOptions): HttpWorkload;
 } {
   let cluster: ProcessCluster | undefined;
@@ -30,7 +37,7 @@ export function scenarioResources(): {
   return {
     start: async (size, opts) => (cluster = await ProcessCluster.start(size, opts)),
     workload: (opts) => {
-      const load = new HttpWorkload(opts);
+      const load = new HttpWorkload({ pauseMs: LOAD_PAUSE_MS, ...opts });
       loads.push(load);
       return load;
     },
