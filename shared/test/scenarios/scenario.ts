@@ -29,7 +29,13 @@ export function scenarioResources(): {
 } {
   let cluster: ProcessCluster | undefined;
   const loads: HttpWorkload[] = [];
-  afterEach(async () => {
+  afterEach(async (ctx) => {
+    // A failure that did not come with the nodes' logs (an admin call refused, an assertion):
+    // print them, before the nodes and their logs go.
+    const result = ctx.task.result;
+    if (cluster && result?.state === 'fail' && !result.errors?.some((e) => String(e.message).includes('--- last '))) {
+      console.log(cluster.withLogs(new Error('the scenario failed; the nodes said:'), cluster.names(), 40).message);
+    }
     await Promise.all(loads.splice(0).map((l) => l.stop()));
     await cluster?.stop();
     cluster = undefined;
