@@ -220,11 +220,21 @@ export class RingNode {
   }
 
   private ringChanged(ring: Ring, prev: Ring): void {
+    // The claimant tells members it just removed, before their links go: gossip no longer
+    // reaches them (riak's claimant does the same for exiting nodes it makes invalid).
+    if (ring.claimant === this.name) {
+      for (const node of members(prev)) {
+        if (node !== this.name && memberStatus(ring, node) === 'invalid') this.transport.send(node, { t: 'ring', ring });
+      }
+    }
     this.syncPeers(ring);
     const status = memberStatus(ring, this.name);
     const before = memberStatus(prev, this.name);
     if (status !== before) this.log.info(`member status ${before} -> ${status}`);
-    if ((status === 'exiting' || status === 'invalid') && before !== 'invalid') this.leaveRing(status);
+    // An exiting member stays in gossip until it is invalid: it must still see the versions
+    // that finish the plan, or the ring is never ready again (riak_core_ring_handler ignores
+    // `exiting`; the claimant's maybe_remove_exiting makes it invalid).
+    if (status === 'invalid' && before !== 'invalid') this.leaveRing(status);
     this.claimantTick();
     this.handoff.ringChanged(ring);
   }
@@ -243,7 +253,7 @@ export class RingNode {
   }
 
   /**
-   * We are no longer a member (left and exiting, or removed): tell the claimant we saw it,
+   * We are no longer a member (left, or removed): tell the claimant we saw it,
    * drop our vnodes' data and start over as a cluster of one, like a fresh riak node.
    */
   private leaveRing(status: string): void {

@@ -9,7 +9,7 @@ import { TestCluster } from '../harness/cluster.js';
 import { waitFor } from '../harness/wait.js';
 import { Nemesis } from '../harness/nemesis.js';
 import { testSeed } from '../harness/seed.js';
-import { members, memberStatus, ownedPartitions } from '../ring.js';
+import { members, memberStatus, ownedPartitions, type Ring } from '../ring.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -94,6 +94,25 @@ describe('every ring change converges on every node', () => {
     );
     expect(rest[0]!.ring.claimant).not.toBe(claimant.name);
     expect(members(claimant.ring)).toEqual([claimant.name]);
+  });
+
+  it('a leaving node stays in gossip while exiting and starts over only once it is removed (invalid)', async () => {
+    // Were it to leave at `exiting`, a version made after that (a transfer between the members
+    // that stay, finishing late) would never be seen by it, and the ring never ready again.
+    const c = (cluster = await TestCluster.start({ size: 4 }));
+    const dev4 = c.node('dev4@127.0.0.1');
+    const seen: string[] = []; // dev4's own status in each ring it holds, while in the old cluster
+    const clusterId = dev4.ring.clusterId;
+    dev4.manager.on('ring', (ring: Ring) => {
+      if (ring.clusterId === clusterId) seen.push(memberStatus(ring, dev4.name));
+    });
+    await dev4.leave();
+    await c.commitWhenReady(c.node(0));
+    const rest = c.nodes.filter((n) => n !== dev4);
+    await waitFor('the three that stay to settle without dev4', () => rest.every((n) => n.isSettled() && members(n.ring).join() === rest.map((r) => r.name).join()));
+    await waitFor('dev4 to start over alone', () => members(dev4.ring).join() === dev4.name);
+    expect(seen).toContain('exiting');
+    expect(seen.at(-1), `dev4's statuses: ${seen.join(' ')}`).toBe('invalid');
   });
 
   it('removes a dead node: its partitions are reassigned and the ring settles', async () => {
