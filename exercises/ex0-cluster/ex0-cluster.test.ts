@@ -6,6 +6,10 @@ import { stripVTControlCharacters } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formCluster, leaveCluster } from '@ex/ex0-cluster/cluster.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
+import { Nemesis } from '../../shared/harness/nemesis.js';
+import { testSeed } from '../../shared/harness/seed.js';
+import { waitFor } from '../../shared/harness/wait.js';
+import type { RingNode } from '../../shared/node.js';
 import { members, ownedPartitions } from '../../shared/ring.js';
 
 let cluster: TestCluster | undefined;
@@ -15,6 +19,11 @@ afterEach(async () => {
 });
 
 const fresh = async (size: number) => (cluster = await TestCluster.start({ size, form: false }));
+const DEV = (i: number) => `dev${i}@127.0.0.1`;
+
+/** The nodes (by name) that do not see a settled ring with exactly `expected` as members. */
+const unsettled = (nodes: readonly RingNode[], expected: readonly string[]) =>
+  nodes.filter((n) => !(n.isSettled() && members(n.ring).join() === [...expected].sort().join())).map((n) => n.name);
 
 describe('ex0-cluster: forming a ring', () => {
   it('joins three fresh nodes into one ring where every member is valid', async () => {
@@ -44,6 +53,50 @@ describe('ex0-cluster: forming a ring', () => {
     expect(rows.map((r) => r.match(/(\d+\.\d)%/)?.[1]).sort()).toEqual(['32.8', '32.8', '34.4']);
     expect(text).toContain('Valid:3 / Leaving:0 / Exiting:0 / Joining:0 / Down:0');
   });
+
+  it('any node can be the seed: given dev3 first, dev1 and dev2 join dev3 and dev3 stays the claimant', async () => {
+    const c = await fresh(3);
+    const [dev1, dev2, dev3] = c.nodes as [RingNode, RingNode, RingNode];
+    const plan = await formCluster([dev3, dev1, dev2]);
+    expect(plan.changes.map((ch) => `${ch.action} ${ch.node}`).sort()).toEqual([`join ${DEV(1)}`, `join ${DEV(2)}`]);
+    expect(unsettled(c.nodes, c.names)).toEqual([]);
+    for (const node of c.nodes) expect(node.ring.claimant).toBe(DEV(3));
+  });
+
+  it('returns only when every node sees the settled ring, not just the seed: dev3 cannot hear dev2 for a while', async () => {
+    const c = await fresh(3);
+    const [dev1] = c.nodes as [RingNode];
+    // dev2 and dev3 cannot exchange frames: both still talk to dev1, so dev1 (the seed and
+    // claimant) settles, but dev3 does not see dev2 up, so dev3 cannot see a settled ring.
+    let cut = true;
+    const cutOff = new Set([`${DEV(2)}>${DEV(3)}`, `${DEV(3)}>${DEV(2)}`]);
+    c.setLinkFilter((from, to) => (cut && cutOff.has(`${from}>${to}`) ? 'drop' : 'deliver'));
+    // What formCluster left behind at the moment it returned: the nodes not (yet) settled.
+    let leftUnsettled: string[] | undefined;
+    let failed = false;
+    const forming = formCluster(c.nodes).then(
+      (plan) => {
+        leftUnsettled = unsettled(c.nodes, c.names);
+        return plan;
+      },
+      (err: unknown) => {
+        failed = true;
+        throw err;
+      },
+    );
+    const seedSettled = waitFor('the seed dev1 to see a settled ring with all three members', () => failed || unsettled([dev1], c.names).length === 0, {
+      timeoutMs: 15_000,
+    });
+    await Promise.race([forming, seedSettled]);
+    await seedSettled;
+    // The seed is settled; dev3 still cannot be. formCluster must keep waiting for it.
+    const early = await waitFor('formCluster to return (it must not, while dev3 cannot see dev2)', () => leftUnsettled, { timeoutMs: 300 }).catch(() => undefined);
+    expect(early, 'formCluster returned while these nodes did not see a settled ring yet (did it wait for the seed alone?)').toBeUndefined();
+    cut = false;
+    const plan = await forming;
+    expect(plan.changes).toHaveLength(2);
+    expect(leftUnsettled, 'nodes that did not see a settled ring with all three members when formCluster returned').toEqual([]);
+  });
 });
 
 describe('ex0-cluster: leaving a ring', () => {
@@ -59,5 +112,23 @@ describe('ex0-cluster: leaving a ring', () => {
     const counts = ['dev1', 'dev2', 'dev3'].map((n) => ownedPartitions(dev1!.ring, `${n}@127.0.0.1`).length).sort();
     expect(counts).toEqual([21, 21, 22]);
     expect(members(dev4!.ring)).toEqual(['dev4@127.0.0.1']);
+    expect(dev1!.isSettled()).toBe(true);
+  });
+
+  it('leaving while the ring is not ready (a join was just staged, dev2 and dev3 answer late): the commit is retried, and leaveCluster returns once via has settled', async () => {
+    const c = await fresh(5);
+    const [dev1, dev2, dev3, dev4, dev5] = c.nodes as [RingNode, RingNode, RingNode, RingNode, RingNode];
+    await formCluster([dev1, dev2, dev3, dev4]);
+    // Everything dev2 and dev3 say reaches dev1 (the claimant) 150 ms late, so dev1 learns
+    // late that they have seen a new ring: after each change, dev1's ring is not ready for a while.
+    const nemesis = new Nemesis(c, testSeed('ex0 leave while not ready'));
+    for (const slow of [dev2, dev3]) nemesis.latency(slow.name, dev1.name, 150);
+    await dev5.join(dev1.addr); // a ring change: dev1's ring is not ready until dev2 and dev3 answer
+    await leaveCluster(dev4, dev1);
+    expect(members(dev1.ring), 'dev1 still lists dev4 after leaveCluster returned').toEqual([DEV(1), DEV(2), DEV(3), DEV(5)]);
+    expect(dev1.isSettled(), "leaveCluster returned before via's ring had settled (ring ready, no transfers pending, every member valid)").toBe(true);
+    expect(ownedPartitions(dev1.ring, DEV(4))).toEqual([]);
+    nemesis.heal();
+    await waitFor('dev4 to start over alone', () => members(dev4.ring).join() === DEV(4));
   });
 });
