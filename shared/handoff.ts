@@ -36,11 +36,12 @@
  * has reached it refuses `handoff.open` with RingError `max_concurrency` (riak: the manager
  * answers `{error, max_concurrency}` to `add_inbound`). A refusal is not a failure: it is
  * logged at debug, counted in `stats.refused` (not `stats.failed`), and the transfers to that
- * target wait a short, jittered delay (about `tickMs`; jitter so that two nodes refusing each
- * other do not retry in lockstep forever). The target forgets a slot on `handoff.close`, or
- * when its sender has sent no batch for longer than the sender's batch timeout (a killed
- * sender must not hold a slot forever); a batch arriving for a slot it forgot re-takes one
- * if there is room, or is refused with `max_concurrency` like an open.
+ * target wait a short, jittered delay (`refusedRetryMs` × 0.5–1.5, with a tick at its end;
+ * jitter so that two nodes refusing each other do not retry in lockstep forever). The target
+ * forgets a slot on `handoff.close`, or when its sender has sent no batch for longer than the
+ * sender's batch timeout (a killed sender must not hold a slot forever); a batch arriving for
+ * a slot it forgot re-takes one if there is room, or is refused with `max_concurrency` like
+ * an open.
  */
 import { RingError } from './errors.js';
 import { isReady, type Ring } from './ring.js';
@@ -59,6 +60,11 @@ export interface HandoffOptions {
   maxWaitMs?: number;
   /** Retry a failed transfer after this long (default 1000). */
   retryMs?: number;
+  /**
+   * Ask a target that refused a transfer (`max_concurrency`) again after about this long,
+   * times a random factor in [0.5, 1.5) (default tickMs / 4, at least 1).
+   */
+  refusedRetryMs?: number;
   /**
    * Transfers this node takes part in at once, inbound and outbound together (default 2, as
    * riak's `handoff_concurrency`). Also the number of inbound slots a target grants.
@@ -154,6 +160,9 @@ export class HandoffManager {
   private readonly applying = new Map<string, number>();
   /** target → `Date.now()` before which no transfer to it starts (it refused one). */
   private readonly refusedUntil = new Map<string, number>();
+  /** One-shot tick at the earliest `refusedUntil`, so a refused transfer need not wait for the periodic tick. */
+  private wakeTimer?: NodeJS.Timeout;
+  private wakeAt = 0;
   /** service/partition → node that now holds the data (ownership handoff done, ring not yet switched everywhere). */
   private readonly forwarding = new Map<string, string>();
   /** partition>target → services that finished an ownership handoff of it. */
@@ -172,6 +181,7 @@ export class HandoffManager {
       inactivityMs,
       maxWaitMs: opts.maxWaitMs ?? 5 * inactivityMs,
       retryMs: opts.retryMs ?? 1000,
+      refusedRetryMs: Math.max(1, opts.refusedRetryMs ?? (opts.tickMs ?? 200) / 4),
       concurrency: opts.concurrency ?? 2,
       batchItems: opts.batchItems ?? 500,
       batchBytes: opts.batchBytes ?? 256 * 1024,
@@ -262,6 +272,19 @@ export class HandoffManager {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.wakeTimer);
+  }
+
+  /** Tick at `at` (a `Date.now()` time) unless an earlier wake-up is already set. */
+  private wakeUpAt(at: number): void {
+    if (this.stopped || (this.wakeTimer && this.wakeAt <= at)) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.tick();
+    }, Math.max(0, at - Date.now()) + 1); // +1: a timer may fire a little before Date.now() reaches `at`
+    this.wakeTimer.unref();
   }
 
   /** Forget all forwarding and bookkeeping: the node left its cluster and starts over. */
@@ -434,8 +457,10 @@ export class HandoffManager {
       if (isRefusal(err)) {
         // riak: the target said max_concurrency. Not a failure; try that target again soon.
         this.stats.refused++;
-        const delayMs = Math.round(Math.min(this.opts.tickMs, this.opts.retryMs) * (0.5 + (this.links.random ?? Math.random)()));
-        this.refusedUntil.set(target, Math.max(this.refusedUntil.get(target) ?? 0, Date.now() + delayMs));
+        const delayMs = Math.max(1, Math.round(this.opts.refusedRetryMs * (0.5 + (this.links.random ?? Math.random)())));
+        const until = Math.max(this.refusedUntil.get(target) ?? 0, Date.now() + delayMs);
+        this.refusedUntil.set(target, until);
+        this.wakeUpAt(until);
         log.debug(`handoff (${kind}) of ${service} partition ${partition} to ${target}: refused for now (${msg}); retrying in ${delayMs} ms`);
       } else {
         this.stats.failed++;

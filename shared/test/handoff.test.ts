@@ -232,9 +232,9 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
     vnodes.register(bag(true, (p) => applied.push(p)));
     const ring = { ...fresh(8, 'r', ''), owners: ['r', 'r', 'r', 'x', 'r', 'r', 'r', 'r'] };
     const r = new HandoffManager(
-      // Jitter fixed at its middle: a refused target waits min(tickMs, retryMs) = 1 s.
+      // Jitter fixed at its middle: a refused target is asked again after refusedRetryMs = 5 s.
       { node: 'r', ring: () => ring, vnodes, rpc: rpcOf('r'), isUp: (n) => n === 'x', transferComplete: async () => undefined, log, random: () => 0.5 },
-      { concurrency: 2, inactivityMs: 0, batchTimeoutMs: 5000, tickMs: 1000, retryMs: 1000 },
+      { concurrency: 2, inactivityMs: 0, batchTimeoutMs: 5000, tickMs: 1000, retryMs: 1000, refusedRetryMs: 5000 },
     );
     /** Calls to `x`, which refuses every transfer (it is busy). */
     const xCalls: string[] = [];
