@@ -54,11 +54,16 @@ export class QuorumError extends RingError {
     readonly answered: readonly AplEntry[],
     /** Every reply received, failures included. */
     readonly replies: readonly Received[],
+    /**
+     * The vnodes that could have been asked: the active preference list. For `unavailable`,
+     * the too-short list (nothing was sent to it); for `timeout`, the same as `asked`.
+     */
+    readonly available: readonly AplEntry[] = asked,
   ) {
     super(
       code,
       code === 'unavailable'
-        ? `${op}: only ${asked.length} vnodes available, ${needed} needed`
+        ? `${op}: only ${available.length} ${available.length === 1 ? 'vnode' : 'vnodes'} available, ${needed} needed`
         : `${op}: ${answered.length} of ${needed} needed replies before the deadline (asked ${asked.length})`,
     );
     this.name = 'QuorumError';
@@ -104,6 +109,8 @@ export function collect(
   need: number,
   timeoutMs: number,
 ): Promise<Collected> {
+  // If apl is shorter than need, reject at once with
+  // new QuorumError('unavailable', op, need, [], [], [], apl): nothing asked, apl available.
   // Send with node.command(apl, request, sender, SERVICE); make the sender with
   // node.vnodes.newSender(onReply, timeoutMs); release it when done. Match each reply to the
   // apl entry with the same partition (reply.from.partition): a partition appears once in a

@@ -54,11 +54,16 @@ export class QuorumError extends RingError {
     readonly answered: readonly AplEntry[],
     /** Every reply received, failures included. */
     readonly replies: readonly Received[],
+    /**
+     * The vnodes that could have been asked: the active preference list. For `unavailable`,
+     * the too-short list (nothing was sent to it); for `timeout`, the same as `asked`.
+     */
+    readonly available: readonly AplEntry[] = asked,
   ) {
     super(
       code,
       code === 'unavailable'
-        ? `${op}: only ${asked.length} vnodes available, ${needed} needed`
+        ? `${op}: only ${available.length} ${available.length === 1 ? 'vnode' : 'vnodes'} available, ${needed} needed`
         : `${op}: ${answered.length} of ${needed} needed replies before the deadline (asked ${asked.length})`,
     );
     this.name = 'QuorumError';
@@ -108,7 +113,7 @@ export function collect(
   need: number,
   timeoutMs: number,
 ): Promise<Collected> {
-  if (apl.length < need) return Promise.reject(new QuorumError('unavailable', op, need, [], [], []));
+  if (apl.length < need) return Promise.reject(new QuorumError('unavailable', op, need, [], [], [], apl));
   return new Promise((resolve, reject) => {
     const all: Received[] = [];
     const ok: Received[] = [];
