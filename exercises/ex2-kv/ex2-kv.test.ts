@@ -8,6 +8,7 @@ import { kvService, type KvVnode } from '@ex/ex2-kv/kv_vnode.js';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { waitFor } from '../../shared/harness/wait.js';
+import type { RingNode } from '../../shared/node.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -27,6 +28,21 @@ async function holders(c: TestCluster, key: string): Promise<string[]> {
   return found;
 }
 
+/**
+ * Expects `promise` to fail with a RingError whose code is `code`. Any other error is rethrown
+ * as it is (so an unfinished step shows its own message); an answer fails the test.
+ */
+async function expectRingError(promise: Promise<unknown>, code: string, what: string): Promise<void> {
+  let answer: unknown;
+  try {
+    answer = await promise;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === code) return;
+    throw err;
+  }
+  expect.fail(`${what}: expected a RingError with code "${code}", got an answer: ${JSON.stringify(answer)}`);
+}
+
 describe('ex2-kv: fetch and delete', () => {
   it('stores on one node and fetches from every other node', async () => {
     const c = await start();
@@ -41,12 +57,23 @@ describe('ex2-kv: fetch and delete', () => {
     expect(await fetch(c.node(1), 'never-stored')).toEqual({ found: false });
   });
 
+  it('a stored null, 0, empty string, false or empty list is a value: fetch finds it on every node', async () => {
+    const c = await start();
+    const values: [string, unknown][] = [['is-null', null], ['is-zero', 0], ['is-empty', ''], ['is-false', false], ['is-empty-list', []]];
+    for (const [key, value] of values) await store(c.node(0), key, value);
+    const answers = [];
+    for (const node of c.nodes) for (const [key] of values) answers.push({ key, asked: node.name, got: await fetch(node, key) });
+    expect(answers).toEqual(c.nodes.flatMap((node) => values.map(([key, value]) => ({ key, asked: node.name, got: { found: true, value } }))));
+  });
+
   it('deletes a key from any node, and says whether it existed', async () => {
     const c = await start();
     await store(c.node(0), 'temp', 42);
     expect(await remove(c.node(2), 'temp')).toBe(true);
     expect(await fetch(c.node(1), 'temp')).toEqual({ found: false });
     expect(await remove(c.node(1), 'temp')).toBe(false);
+    expect(await holders(c, 'temp'), 'kv vnodes that still hold the deleted key').toEqual([]);
+    expect(await remove(c.node(0), 'never-stored')).toBe(false);
   });
 
   it('keeps each key on exactly one vnode: the owner of its partition', async () => {
@@ -60,15 +87,17 @@ describe('ex2-kv: fetch and delete', () => {
     }
   });
 
-  it('loses a key when its only owner dies: unavailable while down, not found after restart', async () => {
+  it('loses a key when its only owner dies: unavailable while down (fetch and delete alike), not found after restart', async () => {
     const c = await start();
     await store(c.node(0), 'fragile', 'glass');
     const p = responsiblePartition(chashKey('kv', 'fragile'), 64);
     const owner = c.node(0).ring.owners[p]!;
-    const asker = c.nodes.find((n) => n.name !== owner)!;
+    const asker = c.nodes.find((n) => n.name !== owner) as RingNode;
+    expect(await fetch(asker, 'fragile')).toEqual({ found: true, value: 'glass' });
     await c.kill(owner);
     await waitFor(`${asker.name} to see ${owner} down`, () => !asker.upNodes('kv').includes(owner));
-    await expect(fetch(asker, 'fragile')).rejects.toMatchObject({ code: 'unavailable' });
+    await expectRingError(fetch(asker, 'fragile'), 'unavailable', `fetch("fragile") while its only owner ${owner} is down`);
+    await expectRingError(remove(asker, 'fragile'), 'unavailable', `remove("fragile") while its only owner ${owner} is down`);
     await c.restart(owner);
     await waitFor(`${asker.name} to see ${owner} up`, () => asker.upNodes('kv').includes(owner));
     expect(await fetch(asker, 'fragile')).toEqual({ found: false });
