@@ -115,6 +115,20 @@ describe('ex0-cluster: leaving a ring', () => {
     expect(dev1!.isSettled()).toBe(true);
   });
 
+  it('leaving through a node that is not the claimant and hears gossip late: leaveCluster returns once that node no longer lists the leaver', async () => {
+    const c = await fresh(4);
+    const [, dev2, , dev4] = c.nodes as [RingNode, RingNode, RingNode, RingNode];
+    await formCluster(c.nodes);
+    // Rings gossiped to dev2 arrive 200 ms late (everything else on time): right after the
+    // commit, dev2 still holds the old ring, which was settled, with dev4 a valid member.
+    c.setLinkFilter((_from, to, frame) => (to === dev2.name && frame.t === 'ring' ? { delayMs: 200 } : 'deliver'));
+    await leaveCluster(dev4, dev2);
+    expect(members(dev2.ring), 'the members of via (dev2) when leaveCluster returned').toEqual([DEV(1), DEV(2), DEV(3)]);
+    expect(dev2.isSettled(), 'via (dev2) sees a settled ring when leaveCluster returned').toBe(true);
+    c.setLinkFilter(undefined);
+    await waitFor('dev4 to start over alone', () => members(dev4.ring).join() === DEV(4));
+  });
+
   it('leaving while the ring is not ready (a join was just staged, dev2 and dev3 answer late): the commit is retried, and leaveCluster returns once via has settled', async () => {
     const c = await fresh(5);
     const [dev1, dev2, dev3, dev4, dev5] = c.nodes as [RingNode, RingNode, RingNode, RingNode, RingNode];
