@@ -121,7 +121,7 @@ interface Prepared {
 }
 
 function prepare(exercise: Exercise, mistake: Mistake): Prepared {
-  const tree = mkdtempSync(join(ROOT, '.mistake-'));
+  const tree = mkdtempSync(join(ROOT, `.mistake-${process.pid}-`));
   cpSync(join(ROOT, 'solutions'), tree, { recursive: true });
   const stale = applyEdits(tree, mistake.edits);
   return { exercise, mistake, tree, ...(stale ? { stale } : {}) };
@@ -168,6 +168,16 @@ async function judge(p: Prepared, typeError: string | undefined, verbose: boolea
   }
 }
 
+/** True if a process with this pid exists (signal 0 probes without sending anything). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The report table: one line per mistake, then a summary line. */
 export function formatResults(results: readonly MistakeResult[]): string {
   const lines = [chalk.bold(`${'exercise'.padEnd(8)} ${'mistake'.padEnd(34)} verdict`)];
@@ -198,7 +208,11 @@ async function main(): Promise<void> {
   const lists = loadMistakes(exercises);
   const work = [...lists].flatMap(([e, ms]) => ms.map((m) => ({ e, m })));
   if (work.length === 0) throw new UsageError(`no mistakes listed for ${exercises.map((e) => e.id).join(', ')} (in ${MISTAKES_DIR})`);
-  for (const name of readdirSync(ROOT)) if (name.startsWith('.mistake-')) rmSync(join(ROOT, name), { recursive: true, force: true });
+  // Scratch trees left by a run that was killed (its pid is gone); a concurrent run keeps its own.
+  for (const name of readdirSync(ROOT)) {
+    const pid = /^\.mistake-(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined && !isAlive(Number(pid))) rmSync(join(ROOT, name), { recursive: true, force: true });
+  }
 
   const started = Date.now();
   process.stderr.write(chalk.dim(`checking ${work.length} mistakes in ${lists.size} exercise(s), ${jobs} at a time …\n`));
