@@ -6,13 +6,13 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer, type ServerOptions } from '@ex/ex5-http/http.js';
-import { kvService } from '@ex/ex5-http/kv_vnode.js';
+import { kvService, SERVICE, type KvVnode } from '@ex/ex5-http/kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { Nemesis } from '../../shared/harness/nemesis.js';
 import { testSeed } from '../../shared/harness/seed.js';
 import { waitFor } from '../../shared/harness/wait.js';
-import type { RingNode } from '../../shared/node.js';
+import type { NodeTiming, RingNode } from '../../shared/node.js';
 import { preflist } from '../../shared/ring.js';
 
 let cluster: TestCluster | undefined;
@@ -31,9 +31,17 @@ async function serve(node: RingNode, opts?: ServerOptions): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
+/**
+ * Down detection of the test clusters: far above any deadline a test uses. A node that is
+ * killed is noticed at once anyway (its connections close); one that is only cut off or slow
+ * (the nemesis, or this machine being busy) still counts as up, so requests go to the primaries
+ * the test expects instead of fallbacks, however slow this machine is.
+ */
+const TIMING: NodeTiming = { downAfterMs: 20_000 };
+
 /** A 3-node cluster with one HTTP server per node: `urls[i]` serves `c.node(i)`. */
 async function start(): Promise<{ c: TestCluster; urls: string[] }> {
-  const c = (cluster = await TestCluster.start({ size: 3, services: () => [kvService()] }));
+  const c = (cluster = await TestCluster.start({ size: 3, services: () => [kvService()], timing: TIMING }));
   const urls: string[] = [];
   for (const node of c.nodes) urls.push(await serve(node));
   return { c, urls };
@@ -85,8 +93,39 @@ const errorBody = (status: number, code: string, details: Record<string, unknown
 
 const vnode = expect.objectContaining({ partition: expect.any(Number), node: expect.any(String), type: expect.stringMatching(/^(primary|fallback)$/) });
 
+/** Extra delay of the slow links in the timeout test: longer than the coordinator's default deadline (1000 ms). */
+const LATENCY_MS = 1500;
+
 /** The N primaries of `key` (partition and owner). */
 const primaries = (node: RingNode, key: string, n = 3) => preflist(node.ring, chashKey('kv', key)).slice(0, n);
+
+/** The first `count` keys `<prefix>-0`, `<prefix>-1`, … for which `wanted` holds. @throws if there are not that many among 1000. */
+function keysWhere(prefix: string, count: number, wanted: (key: string) => boolean): string[] {
+  const found = Array.from({ length: 1000 }, (_, i) => `${prefix}-${i}`).filter(wanted).slice(0, count);
+  if (found.length < count) throw new Error(`test setup: only ${found.length} of ${count} keys "${prefix}-…" found with the wanted replicas`);
+  return found;
+}
+
+/**
+ * The precondition of the tests that cut nodes off or slow them down: `node` still counts every
+ * node as up, so it asked the primaries. If it does not, this machine was slower than the test
+ * assumes ({@link TIMING}); say so instead of failing on the answers.
+ */
+function expectAllUp(node: RingNode, c: TestCluster, when: string): void {
+  const down = c.names.filter((n) => !node.upNodes(SERVICE).includes(n));
+  if (down.length > 0) {
+    throw new Error(
+      `too slow: ${when}, ${node.name} already counted ${down.join(', ')} as down (after ${TIMING.downAfterMs} ms of silence), ` +
+        'so its requests went to fallbacks; this machine is too busy for this test, run it again',
+    );
+  }
+}
+
+/** Whether the vnode of `partition` on `node` holds `key` (a value or a tombstone). */
+async function holds(node: RingNode, partition: number, key: string): Promise<boolean> {
+  const worker = node.vnodes.running(SERVICE).find((w) => w.id.partition === partition);
+  return (await worker?.run((v) => (v as unknown as KvVnode).get(key) !== undefined)) ?? false;
+}
 
 describe('ex5-http: the store', () => {
   it('PUT on one node, GET from every node: the value, its version and who answered', async () => {
@@ -158,6 +197,26 @@ describe('ex5-http: the store', () => {
     expect((await http('GET', `${urls[0]}/api/keys?n=3&timeout=2000`, { status: 200 })).body).toEqual({ keys: live });
     expect((await http('GET', `${urls[0]}/api/keys?n=65`, { status: 400 })).body).toEqual(errorBody(400, 'invalid_param', { param: 'n' }));
   });
+
+  it('?n= is the number of copies: n=1 keeps a value on one vnode, n=2 on two; /api/keys?n=1 lists what was written with n=1', async () => {
+    const { c, urls } = await start();
+    const base = urls[0]!;
+    const node = c.node(0);
+    /** For each of the key's 3 primaries, in order: does its vnode hold the key? */
+    const copies = (key: string) => Promise.all(primaries(node, key).map((p) => holds(c.node(p.node), p.partition, key)));
+    await http('PUT', store(base, 'single', '?n=1&w=1'), { json: 'one copy', status: 200 });
+    await http('PUT', store(base, 'double', '?n=2&w=1'), { json: 'two copies', status: 200 });
+    // A read of all 3 replicas from the same node: each vnode handled the writes before it.
+    expect((await http('GET', store(base, 'single', '?n=3&r=3'), { status: 200 })).body).toMatchObject({ value: 'one copy' });
+    expect((await http('GET', store(base, 'double', '?n=3&r=3'), { status: 200 })).body).toMatchObject({ value: 'two copies' });
+    expect(await copies('single'), 'which of the 3 primaries hold "single" (written with n=1)').toEqual([true, false, false]);
+    expect(await copies('double'), 'which of the 3 primaries hold "double" (written with n=2)').toEqual([true, true, false]);
+    // Listing keys written with n=1 needs a plan with n=1: each key is on its first vnode only.
+    const solo = Array.from({ length: 30 }, (_, i) => `solo-${String(i).padStart(2, '0')}`);
+    for (const [i, key] of solo.entries()) await http('PUT', store(urls[i % 3]!, key, '?n=1&w=1'), { json: i, status: 200 });
+    const all = [...solo, 'single', 'double'].sort();
+    for (const url of urls) expect((await http('GET', `${url}/api/keys?n=1`, { status: 200 })).body).toEqual({ keys: all });
+  });
 });
 
 describe('ex5-http: errors', () => {
@@ -220,25 +279,25 @@ describe('ex5-http: errors', () => {
   });
 
   it('too few vnodes answer → 503 quorum_not_reached with needed, asked, answered and the replies', async () => {
+    // Down detection (TIMING) is far slower than the requests' 300 ms deadline: for the
+    // coordinator the cut-off nodes stay up, so it asks them and waits, instead of picking
+    // local fallbacks.
     const { c, urls } = await start();
     const coordinator = c.node(0);
     const base = urls[0]!;
     // With 3 nodes nearly every key has a replica on each node, so: with N = 2, a key neither
     // of whose primaries lives on the coordinator (once it is cut off, nobody answers), and
     // with N = 3, a key with exactly one replica on the coordinator (one answer is not W = 2).
-    const key = Array.from({ length: 500 }, (_, i) => `cut-${i}`).find((k) => primaries(coordinator, k, 2).every((p) => p.node !== coordinator.name))!;
-    const mine = Array.from({ length: 500 }, (_, i) => `own-${i}`).find(
-      (k) => primaries(coordinator, k).filter((p) => p.node === coordinator.name).length === 1,
-    )!;
+    const [key] = keysWhere('cut', 1, (k) => primaries(coordinator, k, 2).every((p) => p.node !== coordinator.name)) as [string];
+    const [mine] = keysWhere('own', 1, (k) => primaries(coordinator, k).filter((p) => p.node === coordinator.name).length === 1) as [string];
     const nemesis = new Nemesis(c, testSeed('ex5 partition'));
     nemesis.isolate(coordinator.name);
-    // Send at once, long before the coordinator notices the others are gone (it would then
-    // pick local fallbacks: sloppy quorum).
     const settled = await Promise.allSettled([
       http('PUT', store(base, key, '?n=2&w=2&timeout=300'), { json: 'lost?', status: 503 }),
       http('GET', store(base, key, '?n=2&r=2&timeout=300'), { status: 503 }),
       http('PUT', store(base, mine, '?w=2&timeout=300'), { json: 'half', status: 503 }),
     ]);
+    expectAllUp(coordinator, c, 'when its answers came back');
     const [put, get, half] = settled.map((r) => {
       if (r.status === 'rejected') throw r.reason;
       return r.value;
@@ -259,10 +318,64 @@ describe('ex5-http: errors', () => {
     expect(half.body.error).toMatchObject({ code: 'quorum_not_reached', reason: 'timeout', needed: 2 });
     expect(half.body.error.asked).toHaveLength(3);
     expect(half.body.error.answered).toEqual([{ partition: expect.any(Number), node: coordinator.name, type: 'primary' }]);
-    expect(half.body.error.replies).toEqual([expect.objectContaining({ ok: true, from: half.body.error.answered[0] })]);
+    expect(half.body.error.replies).toEqual([{ ok: true, from: half.body.error.answered[0] }]);
     nemesis.heal();
-    await waitFor('every node to see every node up', () => c.nodes.every((n) => n.upNodes('kv').length === 3), { timeoutMs: 10_000 });
+    await waitFor('every node to see every node up', () => c.nodes.every((n) => n.upNodes(SERVICE).length === 3), { timeoutMs: 10_000 });
     await http('PUT', store(base, key, '?n=2&w=2'), { json: 'back', status: 200 });
+  });
+
+  it('?timeout= is the deadline: replicas that answer after 1.5 s serve timeout=8000 requests, a timeout=300 read gets 503', async () => {
+    const { c, urls } = await start();
+    const coordinator = c.node(0);
+    const base = urls[0]!;
+    // Keys neither of whose 2 primaries is on the coordinator: every answer crosses a slow link.
+    const [toRead, toWrite, toDelete] = keysWhere('far', 3, (k) => primaries(coordinator, k, 2).every((p) => p.node !== coordinator.name)) as [string, string, string];
+    await http('PUT', store(base, toRead, '?n=2&w=2'), { json: 'far away', status: 200 });
+    await http('PUT', store(base, toDelete, '?n=2&w=2'), { json: 'doomed', status: 200 });
+    const nemesis = new Nemesis(c, testSeed('ex5 latency'));
+    for (const other of c.nodes.filter((n) => n !== coordinator)) nemesis.latency(other.name, coordinator.name, LATENCY_MS);
+    const timed = async (send: Promise<Answer>) => {
+      const t0 = Date.now();
+      return { ...(await send), ms: Date.now() - t0 };
+    };
+    const settled = await Promise.allSettled([
+      timed(http('GET', store(base, toRead, '?n=2&r=2&timeout=8000'), { status: 200 })),
+      timed(http('PUT', store(base, toWrite, '?n=2&w=2&timeout=8000'), { json: 'patience', status: 200 })),
+      timed(http('DELETE', store(base, toDelete, '?n=2&w=2&timeout=8000'), { status: 200 })),
+      timed(http('GET', store(base, toRead, '?n=2&r=2&timeout=300'), { status: 503 })),
+    ]);
+    expectAllUp(coordinator, c, 'when its answers came back');
+    const [get, put, del, quick] = settled.map((r) => {
+      if (r.status === 'rejected') throw r.reason;
+      return r.value;
+    }) as [Answer & { ms: number }, Answer & { ms: number }, Answer & { ms: number }, Answer & { ms: number }];
+    // The links were slow: no answer could come back sooner (longer than the default 1000 ms).
+    expect(get.ms).toBeGreaterThanOrEqual(LATENCY_MS - 50);
+    expect(get.body).toMatchObject({ key: toRead, value: 'far away' });
+    expect(get.body.answered).toHaveLength(2);
+    expect(put.body.answered).toHaveLength(2);
+    expect(del.body.answered).toHaveLength(2);
+    expect(quick.body).toEqual(errorBody(503, 'quorum_not_reached', { reason: 'timeout', op: 'fetch', needed: 2, asked: expect.any(Array), answered: [], replies: [] }));
+    nemesis.heal();
+  });
+
+  it('more replicas than the live nodes can hold → 503 with reason unavailable, nothing asked; N=3 writes go on through a fallback', async () => {
+    const { c, urls } = await start();
+    const base = urls[0]!;
+    const dead = c.names[2]!;
+    const [hinted] = keysWhere('hinted', 1, (k) => primaries(c.node(0), k).some((p) => p.node === dead)) as [string];
+    await c.kill(2);
+    await waitFor(`${c.names[0]} to count ${dead} as down`, () => !c.node(0).upNodes(SERVICE).includes(dead), { timeoutMs: 10_000 });
+    // n = 64 is every partition: the dead node's partitions have no other node to fall back on.
+    const put = await http('PUT', store(base, 'everywhere', '?n=64&w=64'), { json: 1, status: 503 });
+    expect(put.headers.get('retry-after')).toBeTruthy();
+    expect(put.body).toEqual(errorBody(503, 'quorum_not_reached', { reason: 'unavailable', op: 'store', needed: 64, asked: [], answered: [], replies: [] }));
+    const get = await http('GET', store(base, 'everywhere', '?n=64&r=64'), { status: 503 });
+    expect(get.body.error).toMatchObject({ code: 'quorum_not_reached', reason: 'unavailable', op: 'fetch', needed: 64 });
+    // Sloppy quorum: with N = 3 a fallback stands in for the dead primary, and W = 3 succeeds.
+    const res = await http('PUT', store(base, hinted, '?w=3'), { json: 'sloppy', status: 200 });
+    expect(res.body.answered).toHaveLength(3);
+    expect(res.body.answered).toContainEqual({ partition: expect.any(Number), node: expect.any(String), type: 'fallback' });
   });
 });
 

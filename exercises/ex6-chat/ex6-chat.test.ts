@@ -9,40 +9,60 @@
 import { connect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HISTORY_SHOWN, roomService, SERVICE, TOPIC, type ChatPush, type Member, type RoomEvent, type RoomVnode } from '@ex/ex6-chat/room_vnode.js';
+import { HISTORY_MAX, HISTORY_SHOWN, roomService, SERVICE, TOPIC, type ChatPush, type Member, type RoomEvent, type RoomVnode } from '@ex/ex6-chat/room_vnode.js';
 import { joinRoom, leaveRoom, roomApl, roomRequest, sayRoom, whoRoom } from '@ex/ex6-chat/rooms.js';
 import { startChat, type ChatServer } from '@ex/ex6-chat/server.js';
 import { chashKey } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { AbortWait, waitFor } from '../../shared/harness/wait.js';
-import type { RingNode } from '../../shared/node.js';
+import type { NodeTiming, RingNode } from '../../shared/node.js';
 import { members, preflist } from '../../shared/ring.js';
 
 /** Deadline for each expected line or message. */
 const STEP_MS = 4000;
 
+/**
+ * Down detection of the test clusters: far above any deadline here. A killed node is noticed at
+ * once anyway (its connections close); a node that is only slow (this machine being busy)
+ * stays up, so its members are not dropped from rooms and requests go to the primaries.
+ */
+const TIMING: NodeTiming = { downAfterMs: 20_000 };
+
 let cluster: TestCluster | undefined;
 const chats: ChatServer[] = [];
+/** The node each chat server runs on. */
+const nodeOf = new Map<ChatServer, RingNode>();
 const sockets: { close(): void }[] = [];
 const cleanups: (() => void)[] = [];
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.close();
   for (const f of cleanups.splice(0)) f();
   await Promise.all(chats.splice(0).map((s) => s.close()));
+  nodeOf.clear();
   await cluster?.stop();
   cluster = undefined;
 });
 
 /** A 3-node cluster running rooms, and one chat server (TCP + WebSocket) per node: `servers[i]` on `c.node(i)`. */
 async function start(): Promise<{ c: TestCluster; servers: ChatServer[] }> {
-  const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()] }));
+  const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()], timing: TIMING }));
   const servers: ChatServer[] = [];
   for (const node of c.nodes) {
     const s = await startChat(node, { host: '127.0.0.1', port: 0, wsPort: 0 });
     chats.push(s);
+    nodeOf.set(s, node);
     servers.push(s);
   }
   return { c, servers };
+}
+
+/**
+ * Wait until every replica of `room` has handled every request sent to it before: ask all of
+ * them (W = 3) from `node`. Whatever a replica pushed to `node` before has then reached it:
+ * a push and a reply from one node to another travel the same link, in order.
+ */
+async function settle(node: RingNode, room: string): Promise<void> {
+  await roomRequest(node, room, (broadcast) => ({ type: 'who', room, up: node.upNodes(SERVICE), broadcast }), { w: 3 }, false);
 }
 
 // --- a line client --------------------------------------------------------------------------
@@ -66,7 +86,12 @@ class LineClient {
     return this.received;
   }
 
-  private constructor(private readonly socket: Socket, readonly label: string) {
+  private constructor(
+    private readonly socket: Socket,
+    readonly label: string,
+    /** The node whose chat server this client is connected to. */
+    readonly node: RingNode,
+  ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.received += chunk;
@@ -77,10 +102,12 @@ class LineClient {
     socket.on('close', () => this.add({ kind: 'closed' }));
   }
 
-  static async connect(port: number, label: string): Promise<LineClient> {
-    const socket = connect({ host: '127.0.0.1', port });
+  static async connect(server: ChatServer, label: string): Promise<LineClient> {
+    const node = nodeOf.get(server);
+    if (!node) throw new Error('test setup: a chat server that start() did not start');
+    const socket = connect({ host: '127.0.0.1', port: server.tcpPort });
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new LineClient(socket, label);
+    const client = new LineClient(socket, label, node);
     sockets.push({ close: () => socket.destroy() });
     return client;
   }
@@ -164,9 +191,17 @@ class LineClient {
     if (e.kind !== 'closed') this.fail(`expected the connection to close, got ${show(e)}`);
   }
 
-  /** Nothing is waiting to be read. */
-  expectQuiet(): void {
-    if (this.events.length > 0) this.fail(`expected nothing more, got ${this.events.map(show).join(', ')}`);
+  /**
+   * Nothing more arrives, however late. First every replica of `rooms` answers a request from
+   * this client's node (see {@link settle}), so whatever they pushed to this client before is
+   * here or on its way in order; then an empty line must be answered by the prompt alone as the
+   * very next thing. A duplicate or stray line, early or late, arrives before that prompt.
+   */
+  async expectQuiet(...rooms: string[]): Promise<void> {
+    for (const room of rooms) await settle(this.node, room);
+    this.line('');
+    const e = await this.next('the prompt answering an empty line');
+    if (e.kind !== 'prompt') this.fail(`expected nothing more (an empty line sent to check: its prompt should come next), got ${show(e)}`);
   }
 
   close(): void {
@@ -183,7 +218,7 @@ const BAD_NAME = /^sorry, a name is one word/;
 
 /** A client of chat server `s`, past the greeting. */
 async function client(s: ChatServer, label: string): Promise<LineClient> {
-  const c = await LineClient.connect(s.tcpPort, label);
+  const c = await LineClient.connect(s, label);
   await c.expect(GREETING);
   return c;
 }
@@ -261,7 +296,7 @@ class WsClient {
 describe('ex6-chat: the line protocol', () => {
   it('greets with set-name and join, ends every output with the prompt; set-name answers "ok your name is <name>"', async () => {
     const { servers } = await start();
-    const c = await LineClient.connect(servers[0]!.tcpPort, 'ada');
+    const c = await LineClient.connect(servers[0]!, 'ada');
     await c.expect(GREETING);
     await c.ask('set-name ada', 'ok your name is ada');
     await c.ask('set-name ada.l', 'ok your name is ada.l'); // a new name, before joining rooms
@@ -282,7 +317,7 @@ describe('ex6-chat: the line protocol', () => {
     await ada.ask('say lobby hello, ring!', 'lobby - ada: hello, ring!');
     await ada.ask('say lobby   spaces  inside   are kept  ', 'lobby - ada: spaces  inside   are kept');
     await ada.ask('say lobby grüße aus köln 🪐', 'lobby - ada: grüße aus köln 🪐');
-    ada.expectQuiet();
+    await ada.expectQuiet('lobby'); // each line once: no late copy from another replica
   });
 
   it('before a name: "must set a name before joining/chatting" for everything but set-name, help and quit', async () => {
@@ -313,7 +348,7 @@ describe('ex6-chat: the line protocol', () => {
     await c.ask('');
     c.line('', '\r\n');
     await c.expect();
-    c.expectQuiet();
+    await c.expectQuiet();
   });
 
   it('lines may end with \\r\\n (telnet): no \\r in names, rooms or messages', async () => {
@@ -355,8 +390,8 @@ describe('ex6-chat: rooms across nodes', () => {
     await join(ada, 'ada', 'kitchen');
     await ada.ask('say kitchen just me', 'kitchen - ada: just me');
     await bob.ask('who kitchen', 'in kitchen: ada');
-    bob.expectQuiet();
-    ada.expectQuiet();
+    await bob.expectQuiet('lobby', 'kitchen');
+    await ada.expectQuiet('lobby', 'kitchen');
   });
 
   it(`join shows the room's recent lines (the last ${HISTORY_SHOWN}), from any node`, async () => {
@@ -430,7 +465,7 @@ describe('ex6-chat: rooms across nodes', () => {
     dan.close(); // the connection just drops
     await ada.expect('* dan has left lobby');
     await ada.ask('who lobby', 'in lobby: ada');
-    bob.expectQuiet();
+    await bob.expectQuiet('lobby');
   });
 
   it('bad input gets an error line; the server stays up and another client in the room notices nothing', async () => {
@@ -477,7 +512,7 @@ describe('ex6-chat: rooms across nodes', () => {
     // The others chat on as before, and the server takes new clients.
     await bob.ask('say lobby still fine?', 'lobby - bob: still fine?');
     await ada.expect('lobby - bob: still fine?');
-    ada.expectQuiet();
+    await ada.expectQuiet('lobby');
     const late = await named(servers[0]!, 'late');
     await late.ask('who lobby', 'in lobby: ada, bob');
   });
@@ -502,6 +537,8 @@ describe('ex6-chat: rooms across nodes', () => {
 
     await c.kill(2);
     await waitFor('dev1 and dev2 to see dev3 down', () => c.nodes.every((n) => !n.upNodes(SERVICE).includes(dev3.name)), { timeoutMs: 5000 });
+    // First thing after the kill: who no longer lists cat, whose node is gone.
+    await ada.ask(`who ${room}`, `in ${room}: ada, bob`);
     await ada.ask(`say ${room} after`, `${room} - ada: after`);
     await bob.expect(`${room} - ada: after`);
     await bob.ask(`say ${room} still here`, `${room} - bob: still here`);
@@ -512,6 +549,32 @@ describe('ex6-chat: rooms across nodes', () => {
     await join(dan, 'dan', room, [`${room} - ada: before`, `${room} - ada: after`, `${room} - bob: still here`]);
     await ada.expect(`* dan has joined ${room}`);
     await bob.expect(`* dan has joined ${room}`);
+    await ada.expectQuiet(room);
+    await bob.expectQuiet(room);
+  });
+
+  it('a member whose connection its server no longer has is dropped at the next push, quietly: no part notice, who forgets it', async () => {
+    const { c, servers } = await start();
+    const dev1 = c.node(0);
+    const ada = await named(servers[0]!, 'ada');
+    const bob = await named(servers[1]!, 'bob');
+    await join(ada, 'ada', 'lobby');
+    await join(bob, 'bob', 'lobby');
+    await ada.expect('* bob has joined lobby');
+    // A member on dev1 whose connection dev1's chat server does not have (as if it closed
+    // before its join reached the room): a connection id of that server that never existed.
+    const adaConn = (await whoRoom(dev1, 'lobby')).find((m) => m.name === 'ada')?.conn ?? '';
+    expect(adaConn, "ada's connection id as the room holds it").toMatch(/^[^.]+\.\d+$/);
+    const ghost: Member = { name: 'ghost', node: dev1.name, conn: `${adaConn.split('.')[0]}.999999` };
+    await joinRoom(dev1, 'lobby', ghost);
+    await ada.expect('* ghost has joined lobby');
+    await bob.expect('* ghost has joined lobby');
+    await waitFor('the room to forget the ghost', async () => !(await whoRoom(dev1, 'lobby')).some((m) => m.name === 'ghost'), { timeoutMs: STEP_MS });
+    await ada.expectQuiet('lobby'); // from dev1 first: every replica has handled the ghost's leave
+    await bob.expectQuiet('lobby');
+    await ada.ask('who lobby', 'in lobby: ada, bob');
+    await bob.ask('say lobby just us', 'lobby - bob: just us');
+    await ada.expect('lobby - bob: just us');
   });
 });
 
@@ -556,7 +619,7 @@ describe('ex6-chat: WebSocket', () => {
     await ws.expect({ type: 'ok', cmd: 'quit', text: 'bye' });
     await waitFor('the server to close the WebSocket', () => ws.closed, { timeoutMs: STEP_MS });
     await ada.expect('* wendy has left lobby');
-    ada.expectQuiet();
+    await ada.expectQuiet('lobby');
   });
 });
 
@@ -588,7 +651,7 @@ const texts = (events: RoomEvent[] | undefined) =>
 
 describe('ex6-chat: rooms on the ring', () => {
   it('a room lives on its 3 replicas; the first one pushes each event once to each member', async () => {
-    const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()] }));
+    const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()], timing: TIMING }));
     const [dev1, dev2, dev3] = c.nodes as [RingNode, RingNode, RingNode];
     const pushes = [dev1, dev2, dev3].map(recordPushes);
     const ada: Member = { name: 'ada', node: dev1.name, conn: 't.1' };
@@ -628,15 +691,41 @@ describe('ex6-chat: rooms on the ring', () => {
     for (const n of c.nodes) expect((await whoRoom(n, 'lobby')).map((m) => m.name).sort()).toEqual(['ada', 'bob']);
     expect(await joinRoom(dev2, 'lobby', ada)).toHaveLength(6); // joining twice is one member, no notice
     expect(await leaveRoom(dev3, 'lobby', bob)).toBe(true);
-    expect(await leaveRoom(dev3, 'lobby', bob)).toBe(false);
-    await waitFor('the part notice', () => texts(pushes[0]!.get('t.1')).includes('* bob left lobby'));
-    expect(texts(pushes[1]!.get('t.2'))).not.toContain('* bob left lobby');
+    expect(await leaveRoom(dev3, 'lobby', bob)).toBe(false); // gone already: nothing to announce
+    // A marker from the same replica, on the same link: any second notice came before it.
+    await sayRoom(dev3, 'lobby', ada, 'marker 3');
+    await waitFor('marker 3', () => texts(pushes[0]!.get('t.1')).includes('ada: marker 3'));
+    expect(texts(pushes[0]!.get('t.1')).filter((t) => t === '* bob left lobby')).toHaveLength(1);
     expect(texts(pushes[0]!.get('t.1')).filter((t) => t === '* ada joined lobby')).toHaveLength(1);
+    await settle(dev2, 'lobby');
+    expect(texts(pushes[1]!.get('t.2'))).not.toContain('* bob left lobby');
     expect((await whoRoom(dev2, 'lobby')).map((m) => m.name)).toEqual(['ada']);
   });
 
+  it(`a room keeps only its last ${HISTORY_MAX} lines, on every replica: older lines are dropped, a busy room does not grow without bound`, async () => {
+    const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()], timing: TIMING }));
+    const [dev1, dev2] = c.nodes as [RingNode, RingNode];
+    const ada: Member = { name: 'ada', node: dev1.name, conn: 't.1' };
+    expect(await joinRoom(dev1, 'busy', ada)).toEqual([]);
+    const said = Array.from({ length: HISTORY_MAX + 7 }, (_, i) => `line ${i + 1}`);
+    // All from one node: every replica gets the lines in the order they were said.
+    for (const text of said) await sayRoom(dev1, 'busy', ada, text);
+    await settle(dev1, 'busy');
+    const apl = roomApl(dev1, 'busy');
+    expect(apl.map((e) => e.type)).toEqual(['primary', 'primary', 'primary']);
+    for (const e of apl) {
+      expect(await replica(c.node(e.node), e.partition, 'busy'), `room busy on replica ${e.partition}@${e.node}`).toEqual({
+        members: ['ada'],
+        lines: said.slice(-HISTORY_MAX).map((t) => `ada: ${t}`),
+      });
+    }
+    // A join still shows the last few of them.
+    const bob: Member = { name: 'bob', node: dev2.name, conn: 't.2' };
+    expect((await joinRoom(dev2, 'busy', bob)).map((h) => h.text)).toEqual(said.slice(-HISTORY_SHOWN));
+  });
+
   it('rooms move with handoff when a fourth node joins: members and history arrive whole, nothing twice', async () => {
-    const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()] }));
+    const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()], timing: TIMING }));
     const [dev1, dev2] = c.nodes as [RingNode, RingNode];
     const pushes = [dev1, dev2].map(recordPushes);
     const rooms = Array.from({ length: 12 }, (_, i) => `room-${i}`);
