@@ -9,17 +9,23 @@
  * Admin operations (join, leave, remove, plan, commit, clear) may be called on any node: they
  * are forwarded to the claimant. `down` runs on the node it is called on, so it works when the
  * claimant itself is the node that died (after which the next member takes over as claimant).
+ *
+ * This module is wiring: each job lives in its own module, and RingNode's methods delegate to
+ * it. Coverage requests: coverage.ts (`CoverageFsm`); application messages: messaging.ts; the
+ * RPC methods of the claimant and the admin tools: admin_rpc.ts.
  */
 import { getApl, getPrimaryApl, type AplEntry, type DocIdx } from './apl.js';
 import { DEFAULT_RING_SIZE, validateRingSize } from './chash.js';
-import { Claimant, type Plan, type StagedChange, type PlanOwnership } from './claimant.js';
-import { memberStatus as renderMemberStatus, memberStatusData, ringStatus as renderRingStatus, ringStatusData, formatPlan, type MemberRow, type RingStatusData } from './console.js';
+import { registerAdminRpc, type PlanView } from './admin_rpc.js';
+import { Claimant } from './claimant.js';
+import { memberStatus as renderMemberStatus, memberStatusData, ringStatus as renderRingStatus, ringStatusData, type MemberRow, type RingStatusData } from './console.js';
 import { connectAdmin } from './admin_client.js';
-import { coveragePlan, type CoverageVnode } from './coverage.js';
-import { NodeDownError, RemoteError, RingError, TimeoutError } from './errors.js';
+import { CoverageFsm, type CoverageOptions, type CoverageResult } from './coverage.js';
+import { NodeDownError, RingError, TimeoutError } from './errors.js';
 import { Gossip } from './gossip.js';
 import { HandoffManager, type HandoffOptions } from './handoff.js';
 import { createLogger, type Logger } from './log.js';
+import { Messaging, type Subscriber } from './messaging.js';
 import { NodeWatcher } from './node_watcher.js';
 import { fresh, isReady, looksLikeRing, markSeen, memberStatus, members, type Ring } from './ring.js';
 import { RingManager } from './ring_manager.js';
@@ -76,20 +82,7 @@ export interface RingNodeOptions {
   log?: Logger;
 }
 
-/** A plan without its ring: what admin tools receive. `text` is riak's `cluster plan` layout. */
-export interface PlanView {
-  readonly changes: readonly StagedChange[];
-  readonly ownership: readonly PlanOwnership[];
-  readonly transfers: number;
-  readonly text: string;
-}
-
-const view = (plan: Plan, isUp: (n: string) => boolean): PlanView => ({
-  changes: plan.changes,
-  ownership: plan.ownership,
-  transfers: plan.transfers,
-  text: formatPlan(plan, isUp),
-});
+export type { PlanView } from './admin_rpc.js';
 
 export class RingNode {
   readonly name: string;
@@ -102,6 +95,8 @@ export class RingNode {
   readonly claimant: Claimant;
   readonly vnodes: VnodeMaster;
   readonly handoff: HandoffManager;
+  private readonly messaging: Messaging;
+  private readonly coverageFsm: CoverageFsm;
   private claimantTimer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -149,6 +144,8 @@ export class RingNode {
       },
       { tickMs: timing.handoffTickMs, ...opts.handoff },
     );
+    this.messaging = new Messaging(opts.name, send, this.log);
+    this.coverageFsm = new CoverageFsm({ ring: () => this.manager.ring, upNodes: (service) => this.upNodes(service), vnodes: this.vnodes });
     for (const module of opts.services ?? []) this.registerService(module);
   }
 
@@ -193,8 +190,7 @@ export class RingNode {
     this.transport.on('frame', (from: string, frame: Frame, role: PeerRole, reply: (f: Frame) => void) => {
       if (this.rpc.handleFrame(from, frame, role, reply)) return;
       if (role !== 'node') return void this.log.warn(`client ${from} sent a "${frame.t}" frame; only calls are allowed`);
-      if (this.gossip.handleFrame(from, frame) || this.vnodes.handleFrame(from, frame)) return;
-      if (frame.t === 'notify' && typeof frame.topic === 'string') return void this.deliverNotify(frame.topic, frame.payload);
+      if (this.gossip.handleFrame(from, frame) || this.vnodes.handleFrame(from, frame) || this.messaging.handleFrame(frame)) return;
       this.log.warn(`ignoring unknown frame "${frame.t}" from ${from}`);
     });
     // A node that dialled us can be dialled back: replies and heartbeats need our own link.
@@ -202,7 +198,7 @@ export class RingNode {
       if (role === 'node' && addr) this.transport.addPeer(node, addr);
     });
     this.manager.on('ring', (ring: Ring, prev: Ring) => this.ringChanged(ring, prev));
-    this.registerRpc();
+    registerAdminRpc(this);
     this.gossip.start();
     this.handoff.start();
     this.claimantTimer = setInterval(() => this.claimantTick(), this.opts.timing?.claimantTickMs ?? 100);
@@ -274,19 +270,14 @@ export class RingNode {
     });
   }
 
-  // --- application messages ---------------------------------------------------------------
-
-  private coverageOffset = 0;
-  private readonly subscribers = new Map<string, Set<(payload: unknown) => void>>();
+  // --- application messages (messaging.ts) ----------------------------------------------
 
   /**
    * Receive the payloads vnodes (or anyone) `notify` to `topic` on this node.
    * @returns a function that unsubscribes.
    */
-  subscribe(topic: string, handler: (payload: unknown) => void): () => void {
-    const set = this.subscribers.get(topic) ?? new Set();
-    this.subscribers.set(topic, set.add(handler));
-    return () => void set.delete(handler);
+  subscribe(topic: string, handler: Subscriber): () => void {
+    return this.messaging.subscribe(topic, handler);
   }
 
   /**
@@ -294,23 +285,7 @@ export class RingNode {
    * forget. @returns false if `node` is not connected.
    */
   notify(node: string, topic: string, payload: unknown): boolean {
-    if (node === this.name) {
-      // Asynchronous like a remote delivery, and copied: subscribers never share the sender's objects.
-      const copy = structuredClone(payload);
-      setImmediate(() => this.deliverNotify(topic, copy));
-      return true;
-    }
-    return this.transport.send(node, { t: 'notify', topic, payload });
-  }
-
-  private deliverNotify(topic: string, payload: unknown): void {
-    for (const handler of this.subscribers.get(topic) ?? []) {
-      try {
-        handler(payload);
-      } catch (err) {
-        this.log.error(`subscriber of ${topic} failed: ${(err as Error).stack ?? err}`);
-      }
-    }
+    return this.messaging.notify(node, topic, payload);
   }
 
   // --- services and preference lists -----------------------------------------------------
@@ -353,32 +328,15 @@ export class RingNode {
 
   /**
    * Ask every vnode of a coverage plan (`coveragePlan` over up primaries with replication `n`)
-   * and gather their answers: the job of riak's `riak_core_coverage_fsm`. Each vnode's
-   * `handleCoverage(request, keyspaces, sender)` answers for its key spaces only.
+   * and gather their answers: the job of riak's `riak_core_coverage_fsm` (see
+   * {@link CoverageFsm.run}). Each vnode's `handleCoverage(request, keyspaces, sender)` answers
+   * for its key spaces only.
    * @returns the plan and one answer per plan vnode, in plan order.
    * @throws RingError `insufficient_vnodes`; TimeoutError (after `timeoutMs`, default 5000) if a
    *   vnode does not answer; RemoteError if one fails.
    */
-  coverage(service: string, request: unknown, opts: { n?: number; timeoutMs?: number } = {}): Promise<{ plan: CoverageVnode[]; replies: unknown[] }> {
-    // A new starting point per request spreads coverage work over the nodes.
-    const plan = coveragePlan(this.ring, opts.n ?? 3, this.upNodes(service), this.coverageOffset++);
-    const timeoutMs = opts.timeoutMs ?? 5000;
-    return new Promise((resolve, reject) => {
-      const replies = new Map<number, unknown>();
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        this.vnodes.release(sender);
-        if (err) reject(err);
-        else resolve({ plan, replies: plan.map((v) => replies.get(v.partition)) });
-      };
-      const timer = setTimeout(() => done(new TimeoutError(`coverage ${service} (${replies.size} of ${plan.length} vnodes answered)`, timeoutMs)), timeoutMs);
-      const sender = this.vnodes.newSender((reply) => {
-        if (!reply.ok) return done(new RemoteError(reply.from.node, reply.error.name, reply.error.message));
-        replies.set(reply.from.partition, reply.value);
-        if (replies.size === plan.length) done();
-      });
-      for (const v of plan) this.vnodes.coverage(v, v.keyspaces, request, sender, service);
-    });
+  coverage(service: string, request: unknown, opts: CoverageOptions = {}): Promise<CoverageResult> {
+    return this.coverageFsm.run(service, request, opts);
   }
 
   // --- membership (riak-admin cluster …) --------------------------------------------------
@@ -494,41 +452,6 @@ export class RingNode {
       ring.next.length === 0 &&
       all.every((n) => ring.members[n]?.status === 'valid' && this.watcher.isUp(n))
     );
-  }
-
-  // --- RPC -------------------------------------------------------------------------------
-
-  private registerRpc(): void {
-    const str = (args: unknown, field: string): string => {
-      const v = (args as Record<string, unknown> | null)?.[field];
-      if (typeof v !== 'string' || v === '') throw new RingError('bad_request', `"${field}" must be a non-empty string`);
-      return v;
-    };
-    const isUp = (n: string) => this.watcher.isUp(n);
-    // Claimant side: only cluster members may call these.
-    this.rpc.handle('claimant.stage_join', (a) => this.claimant.stageJoin(str(a, 'node'), str(a, 'addr')));
-    this.rpc.handle('claimant.stage_leave', (a) => this.claimant.stageLeave(str(a, 'node')));
-    this.rpc.handle('claimant.stage_remove', (a) => this.claimant.stageRemove(str(a, 'node')));
-    this.rpc.handle('claimant.clear', () => this.claimant.clear());
-    this.rpc.handle('claimant.plan', () => view(this.claimant.plan(), isUp));
-    this.rpc.handle('claimant.commit', () => view(this.claimant.commit(), isUp));
-    this.rpc.handle('claimant.transfer_complete', (a) => {
-      const { partition, nextOwner, services } = a as { partition: number; nextOwner: string; services: string[] };
-      this.claimant.transferComplete(partition, str(a, 'owner'), nextOwner, services);
-    });
-    // Joining: a fresh node asks any member, which forwards to its claimant.
-    this.rpc.handle('cluster.join_request', (a) => this.rpc.call(this.ring.claimant, 'claimant.stage_join', { node: str(a, 'node'), addr: str(a, 'addr') }), { clients: true });
-    // Admin tools (npm run admin): run on this node.
-    this.rpc.handle('admin.join', (a) => this.join(str(a, 'addr')), { clients: true });
-    this.rpc.handle('admin.leave', (a) => this.leave((a as { node?: string } | null)?.node ?? this.name), { clients: true });
-    this.rpc.handle('admin.remove', (a) => this.remove(str(a, 'node')), { clients: true });
-    this.rpc.handle('admin.down', (a) => this.down(str(a, 'node')), { clients: true });
-    this.rpc.handle('admin.plan', () => this.plan(), { clients: true });
-    this.rpc.handle('admin.commit', () => this.commit(), { clients: true });
-    this.rpc.handle('admin.clear', () => this.clear(), { clients: true });
-    this.rpc.handle('admin.member_status', () => this.memberStatus(), { clients: true });
-    this.rpc.handle('admin.ring_status', () => this.ringStatus(), { clients: true });
-    this.rpc.handle('admin.status', () => ({ node: this.name, addr: this.addr, settled: this.isSettled(), members: this.memberStatusData(), ring: this.ringStatusData(), handoffs: this.handoff.running() }), { clients: true });
   }
 
   /** Stop the node: vnodes, timers, connections. Idempotent. Other nodes see it go down. */
