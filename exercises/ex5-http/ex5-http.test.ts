@@ -72,7 +72,12 @@ async function http(method: string, url: string, opts: { json?: unknown; raw?: s
   const res = await fetch(url, { method, headers, body });
   const text = await res.text();
   if (opts.status !== undefined && res.status !== opts.status) {
-    throw new Error(`${method} ${url} answered ${res.status}, expected ${opts.status}: ${text}`);
+    // A quorum that timed out where none should: the code, or a machine too busy to answer in time.
+    const slow =
+      res.status === 503 && text.includes('"reason":"timeout"')
+        ? ' (the replicas did not all answer before the deadline: if this machine is very busy, that can be slowness, run it again; if it fails every time, it is the code)'
+        : '';
+    throw new Error(`${method} ${url} answered ${res.status}, expected ${opts.status}: ${text}${slow}`);
   }
   let parsed: Json;
   try {

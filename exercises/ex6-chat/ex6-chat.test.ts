@@ -637,12 +637,18 @@ function recordPushes(node: RingNode): Map<string, RoomEvent[]> {
   return seen;
 }
 
-/** The room as the vnode of `partition` on `node` holds it (undefined: no such vnode or room). */
+/**
+ * The room as the vnode of `partition` on `node` holds it (undefined: no such vnode or room):
+ * its members' names, sorted, and its lines by time. A replica appends lines as they arrive,
+ * and one that lags behind may get two lines said on different nodes in either order (a join
+ * merges the replicas' lines by time), so the order it appended them in is not compared.
+ */
 async function replica(node: RingNode, partition: number, room: string): Promise<{ members: string[]; lines: string[] } | undefined> {
   const w = node.vnodes.running(SERVICE).find((v) => v.id.partition === partition);
   return w?.run((v) => {
     const r = (v as unknown as RoomVnode).rooms.get(room);
-    return r && { members: [...r.members.values()].map((m) => m.name).sort(), lines: r.history.map((h) => `${h.name}: ${h.text}`) };
+    const byTime = [...(r?.history ?? [])].sort((a, b) => a.at - b.at);
+    return r && { members: [...r.members.values()].map((m) => m.name).sort(), lines: byTime.map((h) => `${h.name}: ${h.text}`) };
   });
 }
 
