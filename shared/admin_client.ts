@@ -5,7 +5,8 @@
  */
 import { createLogger } from './log.js';
 import { Rpc } from './rpc.js';
-import { decodeFrame, dial, encodeFrame } from './transport.js';
+import { encodeFrame, readFrame } from './frame.js';
+import { dial } from './handshake.js';
 
 /** An open admin connection. */
 export interface AdminConnection {
@@ -21,14 +22,15 @@ export interface AdminConnection {
 
 /**
  * Connect to the node listening at `addr` (`host:port`).
- * @throws Error if it cannot connect or the cookie is refused.
+ * @throws HandshakeError if the cookie is refused (`isCookieMismatch`) or the handshake fails;
+ *   the socket's error (e.g. ECONNREFUSED) if it cannot connect.
  */
 export async function connectAdmin(addr: string, cookie: string, name = `admin-${process.pid}@localhost`): Promise<AdminConnection> {
   const { socket, peer } = await dial(addr, { node: name, role: 'client', cookie });
   const rpc = new Rpc(name, (_node, frame) => socket.readyState === socket.OPEN && (socket.send(encodeFrame(frame)), true), createLogger(name));
-  socket.on('message', (data) => {
+  socket.on('message', (data, isBinary) => {
     try {
-      rpc.handleFrame(peer, decodeFrame(data as Buffer), 'node', () => undefined);
+      rpc.handleFrame(peer, readFrame(data, isBinary), 'node', () => undefined);
     } catch {
       socket.terminate();
     }

@@ -11,7 +11,7 @@
 import type { Logger } from './log.js';
 import { looksLikeRing, members, reconcile, type Ring } from './ring.js';
 import type { RingManager } from './ring_manager.js';
-import type { Frame } from './transport.js';
+import type { Frame } from './frame.js';
 import * as vc from './vclock.js';
 
 /** Gossip timing, in ms. */

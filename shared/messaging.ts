@@ -9,7 +9,7 @@
  * `structuredClone` locally), so a subscriber never shares the sender's objects.
  */
 import type { Logger } from './log.js';
-import type { Frame } from './transport.js';
+import type { Frame } from './frame.js';
 
 /** Receives the payloads sent to one topic on this node. */
 export type Subscriber = (payload: unknown) => void;

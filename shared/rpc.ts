@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { NodeDownError, RemoteError, TimeoutError, toWireError, type WireError } from './errors.js';
 import type { Logger } from './log.js';
-import type { Frame, PeerRole } from './transport.js';
+import type { Frame } from './frame.js';
+import type { PeerRole } from './handshake.js';
 
 /** A method callable over RPC. `from` is the caller's node name, `role` whether it is a node or an admin client. */
 export type RpcHandler = (args: unknown, from: string, role: PeerRole) => unknown | Promise<unknown>;

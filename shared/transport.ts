@@ -2,31 +2,26 @@
  * Node-to-node transport: WebSockets (`ws`) carrying msgpack frames (`msgpackr`), the part
  * Erlang distribution plays for riak_core.
  *
- * - Every frame is one binary WebSocket message holding a msgpack map with a string `t`.
+ * - Every frame is one binary WebSocket message holding a msgpack map with a string `t`
+ *   (frame.ts: the codec, the one decoder, the close codes).
  * - Nodes of one cluster share a cookie, like Erlang. A connection is accepted only after a
- *   mutual challenge/response: each side proves it knows the cookie with an HMAC-SHA256 of
- *   the other's random nonce. The cookie itself never crosses the wire.
+ *   mutual challenge/response (handshake.ts): each side proves it knows the cookie with an
+ *   HMAC-SHA256 of the other's random nonce. The cookie itself never crosses the wire.
  * - Oversized frames (ws `maxPayload`), text frames and frames that do not decode close
  *   that one connection; the node keeps running.
  * - Each node keeps one outbound connection per peer and sends on it; it receives on any.
  *   Heartbeat frames go out every `heartbeatMs`; a peer is *up* while our outbound
  *   connection is open and we heard from it within `downAfterMs`.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Packr } from 'msgpackr';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { CLOSE, encodeFrame, readFrame, type Frame } from './frame.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES, dial, isCookieMismatch, ServerHandshake, type PeerRole } from './handshake.js';
 import type { Logger } from './log.js';
 
-/** A message between nodes: a msgpack map with a string tag `t`. */
-export interface Frame {
-  readonly t: string;
-  readonly [field: string]: unknown;
-}
-
-/** `node`: a cluster member. `client`: an admin tool; it gets no heartbeats and is never "up". */
-export type PeerRole = 'node' | 'client';
+export type { Frame } from './frame.js';
+export type { PeerRole } from './handshake.js';
 
 /** What the nemesis (test harness) may do with a frame on its way to `to`. */
 export type LinkVerdict = 'deliver' | 'drop' | { delayMs: number };
@@ -59,116 +54,6 @@ export interface TransportOptions {
   handshakeTimeoutMs?: number;
   /** Extra fields for our heartbeat frames (the node watcher puts its services here). */
   heartbeat?: () => Record<string, unknown>;
-}
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
-/** Encode a frame (exported for tests that speak the protocol by hand). */
-export const encodeFrame = (frame: Frame): Buffer => packr.pack(frame);
-/** Decode a frame. @throws Error if the bytes are not a msgpack map with a string `t`. */
-export function decodeFrame(data: Buffer): Frame {
-  const value: unknown = packr.unpack(data);
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as Frame).t !== 'string') {
-    throw new Error('frame is not a map with a string "t"');
-  }
-  return value as Frame;
-}
-
-const proof = (cookie: string, role: string, nonce: string, node: string) =>
-  createHmac('sha256', cookie).update(`${role}:${nonce}:${node}`).digest('hex');
-
-function proofMatches(expected: string, got: unknown): boolean {
-  if (typeof got !== 'string' || got.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(expected), Buffer.from(got));
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-/** Close codes we use (4000-4999 are for applications). */
-export const CLOSE = { wrongCookie: 4001, badHandshake: 4002, malformed: 1007, tooBig: 1009, shutdown: 1001 } as const;
-
-/** Options for {@link dial}. */
-export interface DialOptions {
-  node: string;
-  role: PeerRole;
-  cookie: string;
-  /** Our listener address, told to the peer so it can dial back (nodes only). */
-  addr?: string;
-  maxFrameBytes?: number;
-  handshakeTimeoutMs?: number;
-}
-
-/** An authenticated connection returned by {@link dial}. */
-export interface Dialled {
-  socket: WebSocket;
-  /** The peer's node name, as proven by the handshake. */
-  peer: string;
-}
-
-/**
- * Open a WebSocket to `addr` (`host:port`) and run the client half of the cookie handshake.
- * @throws Error `refused by <addr>: wrong cookie` / `handshake with <addr> failed: …` / connection errors.
- */
-export function dial(addr: string, opts: DialOptions): Promise<Dialled> {
-  const timeoutMs = opts.handshakeTimeoutMs ?? 3000;
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://${addr}/`, { maxPayload: opts.maxFrameBytes ?? 8 * 1024 * 1024, handshakeTimeout: timeoutMs });
-    const myNonce = randomBytes(16).toString('hex');
-    let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.terminate();
-      reject(err);
-    };
-    const timer = setTimeout(() => fail(new Error(`handshake with ${addr} timed out after ${timeoutMs} ms`)), timeoutMs);
-    socket.on('error', (err) => fail(err));
-    socket.on('close', (code, reason) => {
-      if (code === CLOSE.wrongCookie) fail(new Error(`refused by ${addr}: wrong cookie`));
-      else fail(new Error(`handshake with ${addr} failed: connection closed (${code} ${reason.toString()})`));
-    });
-    socket.on('message', (data, isBinary) => {
-      if (settled) return;
-      let frame: Frame;
-      try {
-        if (!isBinary) throw new Error('text frame');
-        frame = decodeFrame(toBuffer(data));
-      } catch (err) {
-        return fail(new Error(`handshake with ${addr} failed: ${(err as Error).message}`));
-      }
-      if (frame.t === 'challenge' && typeof frame.nonce === 'string' && typeof frame.node === 'string') {
-        socket.send(
-          encodeFrame({
-            t: 'hello',
-            node: opts.node,
-            role: opts.role,
-            addr: opts.addr ?? '',
-            nonce: myNonce,
-            proof: proof(opts.cookie, opts.role, frame.nonce, opts.node),
-          }),
-        );
-      } else if (frame.t === 'welcome' && typeof frame.node === 'string') {
-        // Mutual: the server must know the cookie too, or we would talk to an impostor.
-        if (!proofMatches(proof(opts.cookie, 'server', myNonce, frame.node), frame.proof)) {
-          socket.close(CLOSE.wrongCookie, 'wrong cookie');
-          return fail(new Error(`refused ${addr}: it does not know our cookie`));
-        }
-        settled = true;
-        clearTimeout(timer);
-        socket.removeAllListeners('close');
-        socket.removeAllListeners('message');
-        socket.removeAllListeners('error');
-        socket.on('error', () => undefined); // the owner attaches its own handlers next
-        resolve({ socket, peer: frame.node });
-      } else {
-        fail(new Error(`handshake with ${addr} failed: unexpected frame "${frame.t}"`));
-      }
-    });
-  });
 }
 
 interface Peer {
@@ -209,10 +94,10 @@ export class Transport extends EventEmitter {
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
       cookie: opts.cookie,
-      maxFrameBytes: opts.maxFrameBytes ?? 8 * 1024 * 1024,
+      maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       heartbeatMs: opts.heartbeatMs ?? 250,
       downAfterMs: opts.downAfterMs ?? 1500,
-      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 3000,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       heartbeat: opts.heartbeat,
       advertiseHost: opts.advertiseHost,
     };
@@ -335,7 +220,7 @@ export class Transport extends EventEmitter {
   private accept(socket: WebSocket, remote: string): void {
     if (this.closed) return void socket.terminate();
     this.inbound.add(socket);
-    const nonce = randomBytes(16).toString('hex');
+    const handshake = new ServerHandshake(this.node, this.opts.cookie);
     let peer: string | undefined;
     let role: PeerRole = 'node';
     const timer = setTimeout(() => {
@@ -347,30 +232,27 @@ export class Transport extends EventEmitter {
       clearTimeout(timer);
       this.inbound.delete(socket);
     });
-    socket.send(encodeFrame({ t: 'challenge', node: this.node, nonce }));
+    socket.send(encodeFrame(handshake.challenge()));
     socket.on('message', (data, isBinary) => {
       let frame: Frame;
       try {
-        if (!isBinary) throw new Error('text frames are not allowed');
-        frame = decodeFrame(toBuffer(data));
+        frame = readFrame(data, isBinary);
       } catch (err) {
         this.log.warn(`closing connection from ${peer ?? remote}: malformed frame (${(err as Error).message})`);
         return socket.close(CLOSE.malformed, 'malformed frame');
       }
       if (peer === undefined) {
-        if (frame.t !== 'hello' || typeof frame.node !== 'string' || (frame.role !== 'node' && frame.role !== 'client')) {
-          this.log.warn(`closing connection from ${remote}: expected a hello frame`);
-          return socket.close(CLOSE.badHandshake, 'expected hello');
-        }
-        if (!proofMatches(proof(this.opts.cookie, frame.role, nonce, frame.node), frame.proof)) {
-          this.log.warn(`refused connection from ${frame.node} (${remote}): wrong cookie`);
-          return socket.close(CLOSE.wrongCookie, 'wrong cookie');
+        const hello = handshake.answer(frame);
+        if (!hello.ok) {
+          if (hello.close === CLOSE.wrongCookie) this.log.warn(`refused connection from ${hello.node} (${remote}): wrong cookie`);
+          else this.log.warn(`closing connection from ${remote}: expected a hello frame`);
+          return socket.close(hello.close, hello.reason);
         }
         clearTimeout(timer);
-        peer = frame.node;
-        role = frame.role;
-        socket.send(encodeFrame({ t: 'welcome', node: this.node, proof: proof(this.opts.cookie, 'server', String(frame.nonce), this.node) }));
-        this.emit('hello', peer, typeof frame.addr === 'string' ? frame.addr : '', role);
+        peer = hello.peer;
+        role = hello.role;
+        socket.send(encodeFrame(hello.welcome));
+        this.emit('hello', peer, hello.addr, role);
         return;
       }
       const from = peer;
@@ -431,8 +313,7 @@ export class Transport extends EventEmitter {
       socket.on('error', (err) => this.log.debug(`link to ${node}: ${err.message}`));
       socket.on('message', (data, isBinary) => {
         try {
-          if (!isBinary) throw new Error('text frame');
-          this.receive(node, 'node', decodeFrame(toBuffer(data)), (f) => this.send(node, f));
+          this.receive(node, 'node', readFrame(data, isBinary), (f) => this.send(node, f));
         } catch (err) {
           this.log.warn(`closing link to ${node}: malformed frame (${(err as Error).message})`);
           socket.close(CLOSE.malformed, 'malformed frame');
@@ -448,7 +329,7 @@ export class Transport extends EventEmitter {
       this.send(node, { t: 'hb', ...this.opts.heartbeat?.() });
     } catch (err) {
       const msg = (err as Error).message;
-      if (msg.includes('wrong cookie') || msg.includes('does not know our cookie')) this.log.warn(`cannot connect to ${node}: ${msg}`);
+      if (isCookieMismatch(err)) this.log.warn(`cannot connect to ${node}: ${msg}`);
       else this.log.debug(`cannot connect to ${node} at ${peer.addr}: ${msg}`);
       this.redial(node, Math.min(1000, this.opts.heartbeatMs * 2));
     } finally {

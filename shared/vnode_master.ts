@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { NodeDownError, TimeoutError, RemoteError } from './errors.js';
 import type { Logger } from './log.js';
-import type { Frame } from './transport.js';
+import type { Frame } from './frame.js';
 import { VnodeWorker, type Sender, type VnodeId, type VnodeModule, type VnodeReply } from './vnode.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });

@@ -3,6 +3,7 @@
  * any of its nodes, like `riak-admin member-status` / `riak-admin cluster join …`.
  */
 import { connectAdmin, type AdminConnection } from '../admin_client.js';
+import { isCookieMismatch } from '../handshake.js';
 import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseNodeName, printError, runMain, UsageError } from './options.js';
 
 const PROG = 'npm run admin';
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
     conn = await connectAdmin(parsed.node, parsed.cookie);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    const hint = /cookie/i.test(reason) ? 'does it use another --cookie?' : 'is it running? start one with npm start';
+    const hint = isCookieMismatch(err) ? 'does it use another --cookie?' : 'is it running? start one with npm start';
     printError(`cannot reach a node at ${parsed.node}: ${reason} (${hint})`);
     process.exit(1);
   }

@@ -40,11 +40,11 @@ export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnTy
   try {
     return parseArgs(config); // strict by default: unknown options throw
   } catch (err) {
-    throw new UsageError(parseErrorMessage(err));
+    throw new UsageError(parseErrorMessage(err, config));
   }
 }
 
-function parseErrorMessage(err: unknown): string {
+function parseErrorMessage(err: unknown, config: ParseArgsConfig): string {
   const e = err as { code?: string; message?: string };
   const message = String(e.message ?? err);
   // Node's messages quote the option and run over several lines; keep the gist.
@@ -53,12 +53,26 @@ function parseErrorMessage(err: unknown): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${option}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return message.includes('does not take an argument') ? `option ${option} does not take a value` : `option ${option} needs a value`;
+      // The same code for `--flag=value` on a boolean and a string option without its value.
+      return isBooleanOption(config, message) ? `option ${option} does not take a value` : `option ${option} needs a value`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`.trimEnd();
     default:
       return message.split('\n')[0] ?? message;
   }
+}
+
+/**
+ * True if the option Node's parse error is about (`Option '-h, --help' …`, `Option '--port <value>' …`)
+ * is declared boolean in `config`.
+ */
+function isBooleanOption(config: ParseArgsConfig, message: string): boolean {
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+  const long = /--([^\s,<=']+)/.exec(quoted)?.[1];
+  const short = /(?:^|[\s,])-([^-\s,<='])(?=[\s,]|$)/.exec(quoted)?.[1];
+  const options = config.options ?? {};
+  const spec = long !== undefined ? options[long] : Object.values(options).find((o) => o.short === short);
+  return spec?.type === 'boolean';
 }
 
 /**

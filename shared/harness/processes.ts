@@ -97,6 +97,8 @@ interface Slot {
 }
 
 const describeExit = (e: NonNullable<Slot['exit']>) => (e.signal ? `signal ${e.signal}` : `code ${e.code}`);
+/** Errors whose message already ends with log tails ({@link ProcessCluster.withLogs} adds them once). */
+const withLogsAlready = new WeakSet<Error>();
 
 /**
  * Free TCP ports on loopback: bind port 0 `count` times at once, read the ports, close.
@@ -475,7 +477,10 @@ export class ProcessCluster {
         const state = s.exit ? `exited (${describeExit(s.exit)})` : s.paused ? 'paused' : `running, pid ${s.proc?.pid}`;
         return `--- last ${lines} log lines of ${n} (${state}) ---\n${this.logTail(n, lines) || '(nothing)'}`;
       });
-    if (tails.length > 0 && !e.message.includes('--- last ')) e.message = `${e.message}\n${tails.join('\n')}`;
+    if (tails.length > 0 && !withLogsAlready.has(e)) {
+      e.message = `${e.message}\n${tails.join('\n')}`;
+      withLogsAlready.add(e);
+    }
     return e;
   }
 

@@ -11,7 +11,8 @@ import { waitFor } from '../harness/wait.js';
 import type { Logger } from '../log.js';
 import { RingNode } from '../node.js';
 import { members } from '../ring.js';
-import { CLOSE, decodeFrame, dial, encodeFrame } from '../transport.js';
+import { CLOSE, decodeFrame, encodeFrame } from '../frame.js';
+import { dial } from '../handshake.js';
 
 const started: RingNode[] = [];
 let cluster: TestCluster | undefined;
