@@ -43,7 +43,7 @@
  * a slot it forgot re-takes one if there is room, or is refused with `max_concurrency` like
  * an open.
  */
-import { RingError } from './errors.js';
+import { RingError, ringErrorCode } from './errors.js';
 import { isReady, type Ring } from './ring.js';
 import type { Logger } from './log.js';
 import type { Rpc } from './rpc.js';
@@ -148,7 +148,7 @@ export interface HandoffStats {
 const key = (service: string, partition: number) => `${service}/${partition}`;
 const inboundKey = (source: string, service: string, partition: number) => `${source}|${service}/${partition}`;
 /** True if `err` is a target's refusal for now (riak: `{error, max_concurrency}`). */
-const isRefusal = (err: unknown) => (err as { code?: unknown } | null)?.code === 'max_concurrency';
+const isRefusal = (err: unknown) => ringErrorCode(err) === 'max_concurrency';
 
 export class HandoffManager {
   private readonly opts: Required<HandoffOptions>;

@@ -16,11 +16,9 @@ export type RpcHandler = (args: unknown, from: string, role: PeerRole) => unknow
 /** Default deadline for calls (ms). */
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
 
-/** Throw the error a failed return describes. */
+/** Throw the error a failed return describes: a RemoteError carrying the remote code (see {@link RemoteError}). */
 export function raise(node: string, error: WireError): never {
-  const err = new RemoteError(node, error.name, error.message);
-  if (error.code) Object.assign(err, { code: error.code });
-  throw err;
+  throw new RemoteError(node, error.name, error.message, error.code);
 }
 
 /** RPC endpoint of one node (or of an admin client). */

@@ -3,6 +3,7 @@
  * any of its nodes, like `riak-admin member-status` / `riak-admin cluster join …`.
  */
 import { connectAdmin, type AdminConnection } from '../admin_client.js';
+import { ringErrorCode } from '../errors.js';
 import { isCookieMismatch } from '../handshake.js';
 import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseNodeName, printError, runMain, UsageError } from './options.js';
 
@@ -141,7 +142,7 @@ interface StatusView {
  * @param err what the call raised (a RemoteError carries the runtime's `code`).
  */
 export async function advice(err: unknown, opts: AdminOptions, conn: AdminConnection): Promise<string | undefined> {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = ringErrorCode(err);
   const run = (args: string, node = opts.node) => `npm run admin -- ${args} --node ${node}${opts.cookie === 'workshop' ? '' : ` --cookie ${opts.cookie}`}`;
   const status = async () => (await conn.call('admin.status', {}, 5000)) as StatusView;
   const target = opts.args[0] === undefined ? conn.node : parseNodeName(opts.args[0], 'node');
