@@ -77,6 +77,21 @@ export function unifiedDiff(a: string, b: string, aName: string, bName: string, 
   return out.join('\n') + '\n';
 }
 
+/**
+ * 1-based numbers of the lines of `b` that are not in `a`, by the same edit script as
+ * {@link unifiedDiff} (its `+` lines). `npm run mutation` uses it to tell the lines of a
+ * solution the attendee writes from those the stub already has.
+ */
+export function addedLines(a: string, b: string): Set<number> {
+  const out = new Set<number>();
+  let bLine = 0;
+  for (const o of editScript(lines(a), lines(b))) {
+    if (o.kind !== '-') bLine++;
+    if (o.kind === '+') out.add(bLine);
+  }
+  return out;
+}
+
 /** Colour a unified diff like git does (headers bold, hunks cyan, - red, + green). */
 function colourDiff(diff: string): string {
   return diff
