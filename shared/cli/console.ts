@@ -9,6 +9,7 @@ import { types } from 'node:util';
 import chalk from 'chalk';
 import type { App, AppServers } from '../app.js';
 import { DEFAULT_RING_SIZE } from '../chash.js';
+import { commitWhenReady } from '../commit.js';
 import { RingError } from '../errors.js';
 import { RingNode } from '../node.js';
 import type { Ring } from '../ring.js';
@@ -132,28 +133,6 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
 export function describeError(err: unknown): string {
   if (err instanceof RingError) return `error: ${err.code}: ${err.message}`;
   return `error: ${err instanceof Error ? err.message : String(err)}`;
-}
-
-/**
- * Commit staged changes through `node`, retrying while the claimant says the ring is not
- * ready or cannot be reached yet (a node that just joined is still connecting to it).
- * @throws the commit's error for anything else, or a timeout after `timeoutMs`.
- */
-export async function commitWhenReady(node: RingNode, timeoutMs = JOIN_DEADLINE_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await node.commit();
-      return;
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      // Someone else committed our join first: nothing left to do.
-      if (code === 'nothing_staged') return;
-      if (code !== 'ring_not_ready' && code !== 'node_down') throw err;
-      if (Date.now() >= deadline) throw new Error(`the claimant did not accept the commit within ${timeoutMs} ms (last error: ${(err as Error).message})`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function start(opts: ConsoleOptions, app: App): Promise<RingNode> {
@@ -352,7 +331,10 @@ async function main(): Promise<void> {
   if (opts.join) {
     try {
       await node.join(opts.join);
-      await commitWhenReady(node);
+      // Retried while the ring is not ready or the claimant cannot be reached yet (a node
+      // that just joined is still connecting to it); someone else committing our join first
+      // (nothing_staged) is fine.
+      await commitWhenReady(() => node.commit(), { timeoutMs: JOIN_DEADLINE_MS, retryOn: ['ring_not_ready', 'node_down'], doneOn: ['nothing_staged'] });
     } catch (err) {
       printError(`cannot join the cluster at ${opts.join}: ${(err as Error).message}`);
       await stop(1);

@@ -15,6 +15,7 @@ import chalk from 'chalk';
 import { connectAdmin, type AdminConnection } from '../admin_client.js';
 import type { Endpoint } from '../app.js';
 import { DEFAULT_RING_SIZE } from '../chash.js';
+import { commitWhenReady } from '../commit.js';
 import { appPath, type AppTree } from './app_loader.js';
 import { DEFAULT_HOST, isMain, nonEmpty, parseCommandLine, parseInteger, parsePort, parseRingSize, PARENT_PID_ENV, printError, runMain, UsageError } from './options.js';
 
@@ -221,17 +222,12 @@ async function formCluster(nodes: readonly Node[], conns: readonly AdminConnecti
   }
   if (nodes.length > 1) {
     // The claimant refuses to commit until every member has seen the staged joins.
-    for (;;) {
-      alive();
-      try {
-        await firstConn.call('admin.commit', {}, remaining(deadline));
-        break;
-      } catch (err) {
-        if ((err as { code?: unknown }).code !== 'ring_not_ready') throw err;
-        if (Date.now() >= deadline) throw new Error(`the claimant did not accept the commit within ${STARTUP_DEADLINE_MS / 1000} s (ring not ready)`);
-      }
-      await delay(POLL_MS);
-    }
+    await commitWhenReady(() => firstConn.call('admin.commit', {}, remaining(deadline)), {
+      timeoutMs: deadline - Date.now(),
+      intervalMs: POLL_MS,
+      beforeAttempt: alive,
+      timeoutError: () => new Error(`the claimant did not accept the commit within ${STARTUP_DEADLINE_MS / 1000} s (ring not ready)`),
+    });
   }
   for (;;) {
     alive();

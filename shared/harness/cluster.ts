@@ -7,6 +7,8 @@
  *     ...
  *     await cluster.stop();
  */
+import { commitWhenReady } from '../commit.js';
+import { ringErrorCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { HandoffOptions } from '../handoff.js';
 import { RingNode, type NodeTiming } from '../node.js';
@@ -147,21 +149,20 @@ export class TestCluster {
     await this.waitSettled({ timeoutMs });
   }
 
-  /** Commit staged changes, retrying while the ring is not ready yet. */
+  /**
+   * Commit staged changes through `via`, retrying while it fails (see {@link commitWhenReady}):
+   * while the claimant answers `ring_not_ready`, and while `via` cannot reach it yet.
+   * @throws Error `timed out after <ms> ms waiting for a commit the claimant accepts` (with the
+   *   last error unless it was `ring_not_ready`) after `timeoutMs` (default 15 000).
+   */
   async commitWhenReady(via: RingNode, timeoutMs = 15_000): Promise<void> {
-    await waitFor(
-      'a commit the claimant accepts',
-      async () => {
-        try {
-          await via.commit();
-          return true;
-        } catch (err) {
-          if ((err as { code?: string }).code === 'ring_not_ready') return false;
-          throw err;
-        }
-      },
-      { timeoutMs },
-    );
+    await commitWhenReady(() => via.commit(), {
+      timeoutMs,
+      retryOn: 'any',
+      intervalMs: 20,
+      timeoutError: (last) =>
+        new Error(`timed out after ${timeoutMs} ms waiting for a commit the claimant accepts${ringErrorCode(last) === 'ring_not_ready' ? '' : ` (last error: ${last.message})`}`),
+    });
   }
 
   /**

@@ -24,7 +24,8 @@ import { fileURLToPath } from 'node:url';
 import { connectAdmin, type AdminConnection } from '../admin_client.js';
 import { PARENT_PID_ENV } from '../cli/options.js';
 import type { MemberRow, RingStatusData } from '../console.js';
-import { RemoteError } from '../errors.js';
+import { commitWhenReady } from '../commit.js';
+import { RemoteError, type RingErrorCode } from '../errors.js';
 import { AbortWait, waitFor } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -259,23 +260,27 @@ export class ProcessCluster {
    * @throws the commit's error for any other code (e.g. `nothing_staged`), or a timeout
    *   error after `timeoutMs` (default 30 000) naming the last error.
    */
-  async commit(via: string, opts: { timeoutMs?: number; retryOn?: readonly string[] } = {}): Promise<unknown> {
-    const retryOn = opts.retryOn ?? ['ring_not_ready', 'node_down'];
-    const result = await this.wait(
-      `the claimant to accept a commit through ${nodeName(via)}`,
-      async () => {
-        try {
-          return { plan: await this.admin(via, 'admin.commit', {}) };
-        } catch (err) {
-          const code = (err as { code?: unknown }).code;
-          if (typeof code === 'string' && retryOn.includes(code)) throw err; // retried by the wait
-          throw new AbortWait(`admin.commit through ${nodeName(via)} failed: ${(err as Error).message}${code ? ` (code ${String(code)})` : ''}`);
-        }
-      },
-      { timeoutMs: opts.timeoutMs, logsOf: [via] },
-    );
+  async commit(via: string, opts: { timeoutMs?: number; retryOn?: readonly RingErrorCode[] } = {}): Promise<unknown> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const what = `the claimant to accept a commit through ${nodeName(via)}`;
+    let plan: unknown;
+    let timedOut = false;
+    try {
+      plan = await commitWhenReady(() => this.admin(via, 'admin.commit', {}), {
+        timeoutMs,
+        retryOn: opts.retryOn ?? ['ring_not_ready', 'node_down'],
+        timeoutError: (last) => {
+          timedOut = true;
+          return new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last error: ${last.message})`);
+        },
+      });
+    } catch (err) {
+      if (timedOut) throw this.withLogs(err, [via]);
+      const code = (err as { remoteCode?: unknown; code?: unknown }).remoteCode ?? (err as { code?: unknown }).code;
+      throw this.withLogs(new AbortWait(`admin.commit through ${nodeName(via)} failed: ${(err as Error).message}${code ? ` (code ${String(code)})` : ''}`), [via]);
+    }
     this.note(`committed through ${nodeName(via)}`);
-    return result.plan;
+    return plan;
   }
 
   // --- faults ----------------------------------------------------------------------------
