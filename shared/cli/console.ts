@@ -331,10 +331,10 @@ async function main(): Promise<void> {
   if (opts.join) {
     try {
       await node.join(opts.join);
-      // Retried while the ring is not ready or the claimant cannot be reached yet (a node
-      // that just joined is still connecting to it); someone else committing our join first
-      // (nothing_staged) is fine.
-      await commitWhenReady(() => node.commit(), { timeoutMs: JOIN_DEADLINE_MS, retryOn: ['ring_not_ready', 'node_down'], doneOn: ['nothing_staged'] });
+      // Retried while the ring is not ready or the claimant cannot be reached yet: a node that
+      // just joined is still dialling it, and RingNode reports that as claimant_unreachable.
+      // Someone else committing our join first (nothing_staged) is fine.
+      await commitWhenReady(() => node.commit(), { timeoutMs: JOIN_DEADLINE_MS, retryOn: ['ring_not_ready', 'claimant_unreachable', 'node_down'], doneOn: ['nothing_staged'] });
     } catch (err) {
       printError(`cannot join the cluster at ${opts.join}: ${(err as Error).message}`);
       await stop(1);
