@@ -1,8 +1,8 @@
 /**
- * Argument parsing shared by the command-line tools (`npm start`, `npm run node`,
- * `npm run admin`): a thin layer over `node:util` parseArgs that turns every kind of bad
- * input into a {@link UsageError} with a one-line message, plus validators for ports,
- * addresses, node names and ring sizes.
+ * Argument parsing and running shared by the command-line tools (`npm start`, `npm run node`,
+ * `npm run admin`, and the workshop's tools): a thin layer over `node:util` parseArgs that turns
+ * every kind of bad input into a {@link UsageError} with a one-line message, validators for
+ * ports, addresses, node names and ring sizes, and {@link runMain}, the one runner of them all.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import chalk from 'chalk';
 import { validateRingSize } from '../chash.js';
 
-/** Bad command-line input. Tools print its message on one line and exit with {@link USAGE_EXIT_CODE}. */
+/**
+ * Bad command-line input, in every tool (runtime and workshop): {@link runMain} prints its
+ * message on one line with a pointer to `--help` and exits with {@link USAGE_EXIT_CODE}.
+ */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -145,22 +148,56 @@ export function printError(message: string): void {
   process.stderr.write(`${chalk.red('error:')} ${message}\n`);
 }
 
+/** Options of {@link runMain}. */
+export interface RunOptions {
+  /**
+   * Prefix of the error line instead of `error:`: the attendee commands use their name
+   * (`hint: <message>  (npm run hint -- --help)`, the whole line red, the pointer dimmed).
+   */
+  readonly label?: string;
+  /**
+   * On failure, `at-once` (default) exits with `process.exit` right after the error line: a
+   * tool may still hold a node, sockets or child processes. `when-idle` only sets
+   * `process.exitCode` and lets the event loop drain (the attendee commands).
+   */
+  readonly exit?: 'at-once' | 'when-idle';
+}
+
+/** True for the errors `parseArgs` throws itself (unknown option, missing value, stray argument). */
+function isParseArgsError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
 /**
- * Run a tool's `main`, turning failures into one line on stderr and an exit code
- * (`prog` is how the user runs the tool, e.g. `npm run admin`, for the `--help` hint):
- * {@link UsageError} → the message plus a `--help` hint, exit {@link USAGE_EXIT_CODE};
- * any other error → its message (no stack), exit 1. `main` decides itself when to exit
- * on success (a tool that keeps running just returns).
+ * Run a command-line tool's `main`: the one runner of every tool (`npm start`, `npm run
+ * node | admin | grade | check:* | progress | hint | …`). `prog` is how the user runs the
+ * tool (e.g. `npm run admin`), for the `--help` pointer.
+ *
+ * - `main` returns normally: a number it returns becomes `process.exitCode`; otherwise
+ *   `main` decides itself when to exit (a tool that keeps running just returns).
+ * - `main` throws a {@link UsageError} (or `parseArgs` throws): one line with the message and
+ *   a pointer to `--help`, exit code {@link USAGE_EXIT_CODE}.
+ * - anything else: one line with its message (no stack; the stack too with
+ *   `WORKSHOP_DEBUG=1`), exit code 1.
+ *
+ * The line is `error: <message> (see <prog> -- --help)`, or with `opts.label`
+ * `<label>: <message>  (<prog> -- --help)`.
  */
-export function runMain(prog: string, main: () => Promise<void>): void {
-  main().catch((err: unknown) => {
-    if (err instanceof UsageError) {
-      printError(`${err.message} (see ${prog} -- --help)`);
-      process.exit(USAGE_EXIT_CODE);
-    }
-    printError(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+export async function runMain(prog: string, main: () => Promise<number | void> | number | void, opts: RunOptions = {}): Promise<void> {
+  try {
+    const code = await main();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (err) {
+    const usage = err instanceof UsageError || isParseArgsError(err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (opts.label === undefined) printError(usage ? `${message} (see ${prog} -- --help)` : message);
+    else process.stderr.write(`${chalk.red(`${opts.label}: ${message}`)}${usage ? chalk.dim(`  (${prog} -- --help)`) : ''}\n`);
+    if (process.env.WORKSHOP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    const code = usage ? USAGE_EXIT_CODE : 1;
+    if ((opts.exit ?? 'at-once') === 'at-once') process.exit(code);
+    process.exitCode = code;
+  }
 }
 
 /**

@@ -1,16 +1,13 @@
 /**
  * Plumbing shared by the attendee commands (`npm run progress | hint | reset | solution`):
- * where the workshop lives, picking the exercise from the command line, one-line errors and
- * exit codes (0 ok, 1 failure, 2 bad usage).
+ * where the workshop lives, picking the exercise from the command line, and running a command
+ * with one-line errors and exit codes (0 ok, 1 failure, 2 bad usage) through the runner and
+ * `UsageError` every tool shares (shared/cli/options.ts).
  */
 import { resolve, sep } from 'node:path';
 import chalk from 'chalk';
+import { runMain, UsageError } from '../../shared/cli/options.js';
 import { findExercise, loadManifest, ROOT, type Exercise } from './manifest.js';
-
-/** Bad command line: printed as one line with a pointer to `--help`, exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /**
  * The workshop's root directory (absolute, trailing separator): the repository, or
@@ -40,27 +37,14 @@ export function exerciseFrom(positionals: readonly string[], root: string): Exer
   }
 }
 
-/** True for the errors `parseArgs` throws on an unknown option or a missing value. */
-function isParseArgsError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
-}
-
 /**
- * Run a command's `main` and set the exit code from it: its return value, 2 for a
- * UsageError or a parseArgs error, 1 for anything else thrown. Errors are one line on stderr,
- * prefixed with the command's name; the stack only with `WORKSHOP_DEBUG=1`.
+ * Run an attendee command's `main` with {@link runMain}: its return value is the exit code;
+ * a UsageError or a parseArgs error is one line `<name>: <message>  (npm run <name> -- --help)`
+ * and exit code 2, anything else `<name>: <message>` and 1 (the stack with `WORKSHOP_DEBUG=1`).
+ * The process ends when its work is done, not at once.
  */
-export async function runCli(name: string, main: () => Promise<number> | number): Promise<void> {
-  try {
-    process.exitCode = await main();
-  } catch (err) {
-    const usage = err instanceof UsageError || isParseArgsError(err);
-    const message = err instanceof Error ? err.message : String(err);
-    console.error(chalk.red(`${name}: ${message}`) + (usage ? chalk.dim(`  (npm run ${name} -- --help)`) : ''));
-    if (process.env.WORKSHOP_DEBUG && err instanceof Error) console.error(err.stack);
-    process.exitCode = usage ? 2 : 1;
-  }
+export function runCli(name: string, main: () => Promise<number> | number): Promise<void> {
+  return runMain(`npm run ${name}`, main, { label: name, exit: 'when-idle' });
 }
 
 /**

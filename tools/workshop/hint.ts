@@ -7,7 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import chalk from 'chalk';
-import { exerciseFrom, highlightCode, runCli, textWidth, UsageError, workshopRoot, wrap } from './cli.js';
+import { UsageError } from '../../shared/cli/options.js';
+import { exerciseFrom, highlightCode, runCli, textWidth, workshopRoot, wrap } from './cli.js';
 import type { Exercise } from './manifest.js';
 import { loadState, nextHint, saveState, withHintsShown } from './state.js';
 
