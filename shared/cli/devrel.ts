@@ -1,6 +1,6 @@
 /**
  * `npm start`: riak's "devrel", a local cluster of N nodes, each its own OS process running
- * shared/cli/console.ts with `--no-repl`. Starts them on consecutive ports, joins dev2..devN
+ * shared/cli/node_console.ts with `--no-repl`. Starts them on consecutive ports, joins dev2..devN
  * to dev1, commits, waits until the ring settles, then stays in the foreground relaying the
  * nodes' logs until Ctrl-C, which stops every node.
  */
@@ -21,7 +21,7 @@ import { DEFAULT_HOST, isMain, nonEmpty, parseCommandLine, parseInteger, parsePo
 
 const PROG = 'npm start';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CONSOLE = fileURLToPath(new URL('./console.ts', import.meta.url));
+const NODE_CONSOLE = fileURLToPath(new URL('./node_console.ts', import.meta.url));
 
 /** Deadline (ms) for the whole startup: processes up, joined, committed, settled. */
 const STARTUP_DEADLINE_MS = 15_000;
@@ -157,7 +157,7 @@ function spawnNode(k: number, opts: DevrelOptions, dialHost: string, onClose: (n
   const short = `dev${k}`;
   const name = `${short}@127.0.0.1`;
   const port = opts.basePort + k - 1;
-  const args = ['--import', 'tsx', CONSOLE, '--name', name, '--port', String(port), '--host', opts.host, '--cookie', opts.cookie, '--ring-size', String(opts.ringSize), '--ring-file', join(opts.dataDir, short, 'ring.json'), '--no-repl'];
+  const args = ['--import', 'tsx', NODE_CONSOLE, '--name', name, '--port', String(port), '--host', opts.host, '--cookie', opts.cookie, '--ring-size', String(opts.ringSize), '--ring-file', join(opts.dataDir, short, 'ring.json'), '--no-repl'];
   if (opts.tree === 'exercises') args.push('--exercises');
   if (opts.app) args.push('--app', opts.app);
   args.push('--http-port', String(opts.httpBasePort + k - 1), '--chat-port', String(opts.chatBasePort + k - 1));

@@ -1,6 +1,6 @@
 /**
  * Clusters of real node processes, for riak_test-style scenarios: every node is its own OS
- * process running shared/cli/console.ts exactly as `npm start` (devrel) runs it, so faults are
+ * process running shared/cli/node_console.ts exactly as `npm start` (devrel) runs it, so faults are
  * real ones: SIGKILL, SIGSTOP/SIGCONT, a restart from the ring file, and links cut inside the
  * nodes' transports (`--nemesis`, the `admin.nemesis` RPC).
  *
@@ -29,7 +29,7 @@ import { RemoteError, type RingErrorCode } from '../errors.js';
 import { AbortWait, waitFor } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CONSOLE = fileURLToPath(new URL('../cli/console.ts', import.meta.url));
+const NODE_CONSOLE = fileURLToPath(new URL('../cli/node_console.ts', import.meta.url));
 const HOST = '127.0.0.1';
 /** Lines of output kept per node (older ones are dropped). */
 const LOG_LINES = 5000;
@@ -49,7 +49,7 @@ export interface NodeStatus {
   readonly handoffs?: readonly { kind: string; service: string; partition: number; target: string; items: number; sentItems: number }[];
 }
 
-/** What `admin.transfers` answers (see `handleTransfers` in shared/cli/console.ts). */
+/** What `admin.transfers` answers (see `handleTransfers` in shared/cli/node_console.ts). */
 export interface NodeTransfers {
   readonly node: string;
   readonly running: readonly { kind: string; service: string; partition: number; target: string; items: number; sentItems: number }[];
@@ -540,7 +540,7 @@ export class ProcessCluster {
   private launch(s: Slot): void {
     if (this.stopped) throw new Error('the cluster is stopped');
     const args = [
-      '--import', 'tsx', CONSOLE,
+      '--import', 'tsx', NODE_CONSOLE,
       '--name', s.name,
       '--port', String(s.port),
       '--host', HOST,

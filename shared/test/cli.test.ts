@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAdminArgs } from '../cli/admin.js';
-import { parseConsoleArgs } from '../cli/console.js';
+import { parseConsoleArgs } from '../cli/node_console.js';
 import { checkPortFree, parseDevrelArgs } from '../cli/devrel.js';
 import { parseAddr, parseCommandLine, parseNodeName, parsePort, parseRingSize, UsageError } from '../cli/options.js';
 import { TestCluster } from '../harness/cluster.js';
