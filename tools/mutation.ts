@@ -205,10 +205,31 @@ export function summarize(results: readonly MutantResult[]): MutationSummary {
   };
 }
 
+/** Whitespace runs as one space, at most `max` characters (ending in `…` when cut). */
+function oneLine(text: string, max = 100): string {
+  const s = text.replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/**
+ * The code a mutant replaced, read from the file as it is now (Stryker's results do not carry
+ * it; columns are 1-based, the end exclusive). Undefined when the file is gone. A span over
+ * several lines gives its first line and `…`.
+ */
+export function originalText(mutant: MutantResult, root: string = ROOT): string | undefined {
+  const path = join(root, relativeName(mutant.fileName, root));
+  if (!existsSync(path)) return undefined;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const { start, end } = mutant.location;
+  const first = lines[start.line - 1];
+  if (first === undefined) return undefined;
+  return start.line === end.line ? first.slice(start.column - 1, end.column - 1) : `${first.slice(start.column - 1)} …`;
+}
+
 /**
  * One line per undetected mutant (survived or not covered), in file order:
- * `file:line:col  Mutator  → replacement`, tagged `[given]` when it lies wholly in code the stub
- * already has, and `(no test reaches it)` when not covered.
+ * `file:line:col  Mutator  original → replacement`, tagged `[given]` when it lies wholly in
+ * code the stub already has, and `(no test reaches it)` when not covered.
  */
 export function formatUndetected(results: readonly MutantResult[], written: Map<string, Set<number> | 'all'>, root: string = ROOT): string[] {
   return results
@@ -216,9 +237,9 @@ export function formatUndetected(results: readonly MutantResult[], written: Map<
     .sort((a, b) => a.fileName.localeCompare(b.fileName) || a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column)
     .map((r) => {
       const where = `${relativeName(r.fileName, root)}:${r.location.start.line}:${r.location.start.column}`;
-      const replacement = r.replacement.replace(/\s+/g, ' ').trim();
+      const original = originalText(r, root);
       const tags = `${inWrittenCode(r, written, root) ? '' : ' [given]'}${r.status === 'NoCoverage' ? ' (no test reaches it)' : ''}`;
-      return `${where}  ${r.mutatorName}  → ${replacement.length > 100 ? `${replacement.slice(0, 99)}…` : replacement}${tags}`;
+      return `${where}  ${r.mutatorName}  ${original === undefined ? '' : `${oneLine(original, 60)} `}→ ${oneLine(r.replacement)}${tags}`;
     });
 }
 

@@ -110,9 +110,11 @@ describe('mutation', () => {
     expect(inWrittenCode(mutant('Survived', file, 1, 3), written, root)).toBe(true); // a block spanning a written line
     expect(inWrittenCode(mutant('Survived', join(root, 'solutions', 'ex1-ping', 'ping_vnode.ts'), 1), written, root)).toBe(true);
 
-    expect(formatUndetected([mutant('Killed', file, 2), mutant('NoCoverage', file, 3), mutant('Survived', file, 2)], written, root)).toEqual([
-      'solutions/ex1-ping/ping.ts:2:5  StringLiteral  → ""',
-      'solutions/ex1-ping/ping.ts:3:5  StringLiteral  → "" [given] (no test reaches it)',
+    // Columns are 1-based with an exclusive end: 5..9 is `ten(` of `written();`.
+    expect(formatUndetected([mutant('Killed', file, 2), mutant('NoCoverage', file, 3), mutant('Survived', file, 2), mutant('Survived', file, 1, 2)], written, root)).toEqual([
+      'solutions/ex1-ping/ping.ts:1:5  StringLiteral  n(); … → ""',
+      'solutions/ex1-ping/ping.ts:2:5  StringLiteral  ten( → ""',
+      'solutions/ex1-ping/ping.ts:3:5  StringLiteral  (); → "" [given] (no test reaches it)',
     ]);
   });
 });
