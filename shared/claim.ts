@@ -232,54 +232,113 @@ function nearby(owner: Int32Array, node: number, p: number, except: number, targ
  * index. Mutates `owner`; afterwards only members 0..s-1 own partitions.
  */
 function balance(owner: Int32Array, s: number, targetN: number): void {
-  const q = owner.length;
-  const count = new Int32Array(s);
-  for (const o of owner) if (o >= 0) count[o]! += 1;
+  new Balancer(owner, s, targetN).run();
+}
 
-  // The ⌈Q/S⌉ targets go to the members that own most already, so fewer partitions move.
-  const target = new Int32Array(s).fill(Math.floor(q / s));
-  const byCount = Array.from({ length: s }, (_, i) => i).sort((a, b) => count[b]! - count[a]! || a - b);
-  for (const i of byCount.slice(0, q % s)) target[i]! += 1;
+/**
+ * The state of step 1 and its moves. The bookkeeping is updated after each move rather than
+ * recomputed (which would be quadratic). Takers only gain partitions, and givers only lose them
+ * down to their target, so:
+ * - `conflict[p]`: whether the owner of p is in violation there;
+ * - `distances[t]`: per taker, the ring distance from each partition to the taker's nearest
+ *   partition (it only shrinks);
+ * - `orphans`: partitions of non-members not yet placed; `cleanTakers[p]`: for an orphan, how
+ *   many takers could have it without a violation;
+ * - `offered`: partitions on offer (of non-members or over-loaded members), ascending; taken
+ *   ones are dropped lazily (`stale` counts them), so the scans get shorter as the moves go on.
+ */
+class Balancer {
+  private readonly q: number;
+  /** Partitions each member owns now. */
+  private readonly count: Int32Array;
+  /** Partitions each member should own: ⌊Q/S⌋ or ⌈Q/S⌉. */
+  private readonly target: Int32Array;
+  /** Members by how many partitions they own at the start, most first (ties: lower index). */
+  private readonly byCount: number[];
+  /** How far a move can change `conflict`: targetN-1 partitions either side. */
+  private readonly reach: number;
+  private readonly conflict: Uint8Array;
+  private readonly distances: Int32Array[] = [];
+  private orphans: number[];
+  private readonly cleanTakers: Int32Array;
+  private offered: number[];
+  private stale = 0;
 
-  // Bookkeeping, updated after each move rather than recomputed (which would be quadratic).
-  // Takers only gain partitions, and givers only lose them down to their target, so:
-  // - conflict[p]: whether the owner of p is in violation there;
-  // - distances[t]: per taker, the ring distance from each partition to the taker's nearest
-  //   partition (it only shrinks);
-  // - orphans: partitions of non-members not yet placed; cleanTakers[p]: for an orphan, how many
-  //   takers could have it without a violation;
-  // - offered: partitions on offer (of non-members or over-loaded members), ascending; taken
-  //   ones are dropped lazily, so the scans get shorter as the moves go on.
-  const reach = Math.min(targetN - 1, q - 1);
-  const conflict = Uint8Array.from(owner, (_, p) => Number(inViolation(owner, p, targetN)));
-  const distances: Int32Array[] = [];
-  let orphans = [...owner.keys()].filter((p) => owner[p]! < 0);
-  const cleanTakers = new Int32Array(q);
-  const onOffer = (p: number) => owner[p]! < 0 || count[owner[p]!]! > target[owner[p]!]!;
-  let offered = [...owner.keys()].filter(onOffer);
-  let stale = 0;
-  for (const t of byCount.filter((i) => count[i]! < target[i]!)) {
-    distances[t] = distanceTo(owner, t);
-    for (const p of orphans) cleanTakers[p]! += Number(distances[t]![p]! >= targetN);
+  /** @param owner mutated by {@link run}: members are 0..s-1, non-members negative (see `encode`). */
+  constructor(
+    private readonly owner: Int32Array,
+    s: number,
+    private readonly targetN: number,
+  ) {
+    const q = (this.q = owner.length);
+    const count = (this.count = new Int32Array(s));
+    for (const o of owner) if (o >= 0) count[o]! += 1;
+    // The ⌈Q/S⌉ targets go to the members that own most already, so fewer partitions move.
+    this.target = new Int32Array(s).fill(Math.floor(q / s));
+    this.byCount = Array.from({ length: s }, (_, i) => i).sort((a, b) => count[b]! - count[a]! || a - b);
+    for (const i of this.byCount.slice(0, q % s)) this.target[i]! += 1;
+    this.reach = Math.min(targetN - 1, q - 1);
+    this.conflict = Uint8Array.from(owner, (_, p) => Number(inViolation(owner, p, targetN)));
+    this.orphans = [...owner.keys()].filter((p) => owner[p]! < 0);
+    this.cleanTakers = new Int32Array(q);
+    this.offered = [...owner.keys()].filter((p) => this.onOffer(p));
+    for (const t of this.byCount.filter((i) => count[i]! < this.target[i]!)) {
+      const dist = (this.distances[t] = distanceTo(owner, t));
+      for (const p of this.orphans) this.cleanTakers[p]! += Number(dist[p]! >= targetN);
+    }
   }
 
-  for (;;) {
-    const takers = byCount
-      .filter((i) => count[i]! < target[i]!)
-      .sort((a, b) => target[b]! - count[b]! - (target[a]! - count[a]!) || a - b);
-    if (takers.length === 0) return;
+  /** Move partitions, one at a time, until every member has its target. */
+  run(): void {
+    for (;;) {
+      const takers = this.takers();
+      if (takers.length === 0) return;
+      let [taker, p] = this.mostConstrainedOrphan(takers);
+      if (p < 0) [taker, p] = this.neediestMove(takers);
+      this.move(taker, p);
+    }
+  }
 
-    let [taker, p] = mostConstrainedOrphan(takers);
-    if (p < 0) [taker, p] = neediestMove(takers);
+  /** Members under their target, neediest first (ties: lower index). */
+  private takers(): number[] {
+    const { count, target } = this;
+    return this.byCount.filter((i) => count[i]! < target[i]!).sort((a, b) => target[b]! - count[b]! - (target[a]! - count[a]!) || a - b);
+  }
+
+  /** Whether p may be taken: its owner is a non-member, or owns more than its target. */
+  private onOffer(p: number): boolean {
+    const o = this.owner[p]!;
+    return o < 0 || this.count[o]! > this.target[o]!;
+  }
+
+  /** Give partition `p` to `taker` and bring the bookkeeping up to date. */
+  private move(taker: number, p: number): void {
+    const { owner, count } = this;
     if (owner[p]! >= 0) count[owner[p]!]! -= 1;
     owner[p] = taker;
     count[taker]! += 1;
-    if (++stale * 2 > offered.length) [offered, stale] = [offered.filter(onOffer), 0];
+    if (++this.stale * 2 > this.offered.length) [this.offered, this.stale] = [this.offered.filter((x) => this.onOffer(x)), 0];
+    this.updateConflicts(p);
+    this.updateDistances(taker, p);
+    if (count[taker] === this.target[taker]) this.retireTaker(taker);
+  }
+
+  /** Only the owners within `reach` of p can have gained or lost a violation. */
+  private updateConflicts(p: number): void {
+    const { q, reach } = this;
     for (let d = -reach; d <= reach; d++) {
       const x = (p + d + q) % q;
-      conflict[x] = Number(inViolation(owner, x, targetN));
+      this.conflict[x] = Number(inViolation(this.owner, x, this.targetN));
     }
-    const dist = distances[taker]!;
+  }
+
+  /**
+   * `taker` now owns p: distances to it shrink outwards from p, in both directions, until they
+   * are no longer shorter; orphans that come within targetN lose `taker` as a clean taker.
+   */
+  private updateDistances(taker: number, p: number): void {
+    const { q, targetN, owner, cleanTakers } = this;
+    const dist = this.distances[taker]!;
     for (const dir of [1, -1]) {
       for (let d = dir > 0 ? 0 : 1; d < q; d++) {
         const x = (p + dir * d + q) % q;
@@ -288,49 +347,54 @@ function balance(owner: Int32Array, s: number, targetN: number): void {
         dist[x] = d;
       }
     }
-    if (count[taker] === target[taker]) {
-      for (const x of orphans) if (owner[x]! < 0 && dist[x]! >= targetN) cleanTakers[x]! -= 1;
-    }
+  }
+
+  /** `taker` reached its target: it takes no more, so no orphan counts it as a clean taker. */
+  private retireTaker(taker: number): void {
+    const dist = this.distances[taker]!;
+    for (const x of this.orphans) if (this.owner[x]! < 0 && dist[x]! >= this.targetN) this.cleanTakers[x]! -= 1;
   }
 
   /**
    * [neediest clean taker, orphan] for the orphan with fewest takers that can have it cleanly,
    * or [-1, -1] if no orphan can be placed cleanly.
    */
-  function mostConstrainedOrphan(takers: readonly number[]): [number, number] {
-    orphans = orphans.filter((p) => owner[p]! < 0);
+  private mostConstrainedOrphan(takers: readonly number[]): [number, number] {
+    const { owner, cleanTakers } = this;
+    this.orphans = this.orphans.filter((p) => owner[p]! < 0);
     let best = -1;
-    for (const p of orphans) {
+    for (const p of this.orphans) {
       if (cleanTakers[p]! > 0 && (best < 0 || cleanTakers[p]! < cleanTakers[best]!)) best = p;
     }
     if (best < 0) return [-1, -1];
-    return [takers.find((t) => distances[t]![best]! >= targetN)!, best];
+    return [takers.find((t) => this.distances[t]![best]! >= this.targetN)!, best];
   }
 
   /**
    * [taker, partition] for the neediest taker that can move cleanly, else for the neediest
    * taker's least-bad move (target_n is impossible, or steps 2-3 will fix it).
    */
-  function neediestMove(takers: readonly number[]): [number, number] {
+  private neediestMove(takers: readonly number[]): [number, number] {
     // With no over-loaded member left only orphans are on offer, and none of them can be
     // placed cleanly (see mostConstrainedOrphan): skip the scans that would find nothing.
-    const anyOverloaded = byCount.some((i) => count[i]! > target[i]!);
+    const anyOverloaded = this.byCount.some((i) => this.count[i]! > this.target[i]!);
     for (const t of anyOverloaded ? takers : []) {
-      const p = bestPartitionFor(t);
-      if (distances[t]![p]! >= targetN) return [t, p];
+      const p = this.bestPartitionFor(t);
+      if (this.distances[t]![p]! >= this.targetN) return [t, p];
     }
-    return [takers[0]!, bestPartitionFor(takers[0]!)];
+    return [takers[0]!, this.bestPartitionFor(takers[0]!)];
   }
 
-  /** The partition `taker` should take next, by the preferences above. */
-  function bestPartitionFor(taker: number): number {
-    const dist = distances[taker]!;
+  /** The partition `taker` should take next, by the preferences of step 1 (see `balance`). */
+  private bestPartitionFor(taker: number): number {
+    const { q, owner, count, target, conflict, targetN } = this;
+    const dist = this.distances[taker]!;
     let best = -1;
     let bestClean = false;
     let bestExcess = 0;
     let bestConflict = 0;
     let bestDist = 0;
-    for (const p of offered) {
+    for (const p of this.offered) {
       const from = owner[p]!;
       const excess = from < 0 ? q : count[from]! - target[from]!;
       if (excess <= 0) continue; // taken already, or its owner is down to its target
