@@ -238,17 +238,13 @@ async function formCluster(nodes: readonly Node[], conns: readonly AdminConnecti
   }
 }
 
-async function main(): Promise<void> {
-  const parsed = parseDevrelArgs(process.argv.slice(2));
-  if (parsed === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const opts = parsed;
-  const started = Date.now();
+/**
+ * Everything that can be checked before a process starts: the app exists, every port is free
+ * (node, HTTP, chat and the chat's WebSocket for each node), `--data` is a directory if it exists.
+ * @throws Error naming what is wrong and how to choose otherwise.
+ */
+async function preflight(opts: DevrelOptions): Promise<void> {
   if (!existsSync(appPath(opts.tree))) throw new Error(`${opts.tree}/app.ts not found; it must export "app: App" (see shared/app.ts)`);
-  // Nodes bound to every interface are still dialled on loopback from here.
-  const dialHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   for (let k = 1; k <= opts.nodes; k++) {
     await checkPortFree(opts.host, opts.basePort + k - 1);
     await checkPortFree(opts.host, opts.httpBasePort + k - 1, '--http-base-port');
@@ -256,17 +252,41 @@ async function main(): Promise<void> {
     await checkPortFree(opts.host, opts.chatBasePort + 1000 + k - 1, '--chat-base-port'); // the chat's WebSocket
   }
   if (existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory()) throw new Error(`--data ${opts.dataDir} is not a directory`);
+}
+
+/** Every start is a fresh cluster: delete dev1..devN's ring files and data. */
+function wipeDataDirs(opts: DevrelOptions): void {
   for (let k = 1; k <= opts.nodes; k++) rmSync(join(opts.dataDir, `dev${k}`), { recursive: true, force: true });
+}
 
-  const nodes: Node[] = [];
-  let stopping = false;
-  let ready = false;
+/** The node processes of one devrel, and how they stop. */
+class Devrel {
+  readonly nodes: Node[] = [];
+  /** Set once stopAll has begun. */
+  stopping = false;
+  /** Set once the cluster is formed: from then on a node that dies leaves the others running. */
+  ready = false;
 
-  /** Stop every node (SIGTERM, then SIGKILL after the deadline) and exit with `code`. */
-  const stopAll = async (code: number): Promise<void> => {
-    if (stopping) return; // a second Ctrl-C must not cut the clean stop short; the deadline does
-    stopping = true;
-    const running = nodes.filter((n) => !n.exit);
+  /** Start dev1..devN (not joined yet). Nodes bound to every interface are dialled on loopback. */
+  spawnAll(opts: DevrelOptions): void {
+    const dialHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+    for (let k = 1; k <= opts.nodes; k++) this.nodes.push(spawnNode(k, opts, dialHost, (node) => this.onClose(node)));
+  }
+
+  /** Ctrl-C, SIGTERM and SIGHUP stop every node cleanly; any other way out SIGKILLs them. */
+  handleSignals(): void {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void this.stopAll(0));
+    // Last resort on any other way out: never leave a node behind.
+    process.on('exit', () => {
+      for (const n of this.nodes) if (!n.exit) n.proc.kill('SIGKILL');
+    });
+  }
+
+  /** Stop every node (SIGTERM, then SIGKILL after STOP_DEADLINE_MS) and exit with `code`. */
+  async stopAll(code: number): Promise<void> {
+    if (this.stopping) return; // a second Ctrl-C must not cut the clean stop short; the deadline does
+    this.stopping = true;
+    const running = this.nodes.filter((n) => !n.exit);
     for (const n of running) n.proc.kill('SIGTERM');
     const allClosed = Promise.all(running.map((n) => n.closed));
     await Promise.race([allClosed, delay(STOP_DEADLINE_MS)]);
@@ -278,54 +298,61 @@ async function main(): Promise<void> {
     if (stuck.length > 0) await Promise.race([allClosed, delay(2000)]);
     say(`stopped ${running.length} node${running.length === 1 ? '' : 's'}`);
     process.exit(code);
-  };
-  const onClose = (node: Node) => {
-    if (stopping || !node.exit) return;
-    const exit = node.exit;
-    say(chalk.red(`${node.short} exited unexpectedly (${describeExit(exit)})`) + (ready ? '; the other nodes keep running' : ''));
-    if (ready && nodes.every((n) => n.exit)) {
+  }
+
+  /** A node process ended without being asked to: say so; once ready, exit when none is left. */
+  private onClose(node: Node): void {
+    if (this.stopping || !node.exit) return;
+    say(chalk.red(`${node.short} exited unexpectedly (${describeExit(node.exit)})`) + (this.ready ? '; the other nodes keep running' : ''));
+    if (this.ready && this.nodes.every((n) => n.exit)) {
       say('all nodes have exited');
-      void stopAll(1);
+      void this.stopAll(1);
     }
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(0));
-  // Last resort on any other way out: never leave a node behind.
-  process.on('exit', () => {
-    for (const n of nodes) if (!n.exit) n.proc.kill('SIGKILL');
-  });
+  }
+}
 
-  say(chalk.bold(`starting ${opts.nodes} node${opts.nodes === 1 ? '' : 's'} (${opts.tree}/app.ts, ring size ${opts.ringSize}, ports ${opts.basePort}..${opts.basePort + opts.nodes - 1})`));
-  for (let k = 1; k <= opts.nodes; k++) nodes.push(spawnNode(k, opts, dialHost, onClose));
+/** What the ready banner shows, read from the nodes once the cluster is formed. */
+interface Formed {
+  /** dev1's member_status text. */
+  readonly memberStatus: string;
+  /** Each node's front doors (HTTP, chat), in node order. */
+  readonly endpoints: Endpoint[][];
+}
 
-  const deadline = started + STARTUP_DEADLINE_MS;
+/**
+ * Connect to every node, form the cluster and read what the banner shows, all before `deadline`
+ * (ms since the epoch). On failure: prints it and stops every node (exit 1).
+ * @returns undefined if startup failed or a signal is stopping the nodes.
+ */
+async function startup(devrel: Devrel, opts: DevrelOptions, deadline: number): Promise<Formed | undefined> {
   const conns: AdminConnection[] = [];
-  let memberStatus: string;
-  let endpoints: Endpoint[][] = [];
   try {
-    for (const n of nodes) conns.push(await connectWhenUp(n, opts.cookie, deadline));
-    await formCluster(nodes, conns, deadline);
-    memberStatus = String(await (conns[0] as AdminConnection).call('admin.member_status'));
-    endpoints = (await Promise.all(conns.map((c) => c.call('admin.endpoints')))) as Endpoint[][];
+    for (const n of devrel.nodes) conns.push(await connectWhenUp(n, opts.cookie, deadline));
+    await formCluster(devrel.nodes, conns, deadline);
+    const memberStatus = String(await (conns[0] as AdminConnection).call('admin.member_status'));
+    const endpoints = (await Promise.all(conns.map((c) => c.call('admin.endpoints')))) as Endpoint[][];
+    return devrel.stopping ? undefined : { memberStatus, endpoints };
   } catch (err) {
-    if (stopping) return; // Ctrl-C during startup: stopAll is already under way
+    if (devrel.stopping) return undefined; // Ctrl-C during startup: stopAll is already under way
     printError(`startup failed: ${(err as Error).message}`);
-    await stopAll(1);
-    return;
+    await devrel.stopAll(1);
+    return undefined;
   } finally {
     for (const c of conns) c.close();
   }
-  if (stopping) return;
-  ready = true;
+}
 
+/** The banner once the cluster is up: member_status, each node's ports and front doors, what to try next. */
+function printReady(opts: DevrelOptions, nodes: readonly Node[], formed: Formed, started: number): void {
   const first = nodes[0] as Node;
   const next = opts.nodes + 1;
   const cookie = opts.cookie === 'workshop' ? '' : ` --cookie ${opts.cookie}`;
   const exercises = (opts.tree === 'exercises' ? ' --exercises' : '') + (opts.app ? ` --app ${opts.app}` : '');
   say('');
-  say(memberStatus);
+  say(formed.memberStatus);
   say('');
   const nameWidth = Math.max(4, ...nodes.map((n) => n.name.length)) + 2;
-  const urls = (i: number, kind: Endpoint['kind']) => endpoints[i]?.find((e) => e.kind === kind)?.url.replace(/^[a-z]+:\/\//, '') ?? '-';
+  const urls = (i: number, kind: Endpoint['kind']) => formed.endpoints[i]?.find((e) => e.kind === kind)?.url.replace(/^[a-z]+:\/\//, '') ?? '-';
   say(chalk.bold(`${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}${'port'.padEnd(8)}${'http'.padEnd(18)}${'chat'.padEnd(18)}ws`));
   nodes.forEach((n, i) =>
     say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${String(n.port).padEnd(8)}${urls(i, 'http').padEnd(18)}${urls(i, 'chat').padEnd(18)}${urls(i, 'ws')}`),
@@ -339,6 +366,27 @@ async function main(): Promise<void> {
   say(`Try: npm run admin -- member-status --node ${first.addr}${cookie}`);
   say(`or add a node with its own console: npm run node -- --name dev${next}@127.0.0.1 --port ${opts.basePort + opts.nodes} --join ${first.addr}${cookie}${exercises}`);
   say(chalk.green(`cluster of ${opts.nodes} ready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops it`));
+}
+
+/** `npm start`: check, wipe, spawn, form, show the banner, then relay logs until Ctrl-C. */
+async function main(): Promise<void> {
+  const parsed = parseDevrelArgs(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const opts = parsed;
+  const started = Date.now();
+  await preflight(opts);
+  wipeDataDirs(opts);
+  const devrel = new Devrel();
+  devrel.handleSignals();
+  say(chalk.bold(`starting ${opts.nodes} node${opts.nodes === 1 ? '' : 's'} (${opts.tree}/app.ts, ring size ${opts.ringSize}, ports ${opts.basePort}..${opts.basePort + opts.nodes - 1})`));
+  devrel.spawnAll(opts);
+  const formed = await startup(devrel, opts, started + STARTUP_DEADLINE_MS);
+  if (!formed) return;
+  devrel.ready = true;
+  printReady(opts, devrel.nodes, formed, started);
 }
 
 if (isMain(import.meta.url)) runMain(PROG, main);
