@@ -24,7 +24,7 @@
  *
  * Pinned to StrykerJS ~9.6 (package.json): 10.x requires Node ≥ 22 and we support Node 20.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import chalk from 'chalk';
 import type { Stryker } from '@stryker-mutator/core';
@@ -297,6 +297,14 @@ async function main(): Promise<void> {
     results = await new Stryker(strykerOptions(exercise, { config, concurrency, timeoutMs })).runMutationTest();
   } finally {
     rmSync(join(ROOT, config), { force: true });
+    // Stryker removes its sandboxes but leaves their folders: drop them when empty.
+    for (const dir of [tempDir(exercise), '.stryker-tmp']) {
+      try {
+        rmdirSync(join(ROOT, dir));
+      } catch {
+        // not empty (another run, or a sandbox kept after an error), or already gone
+      }
+    }
   }
   const seconds = (Date.now() - started) / 1000;
   const written = writtenLines(exercise);
