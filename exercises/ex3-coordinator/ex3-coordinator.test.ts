@@ -152,6 +152,9 @@ describe('ex3-coordinator: quorums', () => {
       expect(coordinator.vnodes.waitingSenders, `store with W=${w}: reply handlers still registered after it returned`).toBe(0);
       await everyReplicaHolds(c, key, `mars-${w}`);
     }
+    // N=1 is a valid quorum too: one replica, one acknowledgement.
+    const single = await store(coordinator, 'planet-n1', 'pluto', { n: 1, w: 1, timeoutMs: SLOW });
+    expect(single.answered.map((a) => a.partition), 'store with N=1, W=1').toEqual([primaries(coordinator, 'planet-n1')[0]?.partition]);
   });
 
   it('reads back with R=2 from every node; R=3 hears from all three replicas; a missing key is not found', async () => {
@@ -286,10 +289,19 @@ describe('ex3-coordinator: sloppy quorum', () => {
         outcome(fetch(coordinator, 'everywhere', { n: ring.ringSize, r: live + 1, timeoutMs: 2000 }), 2000),
       ])
     ).map((o) => o.result);
-    expect(write).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'store', needed: ring.ringSize, asked: [], answered: [] });
+    expect(write).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'store', needed: ring.ringSize, asked: [], answered: [], replies: [] });
     expect((write as QuorumError).message).toContain(`only ${live} vnodes available, ${ring.ringSize} needed`);
     expect(read).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'fetch', needed: live + 1, asked: [] });
     expect((read as QuorumError).message).toContain(`only ${live} vnodes available, ${live + 1} needed`);
+    // Every operation names itself in the error.
+    const [del, pings] = (
+      await Promise.all([
+        outcome(remove(coordinator, 'everywhere', { n: ring.ringSize, w: ring.ringSize, timeoutMs: 2000 }), 2000),
+        outcome(ping(coordinator, ring.ringSize, 2000), 2000),
+      ])
+    ).map((o) => o.result);
+    expect(del).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'delete', needed: ring.ringSize });
+    expect(pings).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'ping', needed: ring.ringSize });
     // Exactly as many live vnodes as needed is enough.
     expect((await store(coordinator, 'everywhere', 'y', { n: ring.ringSize, w: live, timeoutMs: SLOW })).answered).toHaveLength(live);
   });
