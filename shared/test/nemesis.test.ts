@@ -42,13 +42,14 @@ describe('nemesis', () => {
     const c = (cluster = await TestCluster.start({ size: 3, services: () => [echo] }));
     const nemesis = new Nemesis(c, seed);
     nemesis.partition([[D1, D2], [D3]]);
-    await waitFor('each side to see the other down', () => !c.node(0).watcher.isUp(D3) && !c.node(2).watcher.isUp(D1));
-    const ups: string[] = [];
+    // Redials start as soon as one side sees the other down: listen for them from the cut on.
     const hellos = new Set<string>();
-    c.node(0).transport.on('up', (n: string) => ups.push(`${D1} saw ${n} up`));
-    c.node(2).transport.on('up', (n: string) => ups.push(`${D3} saw ${n} up`));
     c.node(0).transport.on('hello', (n: string) => hellos.add(`${n}>${D1}`));
     c.node(2).transport.on('hello', (n: string) => hellos.add(`${n}>${D3}`));
+    await waitFor('each side to see the other down', () => !c.node(0).watcher.isUp(D3) && !c.node(2).watcher.isUp(D1));
+    const ups: string[] = [];
+    c.node(0).transport.on('up', (n: string) => ups.push(`${D1} saw ${n} up`));
+    c.node(2).transport.on('up', (n: string) => ups.push(`${D3} saw ${n} up`));
     // Each side dropped its silent link and dials again; the first heartbeat on the new link
     // used to bypass the filter, and the other side saw the cut peer up for downAfterMs.
     await waitFor('dev1 and dev3 to redial each other across the cut', () => hellos.has(`${D1}>${D3}`) && hellos.has(`${D3}>${D1}`));
