@@ -7,6 +7,7 @@ import { pingKey } from '@ex/ex1-ping/ping.js';
 import { pingService, type PingRequest, type Pong } from '@ex/ex1-ping/ping_vnode.js';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
+import { expectRingError } from '../../shared/harness/expect_error.js';
 import { waitFor } from '../../shared/harness/wait.js';
 import type { RingNode } from '../../shared/node.js';
 import type { VnodeModule } from '../../shared/vnode.js';
@@ -32,21 +33,6 @@ function recorded(log: Handled[]): VnodeModule<PingRequest> {
       };
     },
   };
-}
-
-/**
- * Expects `promise` to fail with a RingError whose code is `code`. Any other error is rethrown
- * as it is (so an unfinished step shows its own message); an answer fails the test.
- */
-async function expectRingError(promise: Promise<unknown>, code: string, what: string): Promise<void> {
-  let answer: unknown;
-  try {
-    answer = await promise;
-  } catch (err) {
-    if ((err as { code?: unknown }).code === code) return;
-    throw err;
-  }
-  expect.fail(`${what}: expected a RingError with code "${code}", got an answer: ${JSON.stringify(answer)}`);
 }
 
 /** The partition and owner of `key` under the bucket `ping`, from `ring`. */

@@ -7,6 +7,7 @@ import { fetch, remove, store } from '@ex/ex2-kv/kv.js';
 import { kvService, type KvVnode } from '@ex/ex2-kv/kv_vnode.js';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
+import { expectRingError } from '../../shared/harness/expect_error.js';
 import { waitFor } from '../../shared/harness/wait.js';
 import type { RingNode } from '../../shared/node.js';
 
@@ -26,21 +27,6 @@ async function holders(c: TestCluster, key: string): Promise<string[]> {
     }
   }
   return found;
-}
-
-/**
- * Expects `promise` to fail with a RingError whose code is `code`. Any other error is rethrown
- * as it is (so an unfinished step shows its own message); an answer fails the test.
- */
-async function expectRingError(promise: Promise<unknown>, code: string, what: string): Promise<void> {
-  let answer: unknown;
-  try {
-    answer = await promise;
-  } catch (err) {
-    if ((err as { code?: unknown }).code === code) return;
-    throw err;
-  }
-  expect.fail(`${what}: expected a RingError with code "${code}", got an answer: ${JSON.stringify(answer)}`);
 }
 
 describe('ex2-kv: fetch and delete', () => {
