@@ -223,27 +223,24 @@ export class VnodeMaster {
   }
 
   private localCommand(service: string, partition: number, request: unknown, sender: Sender): void {
-    const forwardTo = this.links.forwardTo?.(service, partition);
-    if (forwardTo && forwardTo !== this.links.node) {
-      this.links.send(forwardTo, { t: 'vnode_cmd', service, partition, request, sender });
-      return;
-    }
-    if (!this.modules.has(service)) {
-      this.deliver(sender, {
-        from: { partition, node: this.links.node },
-        ok: false,
-        error: { name: 'Error', message: `unknown vnode service "${service}" on ${this.links.node}` },
-      });
-      return;
-    }
-    void this.vnode(service, partition).command(request, sender);
+    this.routeLocal(service, partition, sender, { t: 'vnode_cmd', service, partition, request, sender }, (w) => void w.command(request, sender));
   }
 
   /** A coverage request for a vnode here: forwarded if the partition was handed off, else queued. */
   private localCoverage(service: string, partition: number, partitions: readonly number[], request: unknown, sender: Sender): void {
+    const frame = { t: 'vnode_cov', service, partition, partitions: [...partitions], request, sender };
+    this.routeLocal(service, partition, sender, frame, (w) => void w.coverage(request, partitions, sender));
+  }
+
+  /**
+   * Where a request for a local vnode goes: to the new owner (as `frame`) if the partition was
+   * handed off (riak: the vnode's forwarding state), an error reply for an unknown service,
+   * else `run` on the local worker.
+   */
+  private routeLocal(service: string, partition: number, sender: Sender, frame: Frame, run: (worker: VnodeWorker) => void): void {
     const forwardTo = this.links.forwardTo?.(service, partition);
     if (forwardTo && forwardTo !== this.links.node) {
-      this.links.send(forwardTo, { t: 'vnode_cov', service, partition, partitions: [...partitions], request, sender });
+      this.links.send(forwardTo, frame);
       return;
     }
     if (!this.modules.has(service)) {
@@ -254,8 +251,9 @@ export class VnodeMaster {
       });
       return;
     }
-    void this.vnode(service, partition).coverage(request, partitions, sender);
+    run(this.vnode(service, partition));
   }
+
 
   /**
    * Handle a frame addressed to the vnode master. @returns true if it was one of ours.
