@@ -1,6 +1,6 @@
 /**
  * The ping client: hash something, find the vnode responsible for the hash, and ask it.
- * Read README.md in this folder.
+ * Read README.md in this folder. Stuck? `npm run hint -- ex1` shows one more hint each time.
  */
 import { chashKey } from '../../shared/chash.js';
 import { RingError } from '../../shared/errors.js';

@@ -1,6 +1,7 @@
 /**
  * The ping service's vnode. Every partition answers pings with who it is, so you can see
  * where a key lands on the ring. Read README.md in this folder.
+ * Stuck? `npm run hint -- ex1` shows one more hint each time.
  */
 import { todo } from '../../shared/todo.js';
 import { reply, type VnodeModule } from '../../shared/vnode.js';

@@ -1,7 +1,7 @@
 /**
  * The KV client: any node can serve any key by sending the request to the key's vnode.
  * One copy per key (N = 1): the first primary of the key's preference list.
- * Read README.md in this folder.
+ * Read README.md in this folder. Stuck? `npm run hint -- ex2` shows one more hint each time.
  */
 import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
@@ -36,7 +36,7 @@ export async function store(node: RingNode, key: string, value: unknown): Promis
  * @throws RingError `unavailable`; TimeoutError.
  */
 export async function fetch(node: RingNode, key: string): Promise<FetchResult> {
-  // Step 3: send fetch to the key's vnode (vnodeFor) and turn its KvReply into a FetchResult.
+  // Step 3: send fetch to the key's vnode and turn its KvReply into a FetchResult.
   void node;
   return todo('ex2-kv', 3, import.meta.url, `implement fetch(node, "${key}") next to store()`);
 }

@@ -1,7 +1,7 @@
 /**
  * The key/value vnode: each partition keeps its keys in an in-memory map. With one vnode
  * per key (this exercise) a key lives on exactly one node; exercise 3 adds replicas.
- * Read README.md in this folder.
+ * Read README.md in this folder. Stuck? `npm run hint -- ex2` shows one more hint each time.
  */
 import { todo } from '../../shared/todo.js';
 import { reply, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';

@@ -7,6 +7,7 @@
  * each down primary, so a write still reaches N vnodes while a node is away (sloppy quorum).
  *
  * Read README.md in this folder. The steps are numbered as there.
+ * Stuck? `npm run hint -- ex3` shows one more hint each time.
  */
 import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
@@ -109,12 +110,6 @@ export function collect(
   need: number,
   timeoutMs: number,
 ): Promise<Collected> {
-  // If apl is shorter than need, reject at once with
-  // new QuorumError('unavailable', op, need, [], [], [], apl): nothing asked, apl available.
-  // Send with node.command(apl, request, sender, SERVICE); make the sender with
-  // node.vnodes.newSender(onReply, timeoutMs); release it when done. Match each reply to the
-  // apl entry with the same partition (reply.from.partition): a partition appears once in a
-  // preference list, and in exercise 4 a reply may come from another node after a forward.
   void node; void apl; void request; void need; void timeoutMs;
   return todo('ex3-coordinator', 2, import.meta.url, `collect ${need} replies for ${op} from the preference list, or fail with QuorumError at the deadline`);
 }
@@ -130,8 +125,8 @@ export interface WriteResult {
 async function write(node: RingNode, op: 'store' | 'delete', key: string, entry: Entry, opts: QuorumOptions): Promise<WriteResult> {
   const { n, w, timeoutMs } = { ...DEFAULTS, ...opts };
   checkQuorum(node, n, 'w', w, timeoutMs);
-  // Now collect W acknowledgements for { type: 'put', key, entry } from the active
-  // preference list (aplFor) and answer a WriteResult.
+  // Step 3: collect W acknowledgements for { type: 'put', key, entry } from the active
+  // preference list and answer a WriteResult.
   void entry;
   return todo('ex3-coordinator', 3, import.meta.url, `write ${op} of "${key}": check the quorum, then collect W acknowledgements`);
 }
@@ -178,8 +173,8 @@ export function newest(entries: readonly (Entry | null)[]): Entry | null {
 export async function fetch(node: RingNode, key: string, opts: QuorumOptions = {}): Promise<FetchResult> {
   const { n, r, timeoutMs } = { ...DEFAULTS, ...opts };
   checkQuorum(node, n, 'r', r, timeoutMs);
-  // Now collect R replies to { type: 'get', key } (each ok reply's value is a GetReply),
-  // merge them with newest(), and answer a FetchResult.
+  // Step 4: collect R replies to { type: 'get', key }, merge them with newest(), and answer
+  // a FetchResult.
   return todo('ex3-coordinator', 4, import.meta.url, `fetch "${key}": collect R replies and merge them with newest()`);
 }
 
