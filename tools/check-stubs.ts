@@ -2,21 +2,23 @@
  * `npm run check:stubs`: the CI guarantee that the two trees fit the manifest and each other.
  *
  * For every exercise of `exercises/manifest.json` (no directory listing):
- *  (a) its folder and every `stubs`/`given` file exist in exercises/ and solutions/;
+ *  (a) its folder and every stub file exist in exercises/ and solutions/;
  *  (b) every stub file calls `todo(` in exercises/ and does not in solutions/;
- *  (c) every `given` file is byte-identical in both trees;
- *  (d) every `copiedFrom` file equals the named earlier exercise's solution file byte for byte;
+ *  (c) every `given` file exists once, in exercises/ (solutions/ holds only finished stubs);
+ *  (d) every `uses` path is a finished stub or given file of an earlier exercise;
  *  (e) with the untouched stubs (vitest project `exercises`, run once), every test fails and at
  *      least one failure carries the stub's own message (`<name> step`);
  *  (f) against solutions/ every test passes, bonus suites included: read from
  *      `--solutions-report FILE` (a vitest JSON report of the `solutions` project, as `.ci/run`
  *      writes it) or, without the flag, by running the `solutions` project.
+ * And across the trees: no block of 20+ lines stands in exercises/ and solutions/, or in two
+ * exercise folders (one copy of every given line; see {@link sharedBlocks}).
  * Prints one table; exits 1 if any check fails, 2 on bad options.
  *
  * Usage: npm run check:stubs [-- --solutions-report .vitest-results/solutions.json]
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import chalk from 'chalk';
 import { isMain, parseCommandLine, runMain, UsageError } from '../shared/cli/options.js';
 import { loadManifest, ROOT, type Exercise } from './workshop/manifest.js';
@@ -44,9 +46,9 @@ export function checkFiles(ex: Exercise, all: readonly Exercise[], root: string 
   const problems: string[] = [];
   const exDir = `exercises/${ex.name}`;
   const solDir = `solutions/${ex.name}`;
-  const read = (rel: string): Buffer | undefined => {
+  const read = (rel: string): string | undefined => {
     const abs = join(root, rel);
-    return existsSync(abs) && statSync(abs).isFile() ? readFileSync(abs) : undefined;
+    return existsSync(abs) && statSync(abs).isFile() ? readFileSync(abs, 'utf8') : undefined;
   };
   const isDir = (rel: string) => existsSync(join(root, rel)) && statSync(join(root, rel)).isDirectory();
 
@@ -57,34 +59,78 @@ export function checkFiles(ex: Exercise, all: readonly Exercise[], root: string 
   for (const file of ex.stubs) {
     const stub = read(`${exDir}/${file}`);
     const solution = read(`${solDir}/${file}`);
-    if (!stub) problems.push(`stub ${exDir}/${file} is missing`);
-    else if (!TODO_CALL.test(stub.toString('utf8'))) problems.push(`stub ${exDir}/${file} does not call todo(`);
-    if (!solution) problems.push(`solution ${solDir}/${file} is missing`);
-    else if (TODO_CALL.test(solution.toString('utf8'))) problems.push(`solution ${solDir}/${file} still calls todo(`);
+    if (stub === undefined) problems.push(`stub ${exDir}/${file} is missing`);
+    else if (!TODO_CALL.test(stub)) problems.push(`stub ${exDir}/${file} does not call todo(`);
+    if (solution === undefined) problems.push(`solution ${solDir}/${file} is missing`);
+    else if (TODO_CALL.test(solution)) problems.push(`solution ${solDir}/${file} still calls todo(`);
   }
+  // One copy of everything given: it lives next to the stubs, and solutions/ holds only the
+  // finished stub files.
   for (const file of ex.given) {
-    const mine = read(`${exDir}/${file}`);
-    const theirs = read(`${solDir}/${file}`);
-    if (!mine) problems.push(`given ${exDir}/${file} is missing`);
-    if (!theirs) problems.push(`given ${solDir}/${file} is missing`);
-    if (mine && theirs && !mine.equals(theirs)) problems.push(`given ${exDir}/${file} differs from ${solDir}/${file}`);
+    if (read(`${exDir}/${file}`) === undefined) problems.push(`given ${exDir}/${file} is missing`);
+    if (read(`${solDir}/${file}`) !== undefined) problems.push(`given ${exDir}/${file} has a copy in ${solDir}/: given files exist once`);
   }
-  const index = all.findIndex((e) => e.id === ex.id);
-  for (const [file, fromId] of Object.entries(ex.copiedFrom)) {
-    if (!ex.given.includes(file)) problems.push(`copiedFrom ${file}: not a given file of ${ex.id}`);
-    const fromIndex = all.findIndex((e) => e.id === fromId);
-    const from = all[fromIndex];
-    if (!from) {
-      problems.push(`copiedFrom ${file}: no exercise "${fromId}"`);
-      continue;
+  if (isDir(solDir)) {
+    for (const file of readdirSync(join(root, solDir))) {
+      if (!ex.stubs.includes(file) && !ex.given.includes(file)) problems.push(`${solDir}/${file} is not a stub of ${ex.id}: solutions/ holds only the finished stub files`);
     }
-    if (fromIndex >= index) problems.push(`copiedFrom ${file}: ${fromId} is not an earlier exercise than ${ex.id}`);
-    const copy = read(`${exDir}/${file}`);
-    const original = read(`solutions/${from.name}/${file}`);
-    if (!original) problems.push(`copiedFrom ${file}: solutions/${from.name}/${file} is missing`);
-    else if (copy && !copy.equals(original)) problems.push(`${exDir}/${file} differs from solutions/${from.name}/${file}, which it is a copy of`);
+  }
+  // What this exercise builds on from earlier ones: their finished stubs or their given files.
+  const index = all.findIndex((e) => e.id === ex.id);
+  for (const path of ex.uses) {
+    const owner = all.findIndex((e) => ex !== e && (e.stubs.some((f) => path === `solutions/${e.name}/${f}`) || e.given.some((f) => path === `exercises/${e.name}/${f}`)));
+    if (owner < 0) problems.push(`uses ${path}: not a finished stub (solutions/exN-*/) or given file (exercises/exN-*/) of another exercise`);
+    else if (owner >= index) problems.push(`uses ${path}: ${all[owner]?.id} is not an earlier exercise than ${ex.id}`);
+    if (read(path) === undefined) problems.push(`uses ${path}: missing`);
   }
   return problems;
+}
+
+/** Blocks of at least this many lines may not stand in two places (see {@link sharedBlocks}). */
+export const SHARED_BLOCK_LINES = 20;
+
+/**
+ * Blocks of `minLines` or more consecutive non-blank lines (compared trimmed) that stand in two
+ * files that must not share code: a file of exercises/ and one of solutions/, or files of two
+ * different exercise folders. A stub and its solution may share a short skeleton, not more.
+ * `files` maps a path relative to the root (`exercises/ex3-coordinator/coordinator.ts`) to its text.
+ * @returns one sentence per pair of files, naming the first shared line of each.
+ */
+export function sharedBlocks(files: ReadonlyMap<string, string>, minLines: number = SHARED_BLOCK_LINES): string[] {
+  const tree = (path: string) => path.split('/')[0];
+  const folder = (path: string) => path.split('/')[1];
+  const mayShare = (a: string, b: string) => tree(a) === tree(b) && folder(a) === folder(b);
+  const lines = new Map<string, { text: string; line: number }[]>();
+  for (const [path, text] of files) {
+    lines.set(path, text.split('\n').map((t, i) => ({ text: t.trim(), line: i + 1 })).filter((l) => l.text !== ''));
+  }
+  // Every window of minLines lines, by its text; a window seen in two files that may not share is a hit.
+  const seen = new Map<string, { path: string; line: number }>();
+  const found = new Map<string, string>();
+  for (const [path, ls] of lines) {
+    for (let i = 0; i + minLines <= ls.length; i++) {
+      const key = ls.slice(i, i + minLines).map((l) => l.text).join('\n');
+      const first = seen.get(key);
+      if (!first) seen.set(key, { path, line: ls[i]!.line });
+      else if (!mayShare(first.path, path)) {
+        const pair = `${first.path} ${path}`;
+        if (!found.has(pair)) found.set(pair, `${first.path}:${first.line} and ${path}:${ls[i]!.line} share ${minLines}+ lines`);
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+/** The code files (.ts) of exercises/ and solutions/, suites excluded, by path relative to `root`. */
+export function exerciseSources(root: string = ROOT): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const tree of ['exercises', 'solutions']) {
+    for (const entry of readdirSync(join(root, tree), { recursive: true, encoding: 'utf8' })) {
+      const path = `${tree}/${entry.split(sep).join('/')}`;
+      if (path.endsWith('.ts') && !path.endsWith('.test.ts')) files.set(path, readFileSync(join(root, path), 'utf8'));
+    }
+  }
+  return files;
 }
 
 /** One row of the table: everything the verdict depends on. */
@@ -223,7 +269,9 @@ async function main(): Promise<void> {
     };
   });
   console.log(formatRows(rows));
-  const ok = rows.every((r) => verdict(r).length === 0);
+  const shared = sharedBlocks(exerciseSources());
+  for (const s of shared) console.log(chalk.red(`  copy: ${s}`));
+  const ok = rows.every((r) => verdict(r).length === 0) && shared.length === 0;
   console.log(ok ? chalk.green('every stub fails its own suite, every solution passes, files match the manifest') : chalk.red('stub check FAILED'));
   process.exitCode = ok ? 0 : 1;
 }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch, readRepair } from '@ex/ex3-coordinator/coordinator.js';
-import { kvService, newVersion, type Entry, type KvVnode } from '@ex/ex3-coordinator/kv_vnode.js';
+import { kvService, newVersion, type Entry, type KvVnode } from './kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { waitFor } from '../../shared/harness/wait.js';

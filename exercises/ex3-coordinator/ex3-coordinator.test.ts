@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { fetch, newest, ping, remove, store, type QuorumError } from '@ex/ex3-coordinator/coordinator.js';
-import { Disk, kvService, newVersion, type Entry, type KvRequest, type KvVnode, type Version } from '@ex/ex3-coordinator/kv_vnode.js';
+import { Disk, kvService, newVersion, type Entry, type KvRequest, type KvVnode, type Version } from './kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
 import { NOT_FOUND, Workload } from '../../shared/harness/checker.js';
 import { TestCluster } from '../../shared/harness/cluster.js';

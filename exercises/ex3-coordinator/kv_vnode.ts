@@ -1,5 +1,7 @@
 /**
- * The replicated KV vnode of exercise 3 (given: you write the coordinator, not this).
+ * The replicated KV vnode (given: you write the coordinator, not this). Exercise 4 extends it
+ * with the handoff callbacks (exercises/ex4-handoff/kv_vnode.ts); exercise 5 lists keys with its
+ * coverage handler.
  *
  * Every write carries a {@link Version}; a vnode keeps, per key, the entry with the newest
  * version it has seen, and ignores older ones. That is *last-write-wins* (LWW): replicas
@@ -11,10 +13,16 @@
  * drift make a later write look older. Riak KV keeps both as *siblings*, ordered by vector
  * clocks, and lets the application merge them. We keep it simple on purpose.
  *
+ * Listing keys is a *coverage* request (riak: `handle_coverage/4`, used from exercise 5): the
+ * node asks a set of vnodes that together hold every key space once (`node.coverage`), and tells
+ * each vnode which key spaces it answers for. A vnode holds the keys of N key spaces (it is the
+ * 1st, 2nd, … Nth replica for them), so it must filter, or every key would be listed N times.
+ *
  * Data lives in a {@link Disk}: a per-node store that survives the vnode (and, in tests, a
  * node crash and restart) the way riak's backends (bitcask, leveldb) survive on disk.
  */
-import { reply, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
+import { chashKey, responsiblePartition } from '../../shared/chash.js';
+import { reply, type Sender, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
 
 /**
  * Version of a write: when (`t`, µs since the epoch, from the coordinator's clock), where
@@ -38,9 +46,14 @@ export interface Entry {
 export type KvRequest =
   | { readonly type: 'put'; readonly key: string; readonly entry: Entry }
   | { readonly type: 'get'; readonly key: string }
-  | { readonly type: 'ping' };
+  | { readonly type: 'ping' }
+  /** A coverage request (`node.coverage`), answered by `handleCoverage` with a {@link KeysReply}. */
+  | { readonly type: 'keys' };
 
-/** Replies: `put` → {@link PutReply}, `get` → {@link GetReply}, `ping` → {@link PingReply}. */
+/**
+ * Replies: `put` → {@link PutReply}, `get` → {@link GetReply}, `ping` → {@link PingReply},
+ * `keys` (coverage) → {@link KeysReply}.
+ */
 export interface PutReply {
   readonly ok: true;
   /** False if the vnode already had a newer entry (the write was older: ignored). */
@@ -55,6 +68,12 @@ export interface PingReply {
   readonly partition: number;
   readonly node: string;
 }
+
+/** The live (not deleted) keys of the key spaces a coverage vnode was asked about, unsorted. */
+export type KeysReply = string[];
+
+/** Bucket under which keys are hashed (`chashKey('kv', key)`), the coordinator's BUCKET. */
+const BUCKET = 'kv';
 
 /** -1 if a is older than b, 0 if equal, 1 if newer. */
 export function compareVersions(a: Version, b: Version): number {
@@ -90,7 +109,10 @@ export class Disk {
 export class KvVnode implements Vnode<KvRequest> {
   readonly data: Map<string, Entry>;
 
-  constructor(private readonly ctx: VnodeContext, disk: Disk) {
+  constructor(
+    protected readonly ctx: VnodeContext,
+    disk: Disk,
+  ) {
     this.data = disk.partition(ctx.partition);
   }
 
@@ -99,7 +121,7 @@ export class KvVnode implements Vnode<KvRequest> {
     return this.data.get(key);
   }
 
-  handleCommand(request: KvRequest) {
+  handleCommand(request: KvRequest, _sender?: Sender) {
     switch (request.type) {
       case 'put': {
         const mine = this.data.get(request.key);
@@ -111,9 +133,26 @@ export class KvVnode implements Vnode<KvRequest> {
         return reply({ entry: this.data.get(request.key) ?? null } satisfies GetReply);
       case 'ping':
         return reply({ pong: true, partition: this.ctx.partition, node: this.ctx.node } satisfies PingReply);
+      case 'keys':
+        throw new Error('keys is a coverage request: send it with node.coverage, not as a command');
       default:
         throw new Error(`unknown kv request ${JSON.stringify(request)}`);
     }
+  }
+
+  /**
+   * `{ type: 'keys' }`: the live keys whose key space is in `keyspaces`. A key's key space is
+   * the partition its preference list starts at, `responsiblePartition(chashKey('kv', key), Q)`.
+   * Tombstones are left out: a deleted key is not listed.
+   */
+  handleCoverage(request: KvRequest, keyspaces: readonly number[], _sender: Sender) {
+    if (request.type !== 'keys') throw new Error(`unknown kv coverage request ${JSON.stringify(request)}`);
+    const wanted = new Set(keyspaces);
+    const keys: KeysReply = [];
+    for (const [key, entry] of this.data) {
+      if (!entry.deleted && wanted.has(responsiblePartition(chashKey(BUCKET, key), this.ctx.ringSize))) keys.push(key);
+    }
+    return reply(keys);
   }
 
   isEmpty(): boolean {

@@ -7,8 +7,9 @@
  * and would hide one that is stale or empty.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetch, remove, store, type QuorumError } from '@ex/ex4-handoff/coordinator.js';
-import { Disk, kvService, type Entry, type KvVnode } from '@ex/ex4-handoff/kv_vnode.js';
+import { fetch, remove, store, type QuorumError } from '../../solutions/ex3-coordinator/coordinator.js';
+import { Disk, type Entry } from '../ex3-coordinator/kv_vnode.js';
+import { kvService, type KvVnode } from '@ex/ex4-handoff/kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
 import { isBalanced } from '../../shared/claim.js';
 import { TestCluster, type TestClusterOptions } from '../../shared/harness/cluster.js';

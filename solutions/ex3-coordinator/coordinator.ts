@@ -11,7 +11,7 @@ import { chashKey } from '../../shared/chash.js';
 import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
 import type { VnodeId, VnodeReply } from '../../shared/vnode.js';
-import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply, type Version } from './kv_vnode.js';
+import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply, type Version } from '../../exercises/ex3-coordinator/kv_vnode.js';
 
 /** Bucket under which keys are hashed: `chashKey('kv', key)`. */
 export const BUCKET = 'kv';

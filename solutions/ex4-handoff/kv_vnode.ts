@@ -1,131 +1,22 @@
 /**
- * The replicated KV vnode of exercise 4: exercise 3's vnode plus the handoff callbacks, so
- * its data can move when the ring changes (ownership handoff) or when a primary comes back
- * (hinted handoff). The request handling and the LWW rules are exercise 3's, unchanged.
- *
- * Every write carries a {@link Version}; a vnode keeps, per key, the entry with the newest
- * version it has seen, and ignores older ones. That is *last-write-wins* (LWW): replicas
- * that saw writes in different orders still agree, because they all keep the newest.
- * A delete is a write too: a *tombstone* entry, so that it beats older values on merge.
- *
- * What LWW cannot do: two concurrent writes to one key (neither saw the other) both claim
- * to be "the" value, and the one with the older timestamp silently disappears; clocks that
- * drift make a later write look older. Riak KV keeps both as *siblings*, ordered by vector
- * clocks, and lets the application merge them. We keep it simple on purpose.
- *
- * Data lives in a {@link Disk}: a per-node store that survives the vnode (and, in tests, a
- * node crash and restart) the way riak's backends (bitcask, leveldb) survive on disk.
+ * Exercise 4: the KV vnode of exercise 3 (exercises/ex3-coordinator/kv_vnode.ts: requests, LWW
+ * rules, the Disk), plus the handoff callbacks you write here, so that its data can move when
+ * the ring changes (ownership handoff) or when a primary comes back (hinted handoff).
+ * The runtime calls them (shared/handoff.ts; riak_core_handoff_sender and _receiver):
+ * `handoffStarting`, then a fold over every entry, each one through `encodeHandoffItem`; on the
+ * new owner `handleHandoffData` per item; then `handoffFinished` and `delete` on the old owner.
  */
 import { Packr } from 'msgpackr';
-import { forward, isFoldRequest, reply, type FoldRequest, type HandoffCommandResult, type Sender, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
+import { forward, isFoldRequest, reply, type FoldRequest, type HandoffCommandResult, type Sender, type VnodeModule } from '../../shared/vnode.js';
+import { compareVersions, Disk, KvVnode as ReplicatedKvVnode, SERVICE, type Entry, type KvRequest } from '../../exercises/ex3-coordinator/kv_vnode.js';
 
-/**
- * Version of a write: when (`t`, µs since the epoch, from the coordinator's clock), where
- * (`node` that coordinated it) and a counter (`seq`, one per process) to order writes the same
- * node made in the same microsecond. Compared in that order.
- */
-export interface Version {
-  readonly t: number;
-  readonly node: string;
-  readonly seq: number;
-}
-
-/** What a vnode stores for a key. `deleted` entries are tombstones. */
-export interface Entry {
-  readonly value: unknown;
-  readonly version: Version;
-  readonly deleted: boolean;
-}
-
-/** Requests of the KV vnode. */
-export type KvRequest =
-  | { readonly type: 'put'; readonly key: string; readonly entry: Entry }
-  | { readonly type: 'get'; readonly key: string }
-  | { readonly type: 'ping' };
-
-/** Replies: `put` → {@link PutReply}, `get` → {@link GetReply}, `ping` → {@link PingReply}. */
-export interface PutReply {
-  readonly ok: true;
-  /** False if the vnode already had a newer entry (the write was older: ignored). */
-  readonly applied: boolean;
-}
-export interface GetReply {
-  /** The stored entry, or null if this vnode has never seen the key. */
-  readonly entry: Entry | null;
-}
-export interface PingReply {
-  readonly pong: true;
-  readonly partition: number;
-  readonly node: string;
-}
-
-/** -1 if a is older than b, 0 if equal, 1 if newer. */
-export function compareVersions(a: Version, b: Version): number {
-  if (a.t !== b.t) return a.t < b.t ? -1 : 1;
-  if (a.node !== b.node) return a.node < b.node ? -1 : 1;
-  return a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1;
-}
-
-let seq = 0;
-/** A fresh version for a write coordinated by `node`: the wall clock in µs plus a counter. */
-export function newVersion(node: string): Version {
-  return { t: Math.round((performance.timeOrigin + performance.now()) * 1000), node, seq: ++seq };
-}
-
-/** A node's "disk": one map of entries per partition. Keep it across restarts to model durability. */
-export class Disk {
-  private readonly partitions = new Map<number, Map<string, Entry>>();
-
-  /** The entries of `partition` (created empty on first use). */
-  partition(partition: number): Map<string, Entry> {
-    let m = this.partitions.get(partition);
-    if (!m) this.partitions.set(partition, (m = new Map()));
-    return m;
-  }
-
-  /** Forget a partition's data (after handoff). */
-  drop(partition: number): void {
-    this.partitions.delete(partition);
-  }
-}
-
-/** One KV vnode: the entries of one partition on one node. */
-export class KvVnode implements Vnode<KvRequest> {
-  readonly data: Map<string, Entry>;
-
-  constructor(private readonly ctx: VnodeContext, disk: Disk) {
-    this.data = disk.partition(ctx.partition);
-  }
-
-  /** The stored entry for `key` (tests and the REPL look inside with this). */
-  get(key: string): Entry | undefined {
-    return this.data.get(key);
-  }
-
-  handleCommand(request: KvRequest, _sender?: Sender) {
-    switch (request.type) {
-      case 'put': {
-        const mine = this.data.get(request.key);
-        const applied = !mine || compareVersions(request.entry.version, mine.version) > 0;
-        if (applied) this.data.set(request.key, request.entry);
-        return reply({ ok: true, applied } satisfies PutReply);
-      }
-      case 'get':
-        return reply({ entry: this.data.get(request.key) ?? null } satisfies GetReply);
-      case 'ping':
-        return reply({ pong: true, partition: this.ctx.partition, node: this.ctx.node } satisfies PingReply);
-      default:
-        throw new Error(`unknown kv request ${JSON.stringify(request)}`);
-    }
-  }
-
-  // --- handoff (exercise 4) ---------------------------------------------------------------
-
+/** The KV vnode with handoff: exercise 3's vnode plus the callbacks below. */
+export class KvVnode extends ReplicatedKvVnode {
   /** Node we are handing off to, while a handoff runs (for logs and the REPL). */
   handingOffTo: string | undefined;
 
   /** Step 1: nothing to hand off? */
-  isEmpty(): boolean {
+  override isEmpty(): boolean {
     return this.data.size === 0;
   }
 
@@ -190,9 +81,6 @@ export class KvVnode implements Vnode<KvRequest> {
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
-
-/** The service name the coordinator sends to. */
-export const SERVICE = 'kv';
 
 /**
  * The KV service for one node. Pass the same `disk` when the node restarts to keep its data

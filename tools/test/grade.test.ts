@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../shared/cli/options.js';
-import { checkFiles, combineSuites, stubMessageSeen, verdict, type StubRow } from '../check-stubs.js';
+import { checkFiles, combineSuites, exerciseSources, sharedBlocks, stubMessageSeen, verdict, type StubRow } from '../check-stubs.js';
 import { parseGradeArgs } from '../workshop/grade.js';
 import type { Exercise } from '../workshop/manifest.js';
 import { cleanMessage, gradeReport, gradeSuite, MESSAGE_LIMIT, NOT_RUN, resultsJson, type GradedSuite, type VitestReport } from '../workshop/vitest_report.js';
@@ -18,7 +18,7 @@ const ex = (n: number, name: string, over: Partial<Exercise> = {}): Exercise => 
   folder: `exercises/ex${n}-${name}`,
   stubs: [],
   given: [],
-  copiedFrom: {},
+  uses: [],
   goals: [],
   hints: [],
   ...over,
@@ -257,18 +257,15 @@ describe('check:stubs file checks (a)–(d)', () => {
     mkdirSync(join(root, rel, '..'), { recursive: true });
     writeFileSync(join(root, rel), text);
   };
-  const e1 = ex(1, 'a', { stubs: ['s.ts'], given: [] });
-  const e2 = ex(2, 'b', { stubs: ['t.ts'], given: ['g.ts', 'c.ts'], copiedFrom: { 'c.ts': 'ex1' } });
+  const e1 = ex(1, 'a', { stubs: ['s.ts'], given: ['h.ts'] });
+  const e2 = ex(2, 'b', { stubs: ['t.ts'], given: ['g.ts'], uses: ['solutions/ex1-a/s.ts', 'exercises/ex1-a/h.ts'] });
   const all = [e1, e2];
   put('exercises/ex1-a/s.ts', "todo('ex1-a', 1, import.meta.url, 'x');");
   put('solutions/ex1-a/s.ts', 'export const s = 1;');
-  put('solutions/ex1-a/c.ts', 'export const c = 1;');
+  put('exercises/ex1-a/h.ts', 'export const h = 1;');
   put('exercises/ex2-b/t.ts', "todo('ex2-b', 1, import.meta.url, 'x');");
   put('solutions/ex2-b/t.ts', 'export const t = 1;');
   put('exercises/ex2-b/g.ts', 'export const g = 1;');
-  put('solutions/ex2-b/g.ts', 'export const g = 1;');
-  put('exercises/ex2-b/c.ts', 'export const c = 1;');
-  put('solutions/ex2-b/c.ts', 'export const c = 1;');
 
   it('no problems when everything is in place', () => {
     expect(checkFiles(e1, all, root)).toEqual([]);
@@ -283,7 +280,6 @@ describe('check:stubs file checks (a)–(d)', () => {
       'stub exercises/ex3-c/u.ts is missing',
       'solution solutions/ex3-c/u.ts is missing',
       'given exercises/ex3-c/h.ts is missing',
-      'given solutions/ex3-c/h.ts is missing',
     ]);
   });
 
@@ -295,20 +291,52 @@ describe('check:stubs file checks (a)–(d)', () => {
     put('solutions/ex1-a/s.ts', 'export const s = 1;');
   });
 
-  it('given files that differ by one byte', () => {
-    put('solutions/ex2-b/g.ts', 'export const g = 1; ');
-    expect(checkFiles(e2, all, root)).toEqual(['given exercises/ex2-b/g.ts differs from solutions/ex2-b/g.ts']);
+  it('a given file copied into solutions/, and any other file there that is not a stub', () => {
     put('solutions/ex2-b/g.ts', 'export const g = 1;');
+    put('solutions/ex2-b/extra.ts', 'export const x = 1;');
+    expect(checkFiles(e2, all, root)).toEqual([
+      'given exercises/ex2-b/g.ts has a copy in solutions/ex2-b/: given files exist once',
+      'solutions/ex2-b/extra.ts is not a stub of ex2: solutions/ holds only the finished stub files',
+    ]);
+    rmSync(join(root, 'solutions/ex2-b/g.ts'));
+    rmSync(join(root, 'solutions/ex2-b/extra.ts'));
   });
 
-  it('a copy that drifted from the earlier solution, or names a later or unknown exercise', () => {
-    put('solutions/ex1-a/c.ts', 'export const c = 2;');
-    expect(checkFiles(e2, all, root)).toEqual(['exercises/ex2-b/c.ts differs from solutions/ex1-a/c.ts, which it is a copy of']);
-    put('solutions/ex1-a/c.ts', 'export const c = 1;');
-    const later = ex(2, 'b', { ...e2, copiedFrom: { 'c.ts': 'ex2' } });
-    expect(checkFiles(later, [e1, later], root)).toEqual(['copiedFrom c.ts: ex2 is not an earlier exercise than ex2']);
-    const unknown = ex(2, 'b', { ...e2, copiedFrom: { 'c.ts': 'ex9' } });
-    expect(checkFiles(unknown, [e1, unknown], root)).toEqual(['copiedFrom c.ts: no exercise "ex9"']);
+  it('uses: only finished stubs or given files of earlier exercises', () => {
+    const later = ex(1, 'a', { ...e1, uses: ['solutions/ex2-b/t.ts'] });
+    expect(checkFiles(later, [later, e2], root)).toEqual(['uses solutions/ex2-b/t.ts: ex2 is not an earlier exercise than ex1']);
+    const stranger = ex(2, 'b', { ...e2, uses: ['shared/x.ts', 'exercises/ex1-a/s.ts'] });
+    expect(checkFiles(stranger, [e1, stranger], root)).toEqual([
+      'uses shared/x.ts: not a finished stub (solutions/exN-*/) or given file (exercises/exN-*/) of another exercise',
+      'uses shared/x.ts: missing',
+      'uses exercises/ex1-a/s.ts: not a finished stub (solutions/exN-*/) or given file (exercises/exN-*/) of another exercise',
+    ]);
+  });
+});
+
+describe('check:stubs shared blocks', () => {
+  const block = (from: number) => Array.from({ length: 20 }, (_, i) => `  line ${from + i};`).join('\n');
+  it('flags 20 shared lines between the trees or two exercise folders, not within one folder', () => {
+    const files = new Map([
+      ['exercises/ex1-a/s.ts', `// stub\n${block(0)}\n`],
+      ['exercises/ex1-a/h.ts', `${block(0)}\n`],
+      ['solutions/ex1-a/s.ts', `import x;\n\n${block(0).replace(/\n/g, '\n\n')}`],
+      ['exercises/ex2-b/t.ts', `// other\n${block(0)}`],
+    ]);
+    expect(sharedBlocks(files)).toEqual([
+      'exercises/ex1-a/s.ts:2 and solutions/ex1-a/s.ts:3 share 20+ lines',
+      'exercises/ex1-a/s.ts:2 and exercises/ex2-b/t.ts:2 share 20+ lines',
+    ]);
+  });
+
+  it('19 shared lines are a skeleton, not a copy', () => {
+    expect(sharedBlocks(new Map([['exercises/ex1-a/s.ts', block(0)], ['solutions/ex1-a/s.ts', block(1)]]))).toEqual([]);
+  });
+
+  it('the repository has no shared blocks', () => {
+    const files = exerciseSources();
+    expect(files.size).toBeGreaterThan(10);
+    expect(sharedBlocks(files)).toEqual([]);
   });
 });
 

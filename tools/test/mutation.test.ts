@@ -23,7 +23,7 @@ const EX: Exercise = {
   folder: 'exercises/ex1-ping',
   stubs: ['ping_vnode.ts', 'ping.ts'],
   given: [],
-  copiedFrom: {},
+  uses: [],
   goals: [],
   hints: [],
 };

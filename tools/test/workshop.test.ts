@@ -56,7 +56,7 @@ const exercise = (over: Partial<Exercise> = {}): Exercise => ({
   folder: 'exercises/ex1-demo',
   stubs: ['a.ts'],
   given: [],
-  copiedFrom: {},
+  uses: [],
   goals: ['learn a', 'learn b'],
   hints: ['first hint', 'second hint', 'third `code` hint'],
   ...over,

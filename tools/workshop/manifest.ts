@@ -20,10 +20,13 @@ export interface Exercise {
   readonly folder: string;
   /** Files the attendee edits (they call todo() until done). */
   readonly stubs: readonly string[];
-  /** Files handed over complete; identical in solutions/. */
+  /** Files handed over complete, next to the stubs; they exist only in exercises/<name>/. */
   readonly given: readonly string[];
-  /** Given files that are exact copies of an earlier exercise's solution: file → exercise id. */
-  readonly copiedFrom: Readonly<Record<string, string>>;
+  /**
+   * What this exercise builds on from earlier ones, relative to the root: finished stubs
+   * (`solutions/ex3-coordinator/coordinator.ts`) or given files (`exercises/ex3-coordinator/kv_vnode.ts`).
+   */
+  readonly uses: readonly string[];
   /** What the attendee learns. */
   readonly goals: readonly string[];
   /** Hints, from gentle to nearly the answer. */
@@ -45,7 +48,7 @@ export function loadManifest(root: string = ROOT): Exercise[] {
     for (const field of ['stubs', 'given', 'goals', 'hints'] as const) {
       if (!Array.isArray(e[field])) throw new Error(`${file}: exercise ${String(e.id)} has no "${field}" list`);
     }
-    return { copiedFrom: {}, ...e } as unknown as Exercise;
+    return { uses: [], ...e } as unknown as Exercise;
   });
 }
 
