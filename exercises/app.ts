@@ -13,8 +13,9 @@ import { kvService as kv3Service } from './ex3-coordinator/kv_vnode.js';
 import * as kv4 from './ex4-handoff/coordinator.js';
 import { kvService as kv4Service } from './ex4-handoff/kv_vnode.js';
 import * as kv5 from './ex5-http/coordinator.js';
-import { buildServer } from './ex5-http/http.js';
+import * as http5 from './ex5-http/http.js';
 import { kvService as kv5Service } from './ex5-http/kv_vnode.js';
+import { buildServer } from './ex5-http/server.js';
 import { roomService } from './ex6-chat/room_vnode.js';
 import { whoRoom } from './ex6-chat/rooms.js';
 import { startChat } from './ex6-chat/server.js';
@@ -37,7 +38,7 @@ const opts = (o: unknown): kv3.QuorumOptions => (typeof o === 'object' && o !== 
 /** Exercise 5's HTTP API on `opts.httpPort` (nothing without one). */
 async function serveHttp(node: RingNode, opts: ServeOptions): Promise<AppServers> {
   if (opts.httpPort === undefined) return { endpoints: [], close: async () => undefined };
-  const server = buildServer(node);
+  const server = buildServer(node, http5);
   const address = await server.listen({ host: opts.host, port: opts.httpPort });
   return { endpoints: [{ kind: 'http', url: address }], close: () => server.close() };
 }

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildServer, type ServerOptions } from '@ex/ex5-http/http.js';
+import { coordinatorError, routes } from '@ex/ex5-http/http.js';
 import { kvService, SERVICE, type KvVnode } from '@ex/ex5-http/kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
@@ -14,6 +14,7 @@ import { testSeed } from '../../shared/harness/seed.js';
 import { waitFor } from '../../shared/harness/wait.js';
 import type { NodeTiming, RingNode } from '../../shared/node.js';
 import { preflist } from '../../shared/ring.js';
+import { buildServer, type ServerOptions } from './server.js';
 
 let cluster: TestCluster | undefined;
 const servers: FastifyInstance[] = [];
@@ -25,7 +26,7 @@ afterEach(async () => {
 
 /** Start the HTTP API of `node` on an ephemeral loopback port; returns its base URL. */
 async function serve(node: RingNode, opts?: ServerOptions): Promise<string> {
-  const app = buildServer(node, opts);
+  const app = buildServer(node, { routes, coordinatorError }, opts);
   servers.push(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

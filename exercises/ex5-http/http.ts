@@ -1,8 +1,9 @@
 /**
  * Exercise 5: an HTTP API in front of the replicated KV store, with fastify.
- * Read README.md in this folder: you write the route handlers (steps 1-3, 5, 6) and the
- * mapping of the coordinator's errors to HTTP (step 4). The server, the schemas and the
- * error handler are given.
+ * Read README.md in this folder: you write the routes, a fastify plugin (steps 1-3, 5, 6), and
+ * the mapping of the coordinator's errors to HTTP (step 4). Given: server.ts (the fastify
+ * instance, its error handler; it registers these routes) and api.ts (limits, the shared
+ * schemas the routes `$ref`, HttpError, quorumOf). Stuck? `npm run hint -- ex5`
  *
  *   PUT    /api/store/:key?n=&w=&timeout=   body: any JSON → 200 { key, version, answered }
  *   GET    /api/store/:key?n=&r=&timeout=   → 200 { key, value, version, answered } | 404
@@ -14,51 +15,19 @@
  * Every error is JSON of one shape: `{ error: { status, code, message, ...details } }`.
  * Every node serves every key: the coordinator runs on whichever node got the request.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { RingNode } from '../../shared/node.js';
-import { RingError } from '../../shared/errors.js';
-import { NotImplementedError, todo } from '../../shared/todo.js';
-import { DEFAULTS, fetch, listKeys, QuorumError, QuorumParamError, remove, store, type QuorumOptions } from './coordinator.js';
-
-// --- errors ------------------------------------------------------------------------------
-
-/** The body of every error response. `details` (e.g. `param`, `needed`) sit next to the code. */
-export interface ErrorBody {
-  readonly error: { readonly status: number; readonly code: string; readonly message: string; readonly [detail: string]: unknown };
-}
+import { todo } from '../../shared/todo.js';
+import { DEFAULTS, fetch, listKeys, QuorumError, QuorumParamError, remove, store } from './coordinator.js';
+import { HttpError, keyRoute, paramOf, quorumOf, ref, replies, requireBody, type KeyRoute, type KeysRoute, type RoutesPlugin } from './api.js';
 
 /**
- * An error with its HTTP status, a stable machine-readable `code` and details for the client.
- * Throw it from a handler (or return it from {@link coordinatorError}); the error handler sends
- * `{ error: { status, code, message, ...details } }`.
- */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: Readonly<Record<string, unknown>> = {},
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-
-  toBody(): ErrorBody {
-    return { error: { status: this.status, code: this.code, message: this.message, ...this.details } };
-  }
-}
-
-/** The HTTP name of a coordinator option: `timeoutMs` is the query parameter `timeout`. */
-const paramOf = (p: QuorumParamError['param']) => (p === 'timeoutMs' ? 'timeout' : p);
-
-/**
- * Step 4: the coordinator's typed errors as HTTP errors; undefined for any other error.
+ * Step 4: the coordinator's typed errors as HTTP errors; undefined for any other error (the
+ * error handler of server.ts asks it about every error a route throws).
  * - QuorumParamError → 400 `invalid_param`, with `param` the query parameter to fix
- *   (`n`, `w`, `r` or `timeout`: the coordinator calls the last one `timeoutMs`).
+ *   (`n`, `w`, `r` or `timeout`).
  * - QuorumError → 503 `quorum_not_reached`: the request was fine, the cluster could not serve
- *   it now. Details: `reason` (the error's code, `timeout` or `unavailable`), `op`, `needed`,
- *   `asked` and `answered` (vnodes: partition, node, type), and `replies`: one
- *   `{ from, ok, error? }` per reply received.
+ *   it now. Details: `reason` (`timeout` or `unavailable`), `op`, `needed`, `asked` and
+ *   `answered` (vnodes: partition, node, type), and `replies`: one `{ from, ok, error? }` per
+ *   reply received.
  */
 export function coordinatorError(err: unknown): HttpError | undefined {
   void paramOf;
@@ -68,266 +37,47 @@ export function coordinatorError(err: unknown): HttpError | undefined {
   return todo('ex5-http', 4, import.meta.url, `coordinatorError(): map QuorumParamError to 400 and QuorumError to 503 (this request failed with ${what})`);
 }
 
-/** fastify's schema validation error → the parameter it is about (`key`, `w`, an unknown one…). */
-function invalidParam(err: FastifyError): HttpError {
-  const first = err.validation?.[0];
-  const params = (first?.params ?? {}) as { additionalProperty?: string; missingProperty?: string };
-  const param = first?.instancePath.split('/')[1] || params.additionalProperty || params.missingProperty || err.validationContext || 'request';
-  const message =
-    first?.keyword === 'additionalProperties'
-      ? `unknown ${err.validationContext} parameter "${param}"`
-      : param === 'key'
-        ? `the key must be 1 to ${MAX_KEY_LENGTH} characters, without control characters or '/'`
-        : err.message;
-  return new HttpError(400, 'invalid_param', message, { param });
-}
-
-/** Anything thrown while serving a request → the HttpError to answer with. */
-function toHttpError(err: unknown, request: FastifyRequest): HttpError {
-  if (err instanceof HttpError) return err;
-  // An unfinished step: its message names the exercise, the step and the file.
-  if (err instanceof NotImplementedError) return new HttpError(500, 'not_implemented', err.message);
-  const fe = err as Partial<FastifyError>;
-  if (fe.validation) return invalidParam(fe as FastifyError);
-  switch (fe.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpError(413, 'body_too_large', `the body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`, { limit: request.routeOptions.bodyLimit });
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new HttpError(415, 'unsupported_media_type', `send the value as JSON with content-type: application/json (got ${request.headers['content-type'] ?? 'none'})`);
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new HttpError(400, 'invalid_body', fe.message ?? 'the body is not valid JSON');
-    case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new HttpError(400, 'invalid_param', 'the key is too long (at most 512 characters)', { param: 'key' });
-    case 'FST_ERR_BAD_URL':
-      return new HttpError(400, 'bad_url', 'the URL is not valid (bad percent-encoding?)');
-  }
-  try {
-    const mapped = coordinatorError(err);
-    if (mapped) return mapped;
-  } catch (stub) {
-    if (stub instanceof NotImplementedError) return new HttpError(500, 'not_implemented', stub.message);
-    throw stub;
-  }
-  // Other errors of the runtime (a coverage plan without enough vnodes, a vnode that did not
-  // answer, a node that went away): the cluster cannot serve this now.
-  if (err instanceof RingError) return new HttpError(503, 'unavailable', err.message, { reason: err.code });
-  // fastify's own client errors (4xx) keep their status.
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new HttpError(fe.statusCode, 'bad_request', fe.message ?? 'bad request');
-  }
-  // A bug. Log it with its stack; the client gets the message only.
-  request.log.error({ err }, 'internal error');
-  return new HttpError(500, 'internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
-}
-
-function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const e = toHttpError(err, request);
-  if (e.status === 503) void reply.header('retry-after', '1');
-  return reply.status(e.status).type('application/json').send(e.toBody());
-}
-
-// --- schemas -----------------------------------------------------------------------------
-
-/** Longest key, in characters. */
-export const MAX_KEY_LENGTH = 512;
-/** Longest timeout a client may ask for, in ms. */
-export const MAX_TIMEOUT_MS = 60_000;
-
-const keyParams = {
-  type: 'object',
-  required: ['key'],
-  additionalProperties: false,
-  properties: {
-    // No control characters, no '/' (a decoded %2F would be ambiguous in paths and logs).
-    key: { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f/]+$' },
-  },
-} as const;
-
-const positiveInt = { type: 'integer', minimum: 1 } as const;
-const timeoutParam = { type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS } as const;
-
-/** `?n=&w=&r=&timeout=`; each route uses the ones it needs (a write ignores r, a read w). */
-const quorumQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { n: positiveInt, w: positiveInt, r: positiveInt, timeout: timeoutParam },
-} as const;
-
-const keysQuery = { type: 'object', additionalProperties: false, properties: { n: positiveInt, timeout: timeoutParam } } as const;
-
-const vnodeRef = {
-  type: 'object',
-  required: ['partition', 'node', 'type'],
-  properties: { partition: { type: 'integer' }, node: { type: 'string' }, type: { type: 'string', enum: ['primary', 'fallback'] } },
-} as const;
-const answered = { type: 'array', items: vnodeRef } as const;
-const version = {
-  type: 'object',
-  required: ['t', 'node', 'seq'],
-  properties: { t: { type: 'number' }, node: { type: 'string' }, seq: { type: 'integer' } },
-} as const;
-
-/** Every error response: `{ error: { status, code, message, ...details } }`. */
-const errorResponse = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['status', 'code', 'message'],
-      properties: { status: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' } },
-      additionalProperties: true,
-    },
-  },
-} as const;
-const errors = { '4xx': errorResponse, '5xx': errorResponse } as const;
-
-const writeResponse = { type: 'object', required: ['key', 'version', 'answered'], properties: { key: { type: 'string' }, version, answered } } as const;
-const readResponse = {
-  type: 'object',
-  required: ['key', 'value', 'version', 'answered'],
-  properties: { key: { type: 'string' }, value: {}, version, answered },
-} as const;
-const keysResponse = { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'string' } } } } as const;
-const ringResponse = {
-  type: 'object',
-  required: ['node', 'ringSize', 'claimant', 'ringReady', 'owners', 'pending'],
-  properties: {
-    node: { type: 'string' },
-    ringSize: { type: 'integer' },
-    claimant: { type: 'string' },
-    claimantUp: { type: 'boolean' },
-    ringReady: { type: 'boolean' },
-    owners: { type: 'array', items: { type: 'object', required: ['partition', 'node'], properties: { partition: { type: 'integer' }, node: { type: 'string' } } } },
-    pending: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          partition: { type: 'integer' },
-          owner: { type: 'string' },
-          nextOwner: { type: 'string' },
-          done: { type: 'array', items: { type: 'string' } },
-          status: { type: 'string' },
-        },
-      },
-    },
-    unreachable: { type: 'array', items: { type: 'string' } },
-  },
-} as const;
-const membersResponse = {
-  type: 'object',
-  required: ['members'],
-  properties: {
-    members: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['node', 'status', 'ringPercent', 'up'],
-        properties: {
-          node: { type: 'string' },
-          status: { type: 'string' },
-          ringPercent: { type: 'number' },
-          pendingPercent: { type: ['number', 'null'] },
-          up: { type: 'boolean' },
-        },
-      },
-    },
-  },
-} as const;
-
-/** The validated query of a store route. */
-export interface QuorumQuery {
-  n?: number;
-  w?: number;
-  r?: number;
-  timeout?: number;
-}
-
-/** Query parameters → the coordinator's options (missing ones take its DEFAULTS). */
-export function quorumOf(query: QuorumQuery): QuorumOptions {
-  return { n: query.n ?? DEFAULTS.n, w: query.w ?? DEFAULTS.w, r: query.r ?? DEFAULTS.r, timeoutMs: query.timeout ?? DEFAULTS.timeoutMs };
-}
-
-type KeyRoute = { Params: { key: string }; Querystring: QuorumQuery };
-
-// --- the server --------------------------------------------------------------------------
-
-/** Options of {@link buildServer}. */
-export interface ServerOptions {
-  /** Largest accepted request body in bytes (default 1 MiB); larger ones get 413. */
-  readonly bodyLimit?: number;
-  /** Log requests with fastify's logger (default false). */
-  readonly logger?: boolean;
-}
-
 /**
- * The HTTP API of one node. Not listening yet: call `listen({ host, port })` on it, and
- * `close()` when done (it does not stop the node).
+ * The routes, a fastify plugin: server.ts registers it with the node to serve,
+ * `app.register(routes, { node })`. fastify has validated the request against the route's
+ * schema before a handler runs; the handler returns the 200 body, or throws an HttpError.
  */
-export function buildServer(node: RingNode, opts: ServerOptions = {}): FastifyInstance {
-  const app = Fastify({
-    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
-    logger: opts.logger ?? false,
-    // close() ends every connection at once, busy or idle: stopping a node's API never waits on a client.
-    forceCloseConnections: true,
-    // Keys are up to 512 characters, up to 12 once percent-encoded (4 UTF-8 bytes, %XX each).
-    routerOptions: { maxParamLength: MAX_KEY_LENGTH * 12 },
-    // Reject unknown query parameters instead of dropping them: `?W=3` is a typo, not W=2.
-    ajv: { customOptions: { removeAdditional: false } },
-    // Errors the router raises before any route runs (bad percent-encoding, overlong key).
-    frameworkErrors: (err, request, reply) => sendError(err, request, reply),
-  });
-  // Values are JSON only: without its text/plain parser, fastify answers other types with 415.
-  app.removeContentTypeParser('text/plain');
-  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(new HttpError(404, 'route_not_found', `no route ${request.method} ${request.url}`, { method: request.method, url: request.url }), request, reply),
-  );
-
-  const keyRoute = (response: object) => ({ schema: { params: keyParams, querystring: quorumQuery, response: { 200: response, ...errors } } });
-
-  app.put<KeyRoute>('/api/store/:key', {
-    ...keyRoute(writeResponse),
-    // A PUT without a body (no content-type, nothing sent) has nothing to store.
-    preHandler: async (request) => {
-      if (request.body === undefined) throw new HttpError(400, 'invalid_body', 'PUT needs the value as a JSON body (content-type: application/json)');
-    },
-  }, async (request) => {
+export const routes: RoutesPlugin = async (app, { node }) => {
+  app.put<KeyRoute>('/api/store/:key', { schema: keyRoute('WriteReply'), preHandler: requireBody }, async (request) => {
     // Step 1: store the body under the key, answer with the version and who acknowledged.
     void store;
+    void quorumOf;
     return todo('ex5-http', 1, import.meta.url, `PUT /api/store/:key: store(node, key, request.body, quorumOf(request.query)), answer { key, version, answered } (key "${request.params.key}")`);
   });
 
-  app.get<KeyRoute>('/api/store/:key', keyRoute(readResponse), async (request) => {
+  app.get<KeyRoute>('/api/store/:key', { schema: keyRoute('ReadReply') }, async (request) => {
     // Step 2: a quorum read; a missing or deleted key is a 404 that says who answered.
     void fetch;
     return todo('ex5-http', 2, import.meta.url, `GET /api/store/:key: fetch(), answer { key, value, version, answered }, or throw HttpError 404 not_found with { key, answered } (key "${request.params.key}")`);
   });
 
-  app.delete<KeyRoute>('/api/store/:key', keyRoute(writeResponse), async (request) => {
+  app.delete<KeyRoute>('/api/store/:key', { schema: keyRoute('WriteReply') }, async (request) => {
     // Step 3: a delete is a write of a tombstone.
     void remove;
     return todo('ex5-http', 3, import.meta.url, `DELETE /api/store/:key: remove(), answer { key, version, answered } (key "${request.params.key}")`);
   });
 
-  app.get<{ Querystring: { n?: number; timeout?: number } }>('/api/keys', { schema: { querystring: keysQuery, response: { 200: keysResponse, ...errors } } }, async (request) => {
+  app.get<KeysRoute>('/api/keys', { schema: { querystring: ref('KeysQuery'), response: replies('KeysReply') } }, async (request) => {
     // Step 5: list every live key through a coverage request.
     void listKeys;
+    void DEFAULTS;
     void request;
     return todo('ex5-http', 5, import.meta.url, 'GET /api/keys: listKeys(node, { n, timeoutMs }) from the query (n, timeout), answer { keys }');
   });
 
-  app.get('/api/ring', { schema: { response: { 200: ringResponse, ...errors } } }, async () => {
+  app.get('/api/ring', { schema: { response: replies('RingReply') } }, async () => {
     // Step 6: ring_status as JSON, plus who owns each partition.
+    void node;
     return todo('ex5-http', 6, import.meta.url, 'GET /api/ring: { node, ...node.ringStatusData(), owners: [{ partition, node }] } from node.ring.owners');
   });
 
-  app.get('/api/members', { schema: { response: { 200: membersResponse, ...errors } } }, async () => {
+  app.get('/api/members', { schema: { response: replies('MembersReply') } }, async () => {
     // Step 6: member_status as JSON.
     return todo('ex5-http', 6, import.meta.url, 'GET /api/members: { members: node.memberStatusData() }');
   });
-
-  return app;
-}
+};
