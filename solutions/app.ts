@@ -16,9 +16,9 @@ import * as kv5 from './ex5-http/coordinator.js';
 import * as http5 from './ex5-http/http.js';
 import { kvService as kv5Service } from './ex5-http/kv_vnode.js';
 import { buildServer } from '../exercises/ex5-http/server.js';
+import { startChat } from './ex6-chat/chat.js';
 import { roomService } from './ex6-chat/room_vnode.js';
-import { whoRoom } from './ex6-chat/rooms.js';
-import { startChat } from './ex6-chat/server.js';
+import { whoRoom } from '../exercises/ex6-chat/rooms.js';
 
 const pingCommands: Record<string, AppCommand> = {
   ping: { help: 'ping(): ping a vnode picked by hashing the time (ex1)', run: (node) => ping.ping(node) },

@@ -6,20 +6,18 @@
  * line that differs, so an unfinished step (`ex6-chat step N is not done yet: …`, sent by the
  * server as an error line) fails a test at once.
  */
-import { connect, type Socket } from 'node:net';
-import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HISTORY_MAX, HISTORY_SHOWN, roomService, SERVICE, TOPIC, type ChatPush, type Member, type RoomEvent, type RoomVnode } from '@ex/ex6-chat/room_vnode.js';
-import { joinRoom, leaveRoom, roomApl, roomRequest, sayRoom, whoRoom } from '@ex/ex6-chat/rooms.js';
-import { startChat, type ChatServer } from '@ex/ex6-chat/server.js';
+import { startChat } from '@ex/ex6-chat/chat.js';
+import { roomService, type RoomVnode } from '@ex/ex6-chat/room_vnode.js';
 import { chashKey } from '../../shared/chash.js';
+import { LineClient, STEP_MS, WsClient } from '../../shared/harness/chat_client.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { AbortWait, waitFor } from '../../shared/harness/wait.js';
 import type { NodeTiming, RingNode } from '../../shared/node.js';
 import { members, preflist } from '../../shared/ring.js';
-
-/** Deadline for each expected line or message. */
-const STEP_MS = 4000;
+import { HISTORY_MAX, HISTORY_SHOWN, SERVICE, TOPIC, type ChatPush, type Member, type RoomEvent } from './room_types.js';
+import { joinRoom, leaveRoom, roomApl, roomRequest, sayRoom, whoRoom } from './rooms.js';
+import type { ChatServer } from './server.js';
 
 /**
  * Down detection of the test clusters: far above any deadline here. A killed node is noticed at
@@ -65,148 +63,25 @@ async function settle(node: RingNode, room: string): Promise<void> {
   await roomRequest(node, room, (broadcast) => ({ type: 'who', room, up: node.upNodes(SERVICE), broadcast }), { w: 3 }, false);
 }
 
-// --- a line client --------------------------------------------------------------------------
-
-type Event = { kind: 'line'; text: string } | { kind: 'prompt' } | { kind: 'closed' };
-const show = (e: Event) => (e.kind === 'line' ? `line ${JSON.stringify(e.text)}` : e.kind);
+// --- the clients (shared/harness/chat_client.ts) ------------------------------------------
 
 /**
- * A TCP client that splits what the server sends into lines and prompts (`> ` at the start of
- * a line). `expect(...lines)` takes the next events: exactly those lines, then one prompt.
+ * A line client of chat server `server` (see {@link LineClient}); its `expectQuiet(...rooms)`
+ * first {@link settle}s each room from the server's node. Closed after the test.
  */
-class LineClient {
-  private buf = '';
-  private readonly events: Event[] = [];
-  private wake: (() => void) | undefined;
-  /** Everything received, for failure messages. */
-  private received = '';
+async function connectLine(server: ChatServer, label: string): Promise<LineClient> {
+  const node = nodeOf.get(server);
+  if (!node) throw new Error('test setup: a chat server that start() did not start');
+  const client = await LineClient.connect({ port: server.tcpPort, label, settle: (room) => settle(node, room) });
+  sockets.push(client);
+  return client;
+}
 
-  /** Everything received so far, as it came. */
-  get raw(): string {
-    return this.received;
-  }
-
-  private constructor(
-    private readonly socket: Socket,
-    readonly label: string,
-    /** The node whose chat server this client is connected to. */
-    readonly node: RingNode,
-  ) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.received += chunk;
-      this.buf += chunk;
-      this.parse();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.add({ kind: 'closed' }));
-  }
-
-  static async connect(server: ChatServer, label: string): Promise<LineClient> {
-    const node = nodeOf.get(server);
-    if (!node) throw new Error('test setup: a chat server that start() did not start');
-    const socket = connect({ host: '127.0.0.1', port: server.tcpPort });
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new LineClient(socket, label, node);
-    sockets.push({ close: () => socket.destroy() });
-    return client;
-  }
-
-  private add(e: Event): void {
-    this.events.push(e);
-    this.wake?.();
-  }
-
-  private parse(): void {
-    for (;;) {
-      if (this.buf.startsWith('> ')) {
-        this.buf = this.buf.slice(2);
-        this.add({ kind: 'prompt' });
-        continue;
-      }
-      if (this.buf === '>') return; // half a prompt
-      const nl = this.buf.indexOf('\n');
-      if (nl === -1) return;
-      this.add({ kind: 'line', text: this.buf.slice(0, nl) });
-      this.buf = this.buf.slice(nl + 1);
-    }
-  }
-
-  /** Raw bytes or text, as they are. */
-  send(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-
-  /** One line, with `\n` (or the given line end). */
-  line(text: string, end = '\n'): void {
-    this.socket.write(text + end);
-  }
-
-  private fail(what: string): never {
-    throw new Error(`${this.label}: ${what}\n--- ${this.label} received so far ---\n${this.received}`);
-  }
-
-  /** The next event, or a failure at the deadline. */
-  async next(what: string): Promise<Event> {
-    const deadline = Date.now() + STEP_MS;
-    while (this.events.length === 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) this.fail(`no ${what} within ${STEP_MS} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-    return this.events.shift() as Event;
-  }
-
-  /** The next events are exactly `lines` (strings or patterns), then the prompt `> `. */
-  async expect(...lines: (string | RegExp)[]): Promise<void> {
-    for (const want of lines) {
-      const e = await this.next(`line ${want}`);
-      const good = e.kind === 'line' && (typeof want === 'string' ? e.text === want : want.test(e.text));
-      if (!good) this.fail(`expected line ${typeof want === 'string' ? JSON.stringify(want) : want}, got ${show(e)}`);
-    }
-    const e = await this.next('prompt');
-    if (e.kind !== 'prompt') this.fail(`expected the prompt "> " after ${lines.length ? lines.map(String).join(' | ') : 'nothing'}, got ${show(e)}`);
-  }
-
-  /** `line` then the expected reply lines and the prompt. */
-  async ask(line: string, ...reply: (string | RegExp)[]): Promise<void> {
-    this.line(line);
-    await this.expect(...reply);
-  }
-
-  /** The next lines (then the connection closes, without a prompt). */
-  async expectClosed(...lines: string[]): Promise<void> {
-    for (const want of lines) {
-      const e = await this.next(`line ${want}`);
-      if (e.kind !== 'line' || e.text !== want) this.fail(`expected line ${JSON.stringify(want)}, got ${show(e)}`);
-    }
-    const e = await this.next('the connection to close');
-    if (e.kind !== 'closed') this.fail(`expected the connection to close, got ${show(e)}`);
-  }
-
-  /**
-   * Nothing more arrives, however late. First every replica of `rooms` answers a request from
-   * this client's node (see {@link settle}), so whatever they pushed to this client before is
-   * here or on its way in order; then an empty line must be answered by the prompt alone as the
-   * very next thing. A duplicate or stray line, early or late, arrives before that prompt.
-   */
-  async expectQuiet(...rooms: string[]): Promise<void> {
-    for (const room of rooms) await settle(this.node, room);
-    this.line('');
-    const e = await this.next('the prompt answering an empty line');
-    if (e.kind !== 'prompt') this.fail(`expected nothing more (an empty line sent to check: its prompt should come next), got ${show(e)}`);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
+/** A WebSocket client of the server on `port` (see {@link WsClient}). Closed after the test. */
+async function connectWs(port: number): Promise<WsClient> {
+  const client = await WsClient.connect(port);
+  sockets.push(client);
+  return client;
 }
 
 const GREETING = /^connected to dev\d@127\.0\.0\.1! .*'set-name <name>'.*'join <room>'/;
@@ -218,7 +93,7 @@ const BAD_NAME = /^sorry, a name is one word/;
 
 /** A client of chat server `s`, past the greeting. */
 async function client(s: ChatServer, label: string): Promise<LineClient> {
-  const c = await LineClient.connect(s, label);
+  const c = await connectLine(s, label);
   await c.expect(GREETING);
   return c;
 }
@@ -237,66 +112,12 @@ async function join(c: LineClient, name: string, room: string, history: string[]
   await c.expect(`* ${name} has joined ${room}`);
 }
 
-// --- a WebSocket client -----------------------------------------------------------------------
-
-type Json = any;
-
-class WsClient {
-  private readonly queue: Json[] = [];
-  private wake: (() => void) | undefined;
-  closed = false;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.queue.push(JSON.parse(String(data)));
-      this.wake?.();
-    });
-    ws.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-  }
-
-  static async connect(port: number): Promise<WsClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-    sockets.push({ close: () => ws.terminate() });
-    const c = new WsClient(ws);
-    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
-    return c;
-  }
-
-  send(msg: unknown): void {
-    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-  }
-
-  /** The next message must match `partial` (toMatchObject). */
-  async expect(partial: Json): Promise<Json> {
-    const deadline = Date.now() + STEP_MS;
-    while (this.queue.length === 0) {
-      if (this.closed) throw new Error(`ws: closed while waiting for ${JSON.stringify(partial)}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`ws: no message within ${STEP_MS} ms, expected ${JSON.stringify(partial)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-    const msg = this.queue.shift();
-    expect(msg, 'ws message').toMatchObject(partial);
-    return msg;
-  }
-}
-
 // --- the line protocol ----------------------------------------------------------------------
 
 describe('ex6-chat: the line protocol', () => {
   it('greets with set-name and join, ends every output with the prompt; set-name answers "ok your name is <name>"', async () => {
     const { servers } = await start();
-    const c = await LineClient.connect(servers[0]!, 'ada');
+    const c = await connectLine(servers[0]!, 'ada');
     await c.expect(GREETING);
     await c.ask('set-name ada', 'ok your name is ada');
     await c.ask('set-name ada.l', 'ok your name is ada.l'); // a new name, before joining rooms
@@ -587,7 +408,7 @@ describe('ex6-chat: WebSocket', () => {
     await join(ada, 'ada', 'lobby');
     await ada.ask('say lobby anyone?', 'lobby - ada: anyone?');
 
-    const ws = await WsClient.connect(servers[1]!.wsPort!);
+    const ws = await connectWs(servers[1]!.wsPort!);
     await ws.expect({ type: 'hello', node: 'dev2@127.0.0.1', text: expect.stringContaining("'set-name <name>'") });
     ws.send({ cmd: 'join', room: 'lobby' });
     await ws.expect({ type: 'error', message: 'must set a name before joining/chatting' });

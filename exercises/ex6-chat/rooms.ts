@@ -13,7 +13,7 @@ import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
 import { RemoteError, RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
-import { HISTORY_SHOWN, memberKey, SERVICE, type HistoryEntry, type JoinReply, type LeaveReply, type Member, type RoomRequest, type WhoReply } from './room_vnode.js';
+import { HISTORY_SHOWN, memberKey, SERVICE, type HistoryEntry, type JoinReply, type LeaveReply, type Member, type RoomRequest, type WhoReply } from './room_types.js';
 
 /** Rooms are hashed under this bucket: `chashKey('room', name)`. */
 export const BUCKET = 'room';

@@ -1,8 +1,10 @@
 /**
  * Exercise 6, given: the chat servers of one node. A TCP line server (`nc`, `telnet`) and,
- * optionally, a WebSocket server speaking the same commands as JSON (for browsers).
+ * optionally, a WebSocket server speaking the same commands as JSON (for browsers). The
+ * commands are not here: {@link startChatServer} takes them as a {@link LineHandler} (chat.ts's
+ * `handleLine`, which chat.ts's `startChat` passes in).
  *
- * Everything about bytes lives here, away from the commands (chat.ts): lines end with `\n`
+ * Everything about bytes lives here, away from the commands: lines end with `\n`
  * or `\r\n`; a line longer than `maxLineBytes`, one that is not UTF-8, or one with control
  * characters gets an error line and is dropped; the server keeps nothing unbounded per client
  * (a line that never ends is discarded as it arrives; a client that sends faster than its
@@ -17,7 +19,7 @@
  *   client → server  { "cmd": "set-name", "name": "ada" }   { "cmd": "join", "room": "lobby" }
  *                    { "cmd": "say", "room": "lobby", "text": "hi" }   { "cmd": "leave" | "who", "room": … }
  *                    { "cmd": "help" }   { "cmd": "quit" }
- *   server → client  { "type": "hello", "node", "text" }   then the replies of chat.ts as they are:
+ *   server → client  { "type": "hello", "node", "text" }   then the replies (protocol.ts) as they are:
  *                    ok (cmd, text, name?, room?, members?), error (message), history (room, messages, text),
  *                    message (room, id, at, name, text, line), notice (room, name, event, text)
  * A JSON command becomes the matching line (`say lobby hi`) and goes through the same checks
@@ -33,11 +35,18 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Endpoint } from '../../shared/app.js';
 import type { RingNode } from '../../shared/node.js';
-import { error, eventReply, GREETING_HINT, handleLine, replyText, Session, type Reply } from './chat.js';
-import { TOPIC, type ChatPush } from './room_vnode.js';
+import { error, eventReply, GREETING_HINT, replyText, type Reply } from './protocol.js';
+import { TOPIC, type ChatPush } from './room_types.js';
 import { leaveRoom } from './rooms.js';
+import { Session } from './session.js';
 
-/** Options of {@link startChat}. */
+/**
+ * The commands behind the servers: one line of `session` (no line end, checked: length, UTF-8,
+ * no control characters) → the replies to send. What it throws is sent as `error: <message>`.
+ */
+export type LineHandler = (session: Session, line: string) => Promise<Reply[]>;
+
+/** Options of {@link startChatServer}. */
 export interface ChatOptions {
   /** Address to bind (default 127.0.0.1). */
   readonly host?: string;
@@ -126,7 +135,7 @@ abstract class Connection {
         if ('refused' in item) replies = [error(item.refused)];
         else {
           try {
-            replies = await handleLine(this.session, item.line);
+            replies = await this.server.handleLine(this.session, item.line);
             if (!Array.isArray(replies)) throw new Error(`handleLine must return an array of replies, got ${String(replies)}`);
           } catch (err) {
             replies = [error(`error: ${err instanceof Error ? err.message : String(err)}`)];
@@ -347,6 +356,7 @@ class ChatServerImpl implements ChatServer {
 
   constructor(
     readonly node: RingNode,
+    readonly handleLine: LineHandler,
     readonly maxLineBytes: number,
   ) {
     this.tcp = createServer({ allowHalfOpen: true }, (socket) => this.track(new TcpConnection(this, this.newConn(), socket)));
@@ -431,11 +441,12 @@ class ChatServerImpl implements ChatServer {
 }
 
 /**
- * Start the chat servers of `node`: TCP on `port`, WebSocket on `wsPort` (if given).
+ * Start the chat servers of `node`: TCP on `port`, WebSocket on `wsPort` (if given), each line
+ * of a client answered by `handleLine`.
  * @throws the listen error (e.g. EADDRINUSE).
  */
-export async function startChat(node: RingNode, opts: ChatOptions = {}): Promise<ChatServer> {
-  const server = new ChatServerImpl(node, opts.maxLineBytes ?? 1024);
+export async function startChatServer(node: RingNode, handleLine: LineHandler, opts: ChatOptions = {}): Promise<ChatServer> {
+  const server = new ChatServerImpl(node, handleLine, opts.maxLineBytes ?? 1024);
   try {
     await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0, opts.wsPort);
   } catch (err) {
