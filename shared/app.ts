@@ -1,7 +1,7 @@
 /**
  * What a workshop app gives the command-line tools: its vnode services and the commands the
- * node console (REPL) offers. `solutions/app.ts` is the finished app; `exercises/app.ts`
- * is the attendee's, built from the same exercise files.
+ * node console (REPL) offers. exercises/app.ts builds one app per exercise stage, on the
+ * finished stubs (solutions/) or the attendee's (exercises/).
  */
 import type { RingNode } from './node.js';
 import type { VnodeModule } from './vnode.js';

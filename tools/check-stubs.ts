@@ -89,8 +89,11 @@ export function checkFiles(ex: Exercise, all: readonly Exercise[], root: string 
 /** Blocks of at least this many lines may not stand in two places (see {@link sharedBlocks}). */
 export const SHARED_BLOCK_LINES = 20;
 
+/** A code line: not blank, not a comment (`//`, or a line of a `/** … *\/` block). Trimmed. */
+export const isCode = (line: string): boolean => line !== '' && !/^(\/\/|\/\*|\*)/.test(line);
+
 /**
- * Blocks of `minLines` or more consecutive non-blank lines (compared trimmed) that stand in two
+ * Blocks of `minLines` or more consecutive code lines (compared trimmed, see {@link isCode}) that stand in two
  * files that must not share code: a file of exercises/ and one of solutions/, or files of two
  * different exercise folders. A stub and its solution may share a short skeleton, not more.
  * `files` maps a path relative to the root (`exercises/ex3-coordinator/coordinator.ts`) to its text.
@@ -102,7 +105,7 @@ export function sharedBlocks(files: ReadonlyMap<string, string>, minLines: numbe
   const mayShare = (a: string, b: string) => tree(a) === tree(b) && folder(a) === folder(b);
   const lines = new Map<string, { text: string; line: number }[]>();
   for (const [path, text] of files) {
-    lines.set(path, text.split('\n').map((t, i) => ({ text: t.trim(), line: i + 1 })).filter((l) => l.text !== ''));
+    lines.set(path, text.split('\n').map((t, i) => ({ text: t.trim(), line: i + 1 })).filter((l) => isCode(l.text)));
   }
   // Every window of minLines lines, by its text; a window seen in two files that may not share is a hit.
   const seen = new Map<string, { path: string; line: number }>();

@@ -10,7 +10,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { RingNode } from '../../shared/node.js';
-import { DEFAULTS, type QuorumOptions, type QuorumParamError } from './coordinator.js';
+import { DEFAULTS, type QuorumOptions, type QuorumParamError } from '../ex3-coordinator/quorum.js';
 
 // --- errors ------------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@
  * Every node serves every key: the coordinator runs on whichever node got the request.
  */
 import { todo } from '../../shared/todo.js';
-import { DEFAULTS, fetch, listKeys, QuorumError, QuorumParamError, remove, store } from './coordinator.js';
+import { DEFAULTS, fetch, QuorumError, QuorumParamError, remove, store } from '../../solutions/ex3-coordinator/coordinator.js';
+import { listKeys } from './list_keys.js';
 import { HttpError, keyRoute, paramOf, quorumOf, ref, replies, requireBody, type KeyRoute, type KeysRoute, type RoutesPlugin } from './api.js';
 
 /**

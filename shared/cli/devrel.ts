@@ -42,7 +42,7 @@ Options:
   --cookie SECRET    cluster cookie (default workshop)
   --ring-size Q      partitions, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
   --data DIR         where each node keeps its ring file, in DIR/devK (default data/)
-  --exercises        run your code (exercises/app.ts) instead of solutions/app.ts
+  --exercises        run your stubs (exercises/) instead of the finished code (solutions/)
   --app NAME         which exercise stage to run: ex1 … ex6 (default: the latest)
   --http-base-port P devK serves the app's HTTP API (if it has one) on P+K-1 (default 8091)
   --chat-base-port P devK serves the app's chat (if it has one) on P+K-1 (default 4040),
@@ -62,7 +62,7 @@ export interface DevrelOptions {
   readonly cookie: string;
   readonly ringSize: number;
   readonly tree: AppTree;
-  /** Which of the tree's apps to run (see `apps` in app.ts); undefined: the default. */
+  /** Which stage of the app to run (see exercises/app.ts); undefined: the latest. */
   readonly app?: string;
   /** devK's HTTP port is httpBasePort + K - 1, its chat port chatBasePort + K - 1. */
   readonly httpBasePort: number;
@@ -244,7 +244,7 @@ async function formCluster(nodes: readonly Node[], conns: readonly AdminConnecti
  * @throws Error naming what is wrong and how to choose otherwise.
  */
 async function preflight(opts: DevrelOptions): Promise<void> {
-  if (!existsSync(appPath(opts.tree))) throw new Error(`${opts.tree}/app.ts not found; it must export "app: App" (see shared/app.ts)`);
+  if (!existsSync(appPath())) throw new Error('exercises/app.ts not found; it must export loadApps (see shared/app.ts)');
   for (let k = 1; k <= opts.nodes; k++) {
     await checkPortFree(opts.host, opts.basePort + k - 1);
     await checkPortFree(opts.host, opts.httpBasePort + k - 1, '--http-base-port');
@@ -381,7 +381,7 @@ async function main(): Promise<void> {
   wipeDataDirs(opts);
   const devrel = new Devrel();
   devrel.handleSignals();
-  say(chalk.bold(`starting ${opts.nodes} node${opts.nodes === 1 ? '' : 's'} (${opts.tree}/app.ts, ring size ${opts.ringSize}, ports ${opts.basePort}..${opts.basePort + opts.nodes - 1})`));
+  say(chalk.bold(`starting ${opts.nodes} node${opts.nodes === 1 ? '' : 's'} (the app on ${opts.tree}/, ring size ${opts.ringSize}, ports ${opts.basePort}..${opts.basePort + opts.nodes - 1})`));
   devrel.spawnAll(opts);
   const formed = await startup(devrel, opts, started + STARTUP_DEADLINE_MS);
   if (!formed) return;

@@ -39,7 +39,7 @@ Options:
   --ring-file PATH     load the ring from PATH if it exists, and save it there on every change
   --join ADDR          after starting, join the cluster at ADDR (host:port) and commit
   --no-repl            no REPL, log only (used by npm start)
-  --exercises          run your code (exercises/app.ts) instead of solutions/app.ts
+  --exercises          run your stubs (exercises/) instead of the finished code (solutions/)
   --app NAME           which exercise stage to run: ex1 … ex6 (default: the latest)
   --http-port PORT     serve the app's HTTP API here, if it has one (0: any free port)
   --chat-port PORT     serve the app's chat here, if it has one (0: any free port)
@@ -68,7 +68,7 @@ export interface ConsoleOptions {
   readonly join?: string;
   readonly repl: boolean;
   readonly tree: AppTree;
-  /** Which of the tree's apps to run (see `apps` in app.ts); undefined: the default. */
+  /** Which stage of the app to run (see exercises/app.ts); undefined: the latest. */
   readonly app?: string;
   /** Port for the app's HTTP API (undefined: none). */
   readonly httpPort?: number;
@@ -238,7 +238,7 @@ function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void):
     const width = Math.max(...rows.map(([sig]) => sig.length)) + 2;
     out(chalk.bold('Cluster (like riak-admin cluster …):'));
     for (const [sig, text] of rows) out(`  ${sig.padEnd(width)}${text}`);
-    out(chalk.bold(`App (${tree}/app.ts):`));
+    out(chalk.bold(`App (exercises/app.ts on ${tree}/):`));
     if (commands.length === 0) out('  (no commands)');
     for (const [, cmd] of commands) out(`  ${cmd.help}`);
     out('Async functions print their result; "await" works too. Exit with .exit or Ctrl-D.');

@@ -8,72 +8,12 @@
  */
 import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
-import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
-import type { VnodeId, VnodeReply } from '../../shared/vnode.js';
+import type { VnodeId } from '../../shared/vnode.js';
 import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply, type Version } from '../../exercises/ex3-coordinator/kv_vnode.js';
+import { aplFor, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from '../../exercises/ex3-coordinator/quorum.js';
 
-/** Bucket under which keys are hashed: `chashKey('kv', key)`. */
-export const BUCKET = 'kv';
-
-/** Quorum parameters. n: replicas; w: acks a write waits for; r: replies a read waits for; timeoutMs: deadline. */
-export interface QuorumOptions {
-  readonly n?: number;
-  readonly w?: number;
-  readonly r?: number;
-  readonly timeoutMs?: number;
-}
-
-/** Defaults used by the HTTP API later too: N=3, W=2, R=2, 1000 ms. */
-export const DEFAULTS = { n: 3, w: 2, r: 2, timeoutMs: 1000 } as const;
-
-/** A vnode that answered, and whether it was a primary or a fallback. */
-export type Answer = AplEntry;
-
-/** One reply a coordinator received: from which vnode in the preference list, and what. */
-export interface Received {
-  readonly from: AplEntry;
-  readonly reply: VnodeReply;
-}
-
-/**
- * Not enough replies. `code` is `unavailable` when fewer vnodes could be asked than needed,
- * `timeout` when the deadline passed first. Carries everything the coordinator knew.
- */
-export class QuorumError extends RingError {
-  constructor(
-    code: 'timeout' | 'unavailable',
-    readonly op: 'store' | 'fetch' | 'delete' | 'ping',
-    readonly needed: number,
-    /** Every vnode the request was sent to (empty for `unavailable`). */
-    readonly asked: readonly AplEntry[],
-    /** The vnodes that answered successfully before the deadline. */
-    readonly answered: readonly AplEntry[],
-    /** Every reply received, failures included. */
-    readonly replies: readonly Received[],
-    /**
-     * The vnodes that could have been asked: the active preference list. For `unavailable`,
-     * the too-short list (nothing was sent to it); for `timeout`, the same as `asked`.
-     */
-    readonly available: readonly AplEntry[] = asked,
-  ) {
-    super(
-      code,
-      code === 'unavailable'
-        ? `${op}: only ${available.length} ${available.length === 1 ? 'vnode' : 'vnodes'} available, ${needed} needed`
-        : `${op}: ${answered.length} of ${needed} needed replies before the deadline (asked ${asked.length})`,
-    );
-    this.name = 'QuorumError';
-  }
-}
-
-/** Thrown for bad quorum parameters, before anything is sent. `param` names the culprit. */
-export class QuorumParamError extends RangeError {
-  constructor(readonly param: 'n' | 'w' | 'r' | 'timeoutMs', message: string) {
-    super(message);
-    this.name = 'QuorumParamError';
-  }
-}
+export { BUCKET, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from '../../exercises/ex3-coordinator/quorum.js';
 
 /**
  * Step 1: check N and W (or R) before sending anything.
@@ -87,13 +27,6 @@ export function checkQuorum(node: RingNode, n: number, name: 'w' | 'r', quorum: 
     throw new QuorumParamError(name, `${name} must be an integer between 1 and n (${n}), got ${quorum}`);
   }
   if (!(timeoutMs > 0)) throw new QuorumParamError('timeoutMs', `timeoutMs must be a positive number of ms, got ${timeoutMs}`);
-}
-
-/** What {@link collect} resolves with: the successful replies, in arrival order. */
-export interface Collected {
-  readonly asked: readonly AplEntry[];
-  readonly ok: readonly Received[];
-  readonly all: readonly Received[];
 }
 
 /**
@@ -135,46 +68,12 @@ export function collect(
   });
 }
 
-const aplFor = (node: RingNode, key: string, n: number) => node.getApl({ hash: chashKey(BUCKET, key) }, n, SERVICE);
-
-/** Result of a write: its version and which vnodes acknowledged it. */
-export interface WriteResult {
-  readonly version: Version;
-  readonly answered: readonly Answer[];
-}
-
 async function write(node: RingNode, op: 'store' | 'delete', key: string, entry: Entry, opts: QuorumOptions): Promise<WriteResult> {
   const { n, w, timeoutMs } = { ...DEFAULTS, ...opts };
   checkQuorum(node, n, 'w', w, timeoutMs);
   const got = await collect(node, op, aplFor(node, key, n), { type: 'put', key, entry }, w, timeoutMs);
   return { version: entry.version, answered: got.ok.map((r) => r.from) };
 }
-
-/**
- * Step 3: store `value` under `key` on N vnodes; done after W acknowledgements.
- * @throws QuorumParamError, QuorumError.
- */
-export function store(node: RingNode, key: string, value: unknown, opts: QuorumOptions = {}): Promise<WriteResult> {
-  return write(node, 'store', key, { value, version: newVersion(node.name), deleted: false }, opts);
-}
-
-/**
- * Step 3: delete `key` by writing a tombstone (so the delete beats older values on merge).
- * @throws QuorumParamError, QuorumError.
- */
-export function remove(node: RingNode, key: string, opts: QuorumOptions = {}): Promise<WriteResult> {
-  return write(node, 'delete', key, { value: null, version: newVersion(node.name), deleted: true }, opts);
-}
-
-/** Result of a read, with the replies it was decided from. */
-export type FetchResult = (
-  | { readonly found: true; readonly value: unknown; readonly version: Version }
-  | { readonly found: false; readonly version?: Version }
-) & {
-  readonly answered: readonly Answer[];
-  /** What each answering vnode had (null: never saw the key). */
-  readonly entries: readonly { readonly from: Answer; readonly entry: Entry | null }[];
-};
 
 /**
  * Step 4: the newest entry among the replies, or null if none has the key.
@@ -227,3 +126,18 @@ export function readRepair(node: RingNode, key: string, result: FetchResult): An
   return stale;
 }
 
+/**
+ * Step 3: store `value` under `key` on N vnodes; done after W acknowledgements.
+ * @throws QuorumParamError, QuorumError.
+ */
+export function store(node: RingNode, key: string, value: unknown, opts: QuorumOptions = {}): Promise<WriteResult> {
+  return write(node, 'store', key, { value, version: newVersion(node.name), deleted: false }, opts);
+}
+
+/**
+ * Step 3: delete `key` by writing a tombstone (so the delete beats older values on merge).
+ * @throws QuorumParamError, QuorumError.
+ */
+export function remove(node: RingNode, key: string, opts: QuorumOptions = {}): Promise<WriteResult> {
+  return write(node, 'delete', key, { value: null, version: newVersion(node.name), deleted: true }, opts);
+}

@@ -15,7 +15,8 @@
  * Every error is JSON of one shape: `{ error: { status, code, message, ...details } }`.
  * Every node serves every key: the coordinator runs on whichever node got the request.
  */
-import { DEFAULTS, fetch, listKeys, QuorumError, QuorumParamError, remove, store } from './coordinator.js';
+import { DEFAULTS, fetch, QuorumError, QuorumParamError, remove, store } from '../../solutions/ex3-coordinator/coordinator.js';
+import { listKeys } from '../../exercises/ex5-http/list_keys.js';
 import { HttpError, keyRoute, paramOf, quorumOf, ref, replies, requireBody, type KeyRoute, type KeysRoute, type RoutesPlugin } from '../../exercises/ex5-http/api.js';
 
 /**

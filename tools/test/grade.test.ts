@@ -318,19 +318,21 @@ describe('check:stubs shared blocks', () => {
   const block = (from: number) => Array.from({ length: 20 }, (_, i) => `  line ${from + i};`).join('\n');
   it('flags 20 shared lines between the trees or two exercise folders, not within one folder', () => {
     const files = new Map([
-      ['exercises/ex1-a/s.ts', `// stub\n${block(0)}\n`],
+      ['exercises/ex1-a/s.ts', `// stub\nlet a;\n${block(0)}\n`],
       ['exercises/ex1-a/h.ts', `${block(0)}\n`],
       ['solutions/ex1-a/s.ts', `import x;\n\n${block(0).replace(/\n/g, '\n\n')}`],
-      ['exercises/ex2-b/t.ts', `// other\n${block(0)}`],
+      ['exercises/ex2-b/t.ts', `/**\n * other\n */\n${block(0)}`],
     ]);
     expect(sharedBlocks(files)).toEqual([
-      'exercises/ex1-a/s.ts:2 and solutions/ex1-a/s.ts:3 share 20+ lines',
-      'exercises/ex1-a/s.ts:2 and exercises/ex2-b/t.ts:2 share 20+ lines',
+      'exercises/ex1-a/s.ts:3 and solutions/ex1-a/s.ts:3 share 20+ lines',
+      'exercises/ex1-a/s.ts:3 and exercises/ex2-b/t.ts:4 share 20+ lines',
     ]);
   });
 
-  it('19 shared lines are a skeleton, not a copy', () => {
+  it('19 shared lines are a skeleton, not a copy; comments do not count', () => {
     expect(sharedBlocks(new Map([['exercises/ex1-a/s.ts', block(0)], ['solutions/ex1-a/s.ts', block(1)]]))).toEqual([]);
+    const doc = Array.from({ length: 25 }, (_, i) => ` * doc ${i}`).join('\n');
+    expect(sharedBlocks(new Map([['exercises/ex1-a/s.ts', `/**\n${doc}\n */`], ['solutions/ex1-a/s.ts', `/**\n${doc}\n */`]]))).toEqual([]);
   });
 
   it('the repository has no shared blocks', () => {
