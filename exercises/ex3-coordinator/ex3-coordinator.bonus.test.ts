@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch, readRepair } from '@ex/ex3-coordinator/coordinator.js';
 import { kvService, newVersion, type Entry, type KvVnode } from './kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
+import { inspectVnode } from '../../shared/harness/inspect.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { waitFor } from '../../shared/harness/wait.js';
 import { preflist } from '../../shared/ring.js';
@@ -20,8 +21,7 @@ const primaries = (key: string) => preflist(cluster.node(0).ring, chashKey('kv',
 const plant = (at: { partition: number; node: string }, key: string, entry: Entry) =>
   cluster.node(0).syncCommand(at, { type: 'put', key, entry }, 'kv');
 const held = async (at: { partition: number; node: string }, key: string) => {
-  const w = cluster.node(at.node).vnodes.running('kv').find((v) => v.id.partition === at.partition);
-  return w?.run((v) => (v as unknown as KvVnode).get(key));
+  return inspectVnode(cluster.node(at.node), 'kv', at.partition, (v: KvVnode) => v.get(key));
 };
 
 describe('ex3-coordinator bonus: read repair', () => {

@@ -7,6 +7,7 @@ import { fetch, newest, ping, remove, store, type QuorumError } from '@ex/ex3-co
 import { Disk, kvService, newVersion, type Entry, type KvRequest, type KvVnode, type Version } from './kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
 import { NOT_FOUND, Workload } from '../../shared/harness/checker.js';
+import { inspectVnode } from '../../shared/harness/inspect.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { Nemesis } from '../../shared/harness/nemesis.js';
 import { testSeed } from '../../shared/harness/seed.js';
@@ -74,8 +75,7 @@ function findKey(prefix: string, ok: (key: string) => boolean, count = 1000): st
 
 /** The entry `node`'s vnode for `partition` holds for `key` (undefined if none or not started). */
 async function stored(node: RingNode, partition: number, key: string): Promise<Entry | undefined> {
-  const w = node.vnodes.running('kv').find((v) => v.id.partition === partition);
-  return w?.run((v) => (v as unknown as KvVnode).get(key));
+  return inspectVnode(node, 'kv', partition, (v: KvVnode) => v.get(key));
 }
 
 /** Wait until every one of `key`'s first `n` primaries holds `value`. */

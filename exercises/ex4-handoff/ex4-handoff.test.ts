@@ -12,6 +12,7 @@ import { Disk, type Entry } from '../ex3-coordinator/kv_vnode.js';
 import { kvService, type KvVnode } from '@ex/ex4-handoff/kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
 import { isBalanced } from '../../shared/claim.js';
+import { inspectVnode } from '../../shared/harness/inspect.js';
 import { TestCluster, type TestClusterOptions } from '../../shared/harness/cluster.js';
 import { Nemesis } from '../../shared/harness/nemesis.js';
 import { testSeed } from '../../shared/harness/seed.js';
@@ -115,8 +116,7 @@ const primaries = (ring: Ring, key: string) => preflist(ring, chashKey('kv', key
 
 /** What `node`'s kv vnode for `partition` holds for `key` (undefined: nothing or no vnode). */
 async function held(node: RingNode, partition: number, key: string) {
-  const w = node.vnodes.running('kv').find((v) => v.id.partition === partition);
-  return w?.run((v) => (v as unknown as KvVnode).data.get(key));
+  return inspectVnode(node, 'kv', partition, (v: KvVnode) => v.data.get(key));
 }
 
 /** A failed request's message, with the first error a vnode answered (e.g. an unfinished step). */

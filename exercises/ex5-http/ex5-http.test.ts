@@ -9,6 +9,7 @@ import { coordinatorError, routes } from '@ex/ex5-http/http.js';
 import { SERVICE } from '../ex3-coordinator/kv_vnode.js';
 import { kvService, type KvVnode } from '../../solutions/ex4-handoff/kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
+import { inspectVnode } from '../../shared/harness/inspect.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { Nemesis } from '../../shared/harness/nemesis.js';
 import { testSeed } from '../../shared/harness/seed.js';
@@ -130,8 +131,7 @@ function expectAllUp(node: RingNode, c: TestCluster, when: string): void {
 
 /** Whether the vnode of `partition` on `node` holds `key` (a value or a tombstone). */
 async function holds(node: RingNode, partition: number, key: string): Promise<boolean> {
-  const worker = node.vnodes.running(SERVICE).find((w) => w.id.partition === partition);
-  return (await worker?.run((v) => (v as unknown as KvVnode).get(key) !== undefined)) ?? false;
+  return (await inspectVnode(node, SERVICE, partition, (v: KvVnode) => v.get(key) !== undefined)) ?? false;
 }
 
 describe('ex5-http: the store', () => {

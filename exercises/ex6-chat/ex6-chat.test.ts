@@ -11,6 +11,7 @@ import { startChat } from '@ex/ex6-chat/chat.js';
 import { roomService, type RoomVnode } from '@ex/ex6-chat/room_vnode.js';
 import { chashKey } from '../../shared/chash.js';
 import { LineClient, STEP_MS, WsClient } from '../../shared/harness/chat_client.js';
+import { inspectVnode } from '../../shared/harness/inspect.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { AbortWait, waitFor } from '../../shared/harness/wait.js';
 import type { NodeTiming, RingNode } from '../../shared/node.js';
@@ -465,12 +466,12 @@ function recordPushes(node: RingNode): Map<string, RoomEvent[]> {
  * merges the replicas' lines by time), so the order it appended them in is not compared.
  */
 async function replica(node: RingNode, partition: number, room: string): Promise<{ members: string[]; lines: string[] } | undefined> {
-  const w = node.vnodes.running(SERVICE).find((v) => v.id.partition === partition);
-  return w?.run((v) => {
-    const r = (v as unknown as RoomVnode).rooms.get(room);
+  const held = await inspectVnode(node, SERVICE, partition, (v: RoomVnode) => {
+    const r = v.rooms.get(room);
     const byTime = [...(r?.history ?? [])].sort((a, b) => a.at - b.at);
     return r && { members: [...r.members.values()].map((m) => m.name).sort(), lines: byTime.map((h) => `${h.name}: ${h.text}`) };
   });
+  return held ?? undefined;
 }
 
 const texts = (events: RoomEvent[] | undefined) =>
