@@ -5,7 +5,7 @@
  */
 import { createLogger } from './log.js';
 import { Rpc } from './rpc.js';
-import { encodeFrame, readFrame } from './frame.js';
+import { encodeFrame, readFrame, type Frame } from './frame.js';
 import { dial } from './handshake.js';
 
 /** An open admin connection. */
@@ -27,7 +27,12 @@ export interface AdminConnection {
  */
 export async function connectAdmin(addr: string, cookie: string, name = `admin-${process.pid}@localhost`): Promise<AdminConnection> {
   const { socket, peer } = await dial(addr, { node: name, role: 'client', cookie });
-  const rpc = new Rpc(name, (_node, frame) => socket.readyState === socket.OPEN && (socket.send(encodeFrame(frame)), true), createLogger(name));
+  const send = (_node: string, frame: Frame): boolean => {
+    if (socket.readyState !== socket.OPEN) return false;
+    socket.send(encodeFrame(frame));
+    return true;
+  };
+  const rpc = new Rpc(name, send, createLogger(name));
   socket.on('message', (data, isBinary) => {
     try {
       rpc.handleFrame(peer, readFrame(data, isBinary), 'node', () => undefined);

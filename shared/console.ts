@@ -116,7 +116,7 @@ export function ringStatus(ring: Ring, isUp: (node: string) => boolean, services
   }
   out.push('', rule('Unreachable Nodes'));
   if (d.unreachable.length === 0) out.push('All nodes are up and reachable');
-  else out.push('The following nodes are unreachable: ' + d.unreachable.map((n) => `'${n}'`).join(', '));
+  else out.push(`The following nodes are unreachable: ${d.unreachable.map((n) => `'${n}'`).join(', ')}`);
   return out.join('\n');
 }
 

@@ -137,7 +137,9 @@ export function owner(ring: Ring, p: number): string {
 /** Partitions owned by `node`, ascending (riak: `my_indices/1`). */
 export function ownedPartitions(ring: Ring, node: string): number[] {
   const out: number[] = [];
-  ring.owners.forEach((o, p) => o === node && out.push(p));
+  ring.owners.forEach((o, p) => {
+    if (o === node) out.push(p);
+  });
   return out;
 }
 

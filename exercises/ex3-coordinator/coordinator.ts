@@ -14,7 +14,7 @@ import { chashKey } from '../../shared/chash.js';
 import type { RingNode } from '../../shared/node.js';
 import { todo } from '../../shared/todo.js';
 import type { VnodeId } from '../../shared/vnode.js';
-import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply, type Version } from './kv_vnode.js';
+import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply } from './kv_vnode.js';
 import { aplFor, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from './quorum.js';
 
 export { BUCKET, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from './quorum.js';
@@ -26,7 +26,7 @@ export { BUCKET, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Coll
  */
 export function checkQuorum(node: RingNode, n: number, name: 'w' | 'r', quorum: number, timeoutMs: number): void {
   void node;
-  return todo('ex3-coordinator', 1, import.meta.url, `check n (${n}), ${name} (${quorum}) and timeoutMs (${timeoutMs}) and throw QuorumParamError naming the bad one`);
+  todo('ex3-coordinator', 1, import.meta.url, `check n (${n}), ${name} (${quorum}) and timeoutMs (${timeoutMs}) and throw QuorumParamError naming the bad one`);
 }
 
 /**

@@ -50,6 +50,7 @@ async function start(): Promise<{ c: TestCluster; urls: string[] }> {
   return { c, urls };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a parsed JSON body, asserted with toMatchObject
 type Json = any;
 interface Answer {
   status: number;

@@ -18,7 +18,7 @@
 import { todo } from '../../shared/todo.js';
 import { DEFAULTS, fetch, QuorumError, QuorumParamError, remove, store } from '../../solutions/ex3-coordinator/coordinator.js';
 import { listKeys } from './list_keys.js';
-import { HttpError, keyRoute, paramOf, quorumOf, ref, replies, requireBody, type KeyRoute, type KeysRoute, type RoutesPlugin } from './api.js';
+import { type HttpError, keyRoute, paramOf, quorumOf, ref, replies, requireBody, type KeyRoute, type KeysRoute, type RoutesPlugin } from './api.js';
 
 /**
  * Step 4: the coordinator's typed errors as HTTP errors; undefined for any other error (the

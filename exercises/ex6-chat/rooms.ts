@@ -80,7 +80,9 @@ export function roomRequest<T>(node: RingNode, room: string, make: Make, opts: R
       const firstMissing = pushes && !ok.has(first.partition) ? ` (not the first replica, ${first.partition}@${first.node}, which pushes its lines)` : '';
       finish(new RoomError('timeout', op, room, `${op} ${room}: ${ok.size} of ${w} replicas answered within ${timeoutMs} ms${firstMissing}`));
     }, timeoutMs);
-    apl.forEach((entry, i) => node.command([entry], make(i === 0), sender, SERVICE));
+    apl.forEach((entry, i) => {
+      node.command([entry], make(i === 0), sender, SERVICE);
+    });
   });
 }
 

@@ -82,6 +82,7 @@ const MAX_WS_MESSAGE = 16 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 // C0 controls except tab, DEL, C1 controls.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/u;
 
 /** Why a line is refused before it reaches the commands, or its text. */
@@ -127,7 +128,10 @@ abstract class Connection {
   /** A line (checked) or a refusal, in arrival order. */
   submit(item: { line: string } | { refused: string }): void {
     if (this.closed || this.session.closing) return;
-    if (++this.queued > MAX_QUEUED) return this.kill();
+    if (++this.queued > MAX_QUEUED) {
+      this.kill();
+      return;
+    }
     if (this.queued === PAUSE_AT) this.pauseInput(true);
     this.tail = this.tail
       .then(async () => {

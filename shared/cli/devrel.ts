@@ -354,9 +354,9 @@ function printReady(opts: DevrelOptions, nodes: readonly Node[], formed: Formed,
   const nameWidth = Math.max(4, ...nodes.map((n) => n.name.length)) + 2;
   const urls = (i: number, kind: Endpoint['kind']) => formed.endpoints[i]?.find((e) => e.kind === kind)?.url.replace(/^[a-z]+:\/\//, '') ?? '-';
   say(chalk.bold(`${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}${'port'.padEnd(8)}${'http'.padEnd(18)}${'chat'.padEnd(18)}ws`));
-  nodes.forEach((n, i) =>
-    say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${String(n.port).padEnd(8)}${urls(i, 'http').padEnd(18)}${urls(i, 'chat').padEnd(18)}${urls(i, 'ws')}`),
-  );
+  nodes.forEach((n, i) => {
+    say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${String(n.port).padEnd(8)}${urls(i, 'http').padEnd(18)}${urls(i, 'chat').padEnd(18)}${urls(i, 'ws')}`);
+  });
   say('');
   const http = [urls(0, 'http'), urls(1, 'http')];
   if (http[0] !== '-') {

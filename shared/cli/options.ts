@@ -184,7 +184,7 @@ function isParseArgsError(err: unknown): boolean {
  * The line is `error: <message> (see <prog> -- --help)`, or with `opts.label`
  * `<label>: <message>  (<prog> -- --help)`.
  */
-export async function runMain(prog: string, main: () => Promise<number | void> | number | void, opts: RunOptions = {}): Promise<void> {
+export async function runMain(prog: string, main: () => unknown, opts: RunOptions = {}): Promise<void> {
   try {
     const code = await main();
     if (typeof code === 'number') process.exitCode = code;

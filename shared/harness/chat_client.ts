@@ -173,6 +173,7 @@ export class LineClient {
 }
 
 /** A message as parsed JSON: checked with toMatchObject, read freely by tests. */
+// biome-ignore lint/suspicious/noExplicitAny: a parsed JSON message, asserted with toMatchObject
 type Json = any;
 
 /** A WebSocket client that queues the JSON messages it receives. */

@@ -62,12 +62,12 @@ export class Nemesis {
    */
   partition(groups: readonly (readonly string[])[]): void {
     const map = new Map<string, number>();
-    groups.forEach((g, i) =>
-      g.forEach((n) => {
+    groups.forEach((g, i) => {
+      for (const n of g) {
         if (map.has(n)) throw new Error(`${n} is in two groups`);
         map.set(n, i);
-      }),
-    );
+      }
+    });
     this.groups = map;
     this.note(`partition ${groups.map((g) => `[${g.join(' ')}]`).join(' | ')}`);
   }

@@ -338,12 +338,12 @@ export class ProcessCluster {
    */
   async partition(groups: readonly (readonly string[])[]): Promise<void> {
     const groupOf = new Map<string, number>();
-    groups.forEach((g, i) =>
-      g.forEach((n) => {
+    groups.forEach((g, i) => {
+      for (const n of g) {
         if (groupOf.has(nodeName(n))) throw new Error(`${nodeName(n)} is in two groups`);
         groupOf.set(nodeName(n), i);
-      }),
-    );
+      }
+    });
     const all = this.names();
     const group = (n: string) => groupOf.get(n) ?? -1;
     await Promise.all(this.running().map((n) => this.admin(n, 'admin.nemesis', { drop: all.filter((o) => group(o) !== group(n)) })));

@@ -82,7 +82,10 @@ describe('coverage requests on a cluster', () => {
     init(ctx) {
       const keys = new Set<string>();
       return {
-        handleCommand: (r) => (r.type === 'put' && keys.add(r.key), reply('ok')),
+        handleCommand: (r) => {
+          if (r.type === 'put') keys.add(r.key);
+          return reply('ok');
+        },
         handleCoverage: (_r, keyspaces) =>
           reply([...keys].filter((k) => keyspaces.includes(responsiblePartition(chashKey('c', k), ctx.ringSize)))),
       };
@@ -133,7 +136,10 @@ describe('coverage requests after a handoff, before the ring switch', () => {
     service: 'keys',
     init(ctx) {
       const keys = new Set<string>();
-      const handle = (r: Req) => (r.type === 'put' && keys.add(r.key), reply('ok'));
+      const handle = (r: Req) => {
+        if (r.type === 'put') keys.add(r.key);
+        return reply('ok');
+      };
       return {
         handleCommand: handle,
         handleCoverage: (_r, keyspaces) => reply([...keys].filter((k) => keyspaces.includes(partitionOf(k)))),
@@ -148,7 +154,7 @@ describe('coverage requests after a handoff, before the ring switch', () => {
             await g.open;
           }
         },
-        handleHandoffCommand(r, sender) {
+        handleHandoffCommand(r, _sender) {
           if (isFoldRequest(r)) {
             let acc = r.acc0;
             for (const k of keys) acc = r.foldFun(k, k, acc);
@@ -220,8 +226,10 @@ describe('coverage requests after a handoff, before the ring switch', () => {
 
   it('is answered by the new owner when it was queued behind the delete that ended the handoff', { timeout: 30_000 }, async () => {
     const { cluster, holder, keys } = await twoNodesWithKeys();
-    let release = () => undefined as void;
-    const open = new Promise<void>((resolve) => (release = resolve));
+    let release: () => void = () => undefined;
+    const open = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     gate = { node: holder.name, open, release, blocked: new Set() };
     await joinThird(cluster);
     await waitFor('a handoff of the holder to reach delete()', () => gate!.blocked.size > 0, { timeoutMs: 20_000 });

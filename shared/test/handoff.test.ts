@@ -53,7 +53,7 @@ function bag(handoff: boolean, onData?: (partition: number) => void): VnodeModul
           data.set(k, v);
           onData?.(ctx.partition);
         },
-        handleHandoffCommand(r, sender) {
+        handleHandoffCommand(r, _sender) {
           if (isFoldRequest(r)) {
             let acc = r.acc0;
             for (const [k, v] of data) acc = r.foldFun(k, v, acc);

@@ -191,8 +191,14 @@ describe('vnode worker handoff states', () => {
     const module: VnodeModule<{ k: string }> = {
       service: 'kv',
       init: () => ({
-        handleCommand: (r) => (seen.push(`local ${r.k}`), reply('local')),
-        handleHandoffCommand: (r) => (seen.push(`handoff ${(r as { k: string }).k}`), forward()),
+        handleCommand: (r) => {
+        seen.push(`local ${r.k}`);
+        return reply('local');
+      },
+        handleHandoffCommand: (r) => {
+        seen.push(`handoff ${(r as { k: string }).k}`);
+        return forward();
+      },
         delete: () => void seen.push('delete'),
       }),
     };
@@ -218,7 +224,10 @@ describe('coverage requests for a handed-off partition', () => {
     service: 'kv',
     init: () => ({
       handleCommand: () => reply('local'),
-      handleCoverage: (_r, keyspaces) => (seen.push(`coverage ${keyspaces.join(',')}`), reply([])),
+      handleCoverage: (_r, keyspaces) => {
+        seen.push(`coverage ${keyspaces.join(',')}`);
+        return reply([]);
+      },
       delete: () => void seen.push('delete'),
     }),
   });
@@ -250,7 +259,10 @@ describe('coverage requests for a handed-off partition', () => {
     const master = new VnodeMaster({
       node: 'a',
       ringSize: () => 64,
-      send: (to, frame) => (sent.push({ to, frame }), true),
+      send: (to, frame) => {
+        sent.push({ to, frame });
+        return true;
+      },
       forwardTo: (_service, partition) => (partition === 5 ? 'b' : undefined),
       log: createLogger('a'),
     });

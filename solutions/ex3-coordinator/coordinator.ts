@@ -10,7 +10,7 @@ import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
 import type { RingNode } from '../../shared/node.js';
 import type { VnodeId } from '../../shared/vnode.js';
-import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply, type Version } from '../../exercises/ex3-coordinator/kv_vnode.js';
+import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply } from '../../exercises/ex3-coordinator/kv_vnode.js';
 import { aplFor, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from '../../exercises/ex3-coordinator/quorum.js';
 
 export { BUCKET, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from '../../exercises/ex3-coordinator/quorum.js';

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unifiedDiff, fileDiff } from '../workshop/diff.js';
 import { findExercise, loadManifest, ROOT, type Exercise } from '../workshop/manifest.js';
@@ -27,7 +28,7 @@ afterAll(() => {
 function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), 'workshop-test-'));
   dirs.push(d);
-  return d + '/';
+  return `${d}/`;
 }
 
 function write(root: string, path: string, text: string): void {
@@ -244,16 +245,16 @@ describe('pristine stubs', () => {
   it('takes the newest version that still calls todo(), not the attendee commit on top', () => {
     const { root } = workshop();
     const path = 'exercises/ex1-demo/a.ts';
-    write(root, path, STUB_A + '// a later version of the stub\n');
+    write(root, path, `${STUB_A}// a later version of the stub\n`);
     const authors = commit(root, 'the workshop updates the stub');
     write(root, path, DONE_A);
     commit(root, 'my solution');
     const p = findPristine(root, path);
     expect(p.commit).toBe(authors);
-    expect(p.content.toString()).toBe(STUB_A + '// a later version of the stub\n');
+    expect(p.content.toString()).toBe(`${STUB_A}// a later version of the stub\n`);
     const [state] = stubStates(root, exercise());
     expect(state).toMatchObject({ path, changed: true });
-    write(root, path, (STUB_A + '// a later version of the stub\n').replace(/\n/g, '\r\n'));
+    write(root, path, (`${STUB_A}// a later version of the stub\n`).replace(/\n/g, '\r\n'));
     expect(allPristine(stubStates(root, exercise()))).toBe(true);
   });
 
@@ -305,7 +306,7 @@ describe('diff', () => {
     write(root, 'a.ts', 'same\nold\n');
     write(root, 'b.ts', 'same\nnew\n');
     write(root, 'c.ts', 'same\nold\n');
-    const plain = fileDiff(root, 'a.ts', 'b.ts').replace(/\x1b\[[0-9;]*m/g, '');
+    const plain = stripVTControlCharacters(fileDiff(root, 'a.ts', 'b.ts'));
     expect(plain).toContain('-old');
     expect(plain).toContain('+new');
     expect(fileDiff(root, 'a.ts', 'c.ts')).toBe('');
@@ -389,7 +390,7 @@ describe.concurrent('commands', () => {
     expect(out.out).toMatch(/1 of 2 exercises pass\. Next: ex2 · Demo two/);
     expect(out.out).toContain('npm test -- ex2');
 
-    writeFileSync(join(root, 'exercises/ex2-demo/b.ts'), STUB_B + '// started\n');
+    writeFileSync(join(root, 'exercises/ex2-demo/b.ts'), `${STUB_B}// started\n`);
     const [started, missing] = await Promise.all([
       cli('progress', root, '--report', join(root, 'report.json')),
       cli('progress', root, '--report', join(root, 'missing.json')),

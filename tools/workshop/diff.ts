@@ -27,7 +27,7 @@ export function unifiedDiff(a: string, b: string, aName: string, bName: string, 
   const range = (start: number, count: number) => `${count === 0 ? start - 1 : start},${count}`;
   const out = [`--- ${aName}`, `+++ ${bName}`];
   for (const h of hunks) out.push(`@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`, ...h.lines);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 /**

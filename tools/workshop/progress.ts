@@ -37,7 +37,7 @@ const paint: Record<ExerciseStatus['status'], (s: string) => string> = {
 };
 
 /** Cut `s` to `width` characters with an ellipsis. */
-const fit = (s: string, width: number) => (s.length <= width ? s : width <= 1 ? '…'.slice(0, width) : `${s.slice(0, width - 1)}…`);
+const clip = (s: string, width: number) => (s.length <= width ? s : width <= 1 ? '…'.slice(0, width) : `${s.slice(0, width - 1)}…`);
 
 /** Print the table; the next-step column only for `current` (cut to the terminal's width). */
 function printTable(rows: readonly { exercise: Exercise; verdict: ExerciseStatus }[], current: Exercise | undefined): void {
@@ -60,7 +60,7 @@ function printTable(rows: readonly { exercise: Exercise; verdict: ExerciseStatus
   for (const c of cells) {
     console.log(
       `${chalk.bold(c.id.padEnd(w.id))}  ${c.title.padEnd(w.title)}  ${paint[c.status](c.status.padEnd(w.status))}  ` +
-        `${c.tests.padStart(w.tests)}  ${c.next === '' ? '' : chalk.cyan(fit(c.next, nextWidth))}`.trimEnd(),
+        `${c.tests.padStart(w.tests)}  ${c.next === '' ? '' : chalk.cyan(clip(c.next, nextWidth))}`.trimEnd(),
     );
   }
 }
@@ -104,7 +104,7 @@ async function main(): Promise<number> {
   console.log();
   const done = rows.filter((r) => r.verdict.status === 'passed').length;
   if (!current) {
-    console.log(chalk.green.bold(`All ${rows.length} exercises pass. Well done!`) + ' Bonus steps: npm run test:bonus -- ex3');
+    console.log(`${chalk.green.bold(`All ${rows.length} exercises pass. Well done!`)} Bonus steps: npm run test:bonus -- ex3`);
   } else {
     const { exercise, verdict } = current;
     console.log(`${done} of ${rows.length} exercises pass. ${chalk.bold(`Next: ${exercise.id} · ${exercise.title}`)} (${exercise.folder}/README.md)`);

@@ -40,7 +40,7 @@ async function main(): Promise<number> {
     if (verdict.status !== 'passed') {
       throw new Error(`${exercise.id} does not pass yet (${verdict.passed}/${verdict.total} tests): solve it first (npm test -- ${exercise.id}) or use --force`);
     }
-    console.log(chalk.green(`${exercise.id} passes (${verdict.passed}/${verdict.total} tests).`) + ' Your code next to the solution:\n');
+    console.log(`${chalk.green(`${exercise.id} passes (${verdict.passed}/${verdict.total} tests).`)} Your code next to the solution:\n`);
   }
 
   for (const stub of exercise.stubs) {

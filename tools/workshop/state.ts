@@ -52,7 +52,7 @@ export function saveState(root: string, state: WorkshopState): void {
   mkdirSync(workshopDir(root), { recursive: true });
   const file = statePath(root);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(tmp, file);
 }
 
