@@ -4,13 +4,14 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pingKey } from '@ex/ex1-ping/ping.js';
-import { pingService, type PingRequest, type Pong } from '@ex/ex1-ping/ping_vnode.js';
+import { pingService } from '@ex/ex1-ping/ping_vnode.js';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { expectRingError } from '../../shared/harness/expect_error.js';
 import { waitFor } from '../../shared/harness/wait.js';
 import type { RingNode } from '../../shared/node.js';
 import type { VnodeModule } from '../../shared/vnode.js';
+import type { PingRequest, Pong } from './ping_types.js';
 
 /** A request a ping vnode handled: which vnode (partition on node) saw which request. */
 interface Handled {

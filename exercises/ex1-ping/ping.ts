@@ -6,7 +6,7 @@ import { chashKey } from '../../shared/chash.js';
 import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
 import { todo } from '../../shared/todo.js';
-import type { Pong } from './ping_vnode.js';
+import type { Pong } from './ping_types.js';
 
 /**
  * Ping a vnode chosen by hashing the current time, like the original workshop's
@@ -14,10 +14,9 @@ import type { Pong } from './ping_vnode.js';
  * @throws RingError `unavailable` if the partition's owner is down.
  */
 export async function ping(node: RingNode): Promise<Pong> {
-  const hash = chashKey('ping', String(process.hrtime.bigint()));
-  const [target] = node.getPrimaryApl({ hash }, 1, 'ping');
-  if (!target) throw new RingError('unavailable', 'no up primary for this ping');
-  return (await node.syncSpawnCommand(target, { type: 'ping' }, 'ping')) as Pong;
+  // Step 3: hash the time, pick the first primary, send ping.
+  void node;
+  return todo('ex1-ping', 3, import.meta.url, "implement ping(node): send { type: 'ping' } to the first up primary of a hash of the current time");
 }
 
 /**
@@ -27,7 +26,7 @@ export async function ping(node: RingNode): Promise<Pong> {
  * @throws RingError `unavailable` if the key's primary is down.
  */
 export async function pingKey(node: RingNode, key: string): Promise<Pong> {
-  // Step 2: hash the key (not the time), pick the first primary, send ping_key.
+  // Step 2: hash the key, pick the first primary, send ping_key.
   void node;
-  return todo('ex1-ping', 2, import.meta.url, `implement pingKey(node, "${key}") like ping(), hashing the key instead of the time`);
+  return todo('ex1-ping', 2, import.meta.url, `implement pingKey(node, "${key}"): send { type: 'ping_key', key } to the first up primary of the key's hash under the bucket 'ping'`);
 }

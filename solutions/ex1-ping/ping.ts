@@ -4,7 +4,7 @@
 import { chashKey } from '../../shared/chash.js';
 import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
-import type { Pong } from './ping_vnode.js';
+import type { Pong } from '../../exercises/ex1-ping/ping_types.js';
 
 /**
  * Ping a vnode chosen by hashing the current time, like the original workshop's
@@ -12,6 +12,7 @@ import type { Pong } from './ping_vnode.js';
  * @throws RingError `unavailable` if the partition's owner is down.
  */
 export async function ping(node: RingNode): Promise<Pong> {
+  // Step 3: hash the time, pick the first primary, send ping.
   const hash = chashKey('ping', String(process.hrtime.bigint()));
   const [target] = node.getPrimaryApl({ hash }, 1, 'ping');
   if (!target) throw new RingError('unavailable', 'no up primary for this ping');
@@ -25,7 +26,7 @@ export async function ping(node: RingNode): Promise<Pong> {
  * @throws RingError `unavailable` if the key's primary is down.
  */
 export async function pingKey(node: RingNode, key: string): Promise<Pong> {
-  // Step 2: hash the key (not the time), pick the first primary, send ping_key.
+  // Step 2: hash the key, pick the first primary, send ping_key.
   const hash = chashKey('ping', key);
   const [target] = node.getPrimaryApl({ hash }, 1, 'ping');
   if (!target) throw new RingError('unavailable', `no up primary for key "${key}"`);

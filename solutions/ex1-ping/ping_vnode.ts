@@ -3,35 +3,22 @@
  * where a key lands on the ring.
  */
 import { reply, type VnodeModule } from '../../shared/vnode.js';
-
-/** Requests the ping vnode understands. */
-export type PingRequest = { readonly type: 'ping' } | { readonly type: 'ping_key'; readonly key: string };
-
-/** What a ping vnode answers: the partition and node that handled the ping. */
-export interface Pong {
-  readonly pong: true;
-  readonly partition: number;
-  readonly node: string;
-  /** The key that was hashed (ping_key only). */
-  readonly key?: string;
-}
+import type { PingRequest, Pong } from '../../exercises/ex1-ping/ping_types.js';
 
 /** The ping vnode service (riak: the workshop's `rc_example_vnode`). */
 export const pingService: VnodeModule<PingRequest> = {
   service: 'ping',
-  init(ctx) {
-    return {
-      handleCommand(request) {
-        switch (request.type) {
-          case 'ping':
-            return reply({ pong: true, partition: ctx.partition, node: ctx.node } satisfies Pong);
-          // Step 1: answer ping_key with the partition, the node and the key.
-          case 'ping_key':
-            return reply({ pong: true, partition: ctx.partition, node: ctx.node, key: request.key } satisfies Pong);
-          default:
-            throw new Error(`unknown ping request ${JSON.stringify(request)}`);
-        }
-      },
-    };
-  },
+  init: (ctx) => ({
+    // Step 1: answer ping and ping_key with a Pong naming this vnode (ping_key: and the key).
+    handleCommand(request) {
+      switch (request.type) {
+        case 'ping':
+          return reply({ pong: true, partition: ctx.partition, node: ctx.node } satisfies Pong);
+        case 'ping_key':
+          return reply({ pong: true, partition: ctx.partition, node: ctx.node, key: request.key } satisfies Pong);
+        default:
+          throw new Error(`unknown ping request ${JSON.stringify(request)}`);
+      }
+    },
+  }),
 };

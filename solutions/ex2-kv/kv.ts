@@ -6,19 +6,14 @@ import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
 import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
-import type { KvReply } from './kv_vnode.js';
-
-/** Bucket under which KV keys are hashed: `chashKey('kv', key)`. */
-export const BUCKET = 'kv';
-
-/** Result of {@link fetch}. */
-export type FetchResult = { readonly found: true; readonly value: unknown } | { readonly found: false };
+import { BUCKET, type FetchResult, type KvReply } from '../../exercises/ex2-kv/kv_types.js';
 
 /**
  * The vnode responsible for `key`: the first up primary of its preference list.
  * @throws RingError `unavailable` when that primary's node is down (with N = 1 there is no other copy).
  */
 export function vnodeFor(node: RingNode, key: string): AplEntry {
+  // Step 2: the first up primary of the key's hash under BUCKET, or unavailable.
   const [target] = node.getPrimaryApl({ hash: chashKey(BUCKET, key) }, 1, 'kv');
   if (!target) throw new RingError('unavailable', `the vnode for key "${key}" is on a node that is down`);
   return target;
@@ -26,6 +21,7 @@ export function vnodeFor(node: RingNode, key: string): AplEntry {
 
 /** Store `value` under `key`. @throws RingError `unavailable`; TimeoutError. */
 export async function store(node: RingNode, key: string, value: unknown): Promise<void> {
+  // Step 3: send store to the key's vnode.
   await node.syncSpawnCommand(vnodeFor(node, key), { type: 'store', key, value }, 'kv');
 }
 
@@ -34,7 +30,7 @@ export async function store(node: RingNode, key: string, value: unknown): Promis
  * @throws RingError `unavailable`; TimeoutError.
  */
 export async function fetch(node: RingNode, key: string): Promise<FetchResult> {
-  // Step 3: send fetch to the key's vnode and turn its reply into a FetchResult.
+  // Step 4: send fetch to the key's vnode and turn its reply into a FetchResult.
   const r = (await node.syncSpawnCommand(vnodeFor(node, key), { type: 'fetch', key }, 'kv')) as KvReply;
   return r.ok ? { found: true, value: r.value } : { found: false };
 }
@@ -44,7 +40,7 @@ export async function fetch(node: RingNode, key: string): Promise<FetchResult> {
  * @throws RingError `unavailable`; TimeoutError.
  */
 export async function remove(node: RingNode, key: string): Promise<boolean> {
-  // Step 4: send delete to the key's vnode.
+  // Step 5: send delete to the key's vnode and answer whether the key existed.
   const r = (await node.syncSpawnCommand(vnodeFor(node, key), { type: 'delete', key }, 'kv')) as KvReply;
   return r.ok && r.existed === true;
 }

@@ -3,17 +3,7 @@
  * per key (this exercise) a key lives on exactly one node; exercise 3 adds replicas.
  */
 import { reply, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
-
-/** Requests the KV vnode understands. Keys are strings; values anything msgpack can carry. */
-export type KvRequest =
-  | { readonly type: 'store'; readonly key: string; readonly value: unknown }
-  | { readonly type: 'fetch'; readonly key: string }
-  | { readonly type: 'delete'; readonly key: string };
-
-/** Replies of the KV vnode. `partition`/`node` say which vnode answered. */
-export type KvReply =
-  | { readonly ok: true; readonly partition: number; readonly node: string; readonly value?: unknown; readonly existed?: boolean }
-  | { readonly ok: false; readonly reason: 'not_found'; readonly partition: number; readonly node: string };
+import type { KvReply, KvRequest } from '../../exercises/ex2-kv/kv_types.js';
 
 /** One KV vnode. `data` is public so tests (and you, in the REPL) can look inside. */
 export class KvVnode implements Vnode<KvRequest> {
@@ -21,20 +11,21 @@ export class KvVnode implements Vnode<KvRequest> {
 
   constructor(private readonly ctx: VnodeContext) {}
 
+  // Step 1: store, fetch and delete on `data`; every reply names this vnode (partition, node).
   handleCommand(request: KvRequest) {
     const where = { partition: this.ctx.partition, node: this.ctx.node };
     switch (request.type) {
       case 'store':
         this.data.set(request.key, request.value);
         return reply({ ok: true, ...where } satisfies KvReply);
-      // Step 1: fetch answers the value, or not_found.
+      // fetch answers the value, whatever it is, or not_found.
       case 'fetch':
         return reply(
           (this.data.has(request.key)
             ? { ok: true, value: this.data.get(request.key), ...where }
             : { ok: false, reason: 'not_found', ...where }) satisfies KvReply,
         );
-      // Step 2: delete removes the key and says whether it was there.
+      // delete removes the key and says whether it was there.
       case 'delete': {
         const existed = this.data.delete(request.key);
         return reply({ ok: true, existed, ...where } satisfies KvReply);
