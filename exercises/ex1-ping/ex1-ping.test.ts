@@ -3,7 +3,7 @@
  * Runs against exercises/ (npm test -- ex1) or solutions/ (npm run test:solutions -- ex1).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pingKey } from '@ex/ex1-ping/ping.js';
+import { ping, pingKey } from '@ex/ex1-ping/ping.js';
 import { pingService } from '@ex/ex1-ping/ping_vnode.js';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
@@ -93,6 +93,29 @@ describe('ex1-ping: pingKey', () => {
     const pongs = await Promise.all(Array.from({ length: 200 }, (_, i) => pingKey(cluster.node(i % 3), `key-${i}`)));
     expect(new Set(pongs.map((p) => p.node))).toEqual(new Set(cluster.names));
     expect(new Set(pongs.map((p) => p.partition)).size).toBeGreaterThan(40);
+  });
+});
+
+describe('ex1-ping: ping', () => {
+  let cluster: TestCluster;
+  const handled: Handled[] = [];
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ size: 3, services: () => [recorded(handled)] });
+  });
+  afterAll(() => cluster?.stop());
+
+  it('pings a vnode picked by hashing the time: a plain ping, handled by the vnode that answers, landing on many partitions', async () => {
+    const pongs: Pong[] = [];
+    for (let i = 0; i < 40; i++) pongs.push(await ping(cluster.node(i % 3)));
+    for (const pong of pongs) {
+      expect(pong).toEqual({ pong: true, partition: pong.partition, node: pong.node });
+      expect(pong.node, `partition ${pong.partition} is owned by ${cluster.node(0).ring.owners[pong.partition]}`).toBe(cluster.node(0).ring.owners[pong.partition]);
+      const seen = handled.filter((h) => h.partition === pong.partition && h.node === pong.node && h.request.type === 'ping');
+      expect(seen.length, `the ping vnode of partition ${pong.partition} on ${pong.node} handled a { type: 'ping' }`).toBeGreaterThan(0);
+    }
+    const partitions = new Set(pongs.map((p) => p.partition));
+    expect(partitions.size, 'ping() hashes the time, so 40 pings land on many partitions (a fixed key lands on one)').toBeGreaterThanOrEqual(10);
+    expect(new Set(pongs.map((p) => p.node)), 'ping() reaches vnodes on every node, not only the one you ask').toEqual(new Set(cluster.names));
   });
 });
 

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fetch, remove, store } from '@ex/ex2-kv/kv.js';
 import { kvService, type KvVnode } from '@ex/ex2-kv/kv_vnode.js';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
+import { inspectVnodes } from '../../shared/harness/inspect.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { expectRingError } from '../../shared/harness/expect_error.js';
 import { waitFor } from '../../shared/harness/wait.js';
@@ -22,20 +23,28 @@ const start = async () => (cluster = await TestCluster.start({ size: 3, services
 async function holders(c: TestCluster, key: string): Promise<string[]> {
   const found: string[] = [];
   for (const node of c.nodes) {
-    for (const w of node.vnodes.running('kv')) {
-      if (await w.run((v) => (v as unknown as KvVnode).data.has(key))) found.push(`${w.id.partition}@${node.name}`);
+    for (const { partition, value } of await inspectVnodes(node, 'kv', (v: KvVnode) => v.data.has(key))) {
+      if (value) found.push(`${partition}@${node.name}`);
     }
   }
   return found;
 }
 
-describe('ex2-kv: fetch and delete', () => {
+describe('ex2-kv: store, fetch and delete', () => {
   it('stores on one node and fetches from every other node', async () => {
     const c = await start();
     await store(c.node(0), 'colour', { name: 'teal', rgb: [0, 128, 128] });
     for (const node of c.nodes) {
       expect(await fetch(node, 'colour')).toEqual({ found: true, value: { name: 'teal', rgb: [0, 128, 128] } });
     }
+  });
+
+  it('a later store replaces the value, whichever node it goes through', async () => {
+    const c = await start();
+    await store(c.node(0), 'counter', 1);
+    await store(c.node(1), 'counter', 2);
+    await store(c.node(2), 'counter', 3);
+    for (const node of c.nodes) expect(await fetch(node, 'counter'), `fetch through ${node.name}`).toEqual({ found: true, value: 3 });
   });
 
   it('answers not found for a key never stored', async () => {
