@@ -14,8 +14,8 @@ import { compareVersions, Disk, KvVnode as ReplicatedKvVnode, SERVICE, type Entr
 
 /** The KV vnode with handoff: exercise 3's vnode plus the callbacks below. */
 export class KvVnode extends ReplicatedKvVnode {
-  /** Node we are handing off to, while a handoff runs (for logs and the REPL). */
-  handingOffTo: string | undefined;
+  // Step 2: keep the node you are handing off to in a field, e.g. `handingOffTo`, while a
+  // handoff runs (for logs and the REPL).
 
   /** Step 1: nothing to hand off? */
   override isEmpty(): boolean {
@@ -53,11 +53,9 @@ export class KvVnode extends ReplicatedKvVnode {
    * - a get or ping: answer from here, we still have everything.
    */
   handleHandoffCommand(request: KvRequest | FoldRequest, sender: Sender): HandoffCommandResult {
-    if (isFoldRequest(request)) {
-      return todo('ex4-handoff', 3, import.meta.url, 'answer the fold request: call request.foldFun(key, entry, acc) for every entry, reply(acc)');
-    }
     void sender;
     void forward;
+    if (isFoldRequest(request)) todo('ex4-handoff', 3, import.meta.url, 'answer the fold request: call request.foldFun(key, entry, acc) for every entry, reply(acc)');
     return todo('ex4-handoff', 5, import.meta.url, `a ${request.type} arrived during a handoff: answer gets here, apply puts here and forward() them`);
   }
 
