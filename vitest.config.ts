@@ -17,15 +17,42 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: 'runtime', include: ['shared/**/*.test.ts', 'tools/**/*.test.ts'], exclude: [...scenarios, '**/node_modules/**'] } },
-      { extends: true, resolve: { alias: { '@ex/': tree('exercises') } }, test: { name: 'exercises', include: suites, exclude: bonus } },
-      { extends: true, resolve: { alias: { '@ex/': tree('exercises') } }, test: { name: 'exercises-bonus', include: bonus } },
-      { extends: true, resolve: { alias: { '@ex/': tree('solutions') } }, test: { name: 'solutions', include: suites } },
+      {
+        extends: true,
+        test: {
+          name: 'runtime',
+          include: ['shared/**/*.test.ts', 'tools/**/*.test.ts'],
+          exclude: [...scenarios, '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        resolve: { alias: { '@ex/': tree('exercises') } },
+        test: { name: 'exercises', include: suites, exclude: bonus },
+      },
+      {
+        extends: true,
+        resolve: { alias: { '@ex/': tree('exercises') } },
+        test: { name: 'exercises-bonus', include: bonus },
+      },
+      {
+        extends: true,
+        resolve: { alias: { '@ex/': tree('solutions') } },
+        test: { name: 'solutions', include: suites },
+      },
       // riak_test-style scenarios on real node processes (npm run test:scenarios): slow, and
       // one file at a time, so the nodes of two scenarios never compete for this machine's CPUs.
       {
         extends: true,
-        test: { name: 'scenarios', include: scenarios, testTimeout: 120_000, hookTimeout: 60_000, maxWorkers: 1, sequence: { groupOrder: 1 }, disableConsoleIntercept: true },
+        test: {
+          name: 'scenarios',
+          include: scenarios,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+          disableConsoleIntercept: true,
+        },
       },
     ],
   },

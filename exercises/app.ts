@@ -24,7 +24,8 @@ export type AppTree = 'solutions' | 'exercises';
 
 /** The stub modules of one tree, typed as the exercise stubs are. */
 async function stubs(tree: AppTree) {
-  const load = <M>(file: string): Promise<M> => import(new URL(`../${tree}/${file}`, import.meta.url).href) as Promise<M>;
+  const load = <M>(file: string): Promise<M> =>
+    import(new URL(`../${tree}/${file}`, import.meta.url).href) as Promise<M>;
   return {
     ping: await load<typeof import('./ex1-ping/ping.js')>('ex1-ping/ping.ts'),
     pingVnode: await load<typeof import('./ex1-ping/ping_vnode.js')>('ex1-ping/ping_vnode.ts'),
@@ -42,10 +43,22 @@ const opts = (o: unknown): QuorumOptions => (typeof o === 'object' && o !== null
 
 /** The REPL commands of a replicated store: a quorum coordinator (ex3's, finished or yours). */
 const replicated = (kv: typeof kv3done, stage: string): Record<string, AppCommand> => ({
-  store: { help: `store(key, value, {n, w}?): replicated write, default N=3 W=2 (${stage})`, run: (node, key, value, o) => kv.store(node, String(key), value, opts(o)) },
-  fetch: { help: `fetch(key, {n, r}?): quorum read, default N=3 R=2 (${stage})`, run: (node, key, o) => kv.fetch(node, String(key), opts(o)) },
-  del: { help: `del(key, {n, w}?): replicated delete (${stage})`, run: (node, key, o) => kv.remove(node, String(key), opts(o)) },
-  pingN: { help: `pingN(n): ping n distinct partitions (${stage})`, run: (node, n) => kv.ping(node, n === undefined ? 3 : Number(n)) },
+  store: {
+    help: `store(key, value, {n, w}?): replicated write, default N=3 W=2 (${stage})`,
+    run: (node, key, value, o) => kv.store(node, String(key), value, opts(o)),
+  },
+  fetch: {
+    help: `fetch(key, {n, r}?): quorum read, default N=3 R=2 (${stage})`,
+    run: (node, key, o) => kv.fetch(node, String(key), opts(o)),
+  },
+  del: {
+    help: `del(key, {n, w}?): replicated delete (${stage})`,
+    run: (node, key, o) => kv.remove(node, String(key), opts(o)),
+  },
+  pingN: {
+    help: `pingN(n): ping n distinct partitions (${stage})`,
+    run: (node, n) => kv.ping(node, n === undefined ? 3 : Number(n)),
+  },
 });
 
 const keys: AppCommand = { help: 'keys(): every key, through a coverage request (ex5)', run: (node) => listKeys(node) };
@@ -58,7 +71,10 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
   const s = await stubs(tree);
   const pingCommands: Record<string, AppCommand> = {
     ping: { help: 'ping(): ping a vnode picked by hashing the time (ex1)', run: (node) => s.ping.ping(node) },
-    pingKey: { help: 'pingKey(key): ping the vnode that owns key (ex1)', run: (node, key) => s.ping.pingKey(node, String(key)) },
+    pingKey: {
+      help: 'pingKey(key): ping the vnode that owns key (ex1)',
+      run: (node, key) => s.ping.pingKey(node, String(key)),
+    },
   };
 
   /** Exercise 5's HTTP API on `opts.httpPort` (nothing without one). */
@@ -78,13 +94,22 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
     try {
       servers.push(await serveHttp(node, opts));
       if (opts.chatPort !== undefined) {
-        servers.push(await s.chat6.startChat(node, { host: opts.host, port: opts.chatPort, wsPort: opts.chatPort === 0 ? 0 : opts.chatPort + 1000 }));
+        servers.push(
+          await s.chat6.startChat(node, {
+            host: opts.host,
+            port: opts.chatPort,
+            wsPort: opts.chatPort === 0 ? 0 : opts.chatPort + 1000,
+          }),
+        );
       }
     } catch (err) {
       await Promise.all(servers.map((x) => x.close()));
       throw err;
     }
-    return { endpoints: servers.flatMap((x) => x.endpoints), close: async () => void (await Promise.all(servers.map((x) => x.close()))) };
+    return {
+      endpoints: servers.flatMap((x) => x.endpoints),
+      close: async () => void (await Promise.all(servers.map((x) => x.close()))),
+    };
   }
 
   const apps: Record<string, App> = {
@@ -93,14 +118,27 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
       services: () => [s.pingVnode.pingService, s.kv2Vnode.kvService],
       commands: {
         ...pingCommands,
-        store: { help: 'store(key, value): put value under key, one copy (ex2)', run: (node, key, value) => s.kv2.store(node, String(key), value) },
+        store: {
+          help: 'store(key, value): put value under key, one copy (ex2)',
+          run: (node, key, value) => s.kv2.store(node, String(key), value),
+        },
         fetch: { help: 'fetch(key): read key (ex2)', run: (node, key) => s.kv2.fetch(node, String(key)) },
         del: { help: 'del(key): delete key (ex2)', run: (node, key) => s.kv2.remove(node, String(key)) },
       },
     },
-    ex3: { services: () => [s.pingVnode.pingService, kv3Service()], commands: { ...pingCommands, ...replicated(s.kv3, 'ex3') } },
-    ex4: { services: () => [s.pingVnode.pingService, s.kv4Vnode.kvService()], commands: { ...pingCommands, ...replicated(kv3done, 'ex4') } },
-    ex5: { services: () => [s.pingVnode.pingService, kv4doneService()], commands: { ...pingCommands, ...replicated(kv3done, 'ex5'), keys }, serve: serveHttp },
+    ex3: {
+      services: () => [s.pingVnode.pingService, kv3Service()],
+      commands: { ...pingCommands, ...replicated(s.kv3, 'ex3') },
+    },
+    ex4: {
+      services: () => [s.pingVnode.pingService, s.kv4Vnode.kvService()],
+      commands: { ...pingCommands, ...replicated(kv3done, 'ex4') },
+    },
+    ex5: {
+      services: () => [s.pingVnode.pingService, kv4doneService()],
+      commands: { ...pingCommands, ...replicated(kv3done, 'ex5'), keys },
+      serve: serveHttp,
+    },
     ex6: {
       services: () => [s.pingVnode.pingService, kv4doneService(), s.room6.roomService()],
       commands: {
@@ -113,6 +151,9 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
     },
   };
   const stages = manifest.exercises.flatMap((e) => ('app' in e && e.app ? [e.id] : []));
-  if (stages.join() !== Object.keys(apps).join()) throw new Error(`exercises/app.ts has the stages ${Object.keys(apps).join(', ')}, the manifest ${stages.join(', ')}`);
+  if (stages.join() !== Object.keys(apps).join())
+    throw new Error(
+      `exercises/app.ts has the stages ${Object.keys(apps).join(', ')}, the manifest ${stages.join(', ')}`,
+    );
   return apps;
 }

@@ -25,7 +25,11 @@ export interface AdminConnection {
  * @throws HandshakeError if the cookie is refused (`isCookieMismatch`) or the handshake fails;
  *   the socket's error (e.g. ECONNREFUSED) if it cannot connect.
  */
-export async function connectAdmin(addr: string, cookie: string, name = `admin-${process.pid}@localhost`): Promise<AdminConnection> {
+export async function connectAdmin(
+  addr: string,
+  cookie: string,
+  name = `admin-${process.pid}@localhost`,
+): Promise<AdminConnection> {
   const { socket, peer } = await dial(addr, { node: name, role: 'client', cookie });
   const send = (_node: string, frame: Frame): boolean => {
     if (socket.readyState !== socket.OPEN) return false;

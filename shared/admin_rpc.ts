@@ -80,7 +80,11 @@ export function registerAdminRpc(node: AdminRpcNode): void {
     claimant.transferComplete(partition, str(a, 'owner'), nextOwner, services);
   });
   // Joining: a fresh node asks any member, which forwards to its claimant.
-  rpc.handle('cluster.join_request', (a) => rpc.call(node.ring.claimant, 'claimant.stage_join', { node: str(a, 'node'), addr: str(a, 'addr') }), { clients: true });
+  rpc.handle(
+    'cluster.join_request',
+    (a) => rpc.call(node.ring.claimant, 'claimant.stage_join', { node: str(a, 'node'), addr: str(a, 'addr') }),
+    { clients: true },
+  );
   // Admin tools (npm run admin): run on this node.
   rpc.handle('admin.join', (a) => node.join(str(a, 'addr')), { clients: true });
   rpc.handle('admin.leave', (a) => node.leave((a as { node?: string } | null)?.node ?? node.name), { clients: true });
@@ -93,7 +97,14 @@ export function registerAdminRpc(node: AdminRpcNode): void {
   rpc.handle('admin.ring_status', () => node.ringStatus(), { clients: true });
   rpc.handle(
     'admin.status',
-    () => ({ node: node.name, addr: node.addr, settled: node.isSettled(), members: node.memberStatusData(), ring: node.ringStatusData(), handoffs: node.handoff.running() }),
+    () => ({
+      node: node.name,
+      addr: node.addr,
+      settled: node.isSettled(),
+      members: node.memberStatusData(),
+      ring: node.ringStatusData(),
+      handoffs: node.handoff.running(),
+    }),
     { clients: true },
   );
 }

@@ -20,7 +20,8 @@ export interface AplEntry {
 /** Which nodes are up for a service (from the node watcher). */
 export type UpNodes = ReadonlySet<string> | readonly string[];
 
-const isUp = (up: UpNodes, node: string) => (Array.isArray(up) ? up.includes(node) : (up as ReadonlySet<string>).has(node));
+const isUp = (up: UpNodes, node: string) =>
+  Array.isArray(up) ? up.includes(node) : (up as ReadonlySet<string>).has(node);
 
 /** A key as hash or as the partition its preference list starts at. */
 export type DocIdx = { hash: bigint } | { partition: number };

@@ -53,11 +53,7 @@ export interface ClaimOptions {
  * @throws RangeError if Q is not a power of two in 8..1024, `members` is empty or has
  *   duplicates, or `targetN` is not a positive integer.
  */
-export function claim(
-  current: readonly string[],
-  members: readonly string[],
-  opts: ClaimOptions = {},
-): string[] {
+export function claim(current: readonly string[], members: readonly string[], opts: ClaimOptions = {}): string[] {
   const q = current.length;
   checkQ(q, 'claim');
   const targetN = opts.targetN ?? DEFAULT_TARGET_N;
@@ -109,10 +105,7 @@ export function freshOwners(q: number, node: string): string[] {
  *
  * @throws RangeError if `targetN` is not a positive integer.
  */
-export function targetNViolations(
-  owners: readonly string[],
-  targetN: number = DEFAULT_TARGET_N,
-): number[] {
+export function targetNViolations(owners: readonly string[], targetN: number = DEFAULT_TARGET_N): number[] {
   checkTargetN(targetN, 'targetNViolations');
   const q = owners.length;
   const reach = Math.min(targetN - 1, q); // distance q is the partition itself
@@ -142,10 +135,7 @@ export function meetsTargetN(owners: readonly string[], targetN: number = DEFAUL
  * Number of partitions owned by each node. Every node in `owners` is counted; nodes listed in
  * `members` come first (in that order) and appear even when they own nothing.
  */
-export function ownershipCounts(
-  owners: readonly string[],
-  members: readonly string[] = [],
-): Map<string, number> {
+export function ownershipCounts(owners: readonly string[], members: readonly string[] = []): Map<string, number> {
   const counts = new Map<string, number>();
   for (const m of members) counts.set(m, 0);
   for (const o of owners) counts.set(o, (counts.get(o) ?? 0) + 1);
@@ -302,7 +292,9 @@ class Balancer {
   /** Members under their target, neediest first (ties: lower index). */
   private takers(): number[] {
     const { count, target } = this;
-    return this.byCount.filter((i) => count[i]! < target[i]!).sort((a, b) => target[b]! - count[b]! - (target[a]! - count[a]!) || a - b);
+    return this.byCount
+      .filter((i) => count[i]! < target[i]!)
+      .sort((a, b) => target[b]! - count[b]! - (target[a]! - count[a]!) || a - b);
   }
 
   /** Whether p may be taken: its owner is a non-member, or owns more than its target. */
@@ -317,7 +309,8 @@ class Balancer {
     if (owner[p]! >= 0) count[owner[p]!]! -= 1;
     owner[p] = taker;
     count[taker]! += 1;
-    if (++this.stale * 2 > this.offered.length) [this.offered, this.stale] = [this.offered.filter((x) => this.onOffer(x)), 0];
+    if (++this.stale * 2 > this.offered.length)
+      [this.offered, this.stale] = [this.offered.filter((x) => this.onOffer(x)), 0];
     this.updateConflicts(p);
     this.updateDistances(taker, p);
     if (count[taker] === this.target[taker]) this.retireTaker(taker);

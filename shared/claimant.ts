@@ -90,7 +90,8 @@ export class Claimant {
 
   private requireClaimant(): Ring {
     const ring = this.manager.ring;
-    if (ring.claimant !== this.self) throw new RingError('not_claimant', `${this.self} is not the claimant (${ring.claimant} is)`);
+    if (ring.claimant !== this.self)
+      throw new RingError('not_claimant', `${this.self} is not the claimant (${ring.claimant} is)`);
     return ring;
   }
 
@@ -106,7 +107,10 @@ export class Claimant {
    */
   private write(ring: Ring, next: Ring): Ring {
     if (next === ring || sameContents(next, ring)) return ring;
-    const decided = !isDeepStrictEqual([next.owners, next.next, next.claimant], [ring.owners, ring.next, ring.claimant]);
+    const decided = !isDeepStrictEqual(
+      [next.owners, next.next, next.claimant],
+      [ring.owners, ring.next, ring.claimant],
+    );
     this.manager.set(bump(decided ? { ...next, rvsn: vc.increment(next.rvsn, this.self) } : next, this.self));
     return this.manager.ring;
   }
@@ -139,9 +143,13 @@ export class Claimant {
    */
   stageLeave(node: string): void {
     const ring = this.requireClaimant();
-    if (memberStatus(ring, node) !== 'valid') throw new RingError('not_member', `${node} is not a valid member, it cannot leave`);
-    const staying = members(ring, ['valid']).filter((n) => n !== node && this.staged.get(n)?.action !== 'leave' && this.staged.get(n)?.action !== 'remove');
-    if (staying.length === 0) throw new RingError('last_member', `${node} is the last member; a cluster cannot be left empty`);
+    if (memberStatus(ring, node) !== 'valid')
+      throw new RingError('not_member', `${node} is not a valid member, it cannot leave`);
+    const staying = members(ring, ['valid']).filter(
+      (n) => n !== node && this.staged.get(n)?.action !== 'leave' && this.staged.get(n)?.action !== 'remove',
+    );
+    if (staying.length === 0)
+      throw new RingError('last_member', `${node} is the last member; a cluster cannot be left empty`);
     this.staged.set(node, { node, action: 'leave' });
     this.log.info(`staged leave of ${node}`);
   }
@@ -198,7 +206,10 @@ export class Claimant {
     const ring = this.requireClaimant();
     if (this.staged.size === 0) throw new RingError('nothing_staged', 'there are no staged changes to commit');
     if (!isReady(ring)) {
-      throw new RingError('ring_not_ready', `the ring is not ready: ${notSeenBy(ring).join(', ')} has not seen the latest ring; try again shortly`);
+      throw new RingError(
+        'ring_not_ready',
+        `the ring is not ready: ${notSeenBy(ring).join(', ')} has not seen the latest ring; try again shortly`,
+      );
     }
     const plan = this.plan();
     let installed = plan.ring;
@@ -209,7 +220,9 @@ export class Claimant {
     }
     this.write(ring, installed);
     this.staged.clear();
-    this.log.info(`committed ${plan.changes.map((c) => `${c.action} ${c.node}`).join(', ')}; ${plan.transfers} transfers scheduled`);
+    this.log.info(
+      `committed ${plan.changes.map((c) => `${c.action} ${c.node}`).join(', ')}; ${plan.transfers} transfers scheduled`,
+    );
     return plan;
   }
 
@@ -230,7 +243,9 @@ export class Claimant {
     target.forEach((nextOwner, partition) => {
       const owner = owners[partition] as string;
       if (owner === nextOwner) return;
-      const existing = ring.next.find((t) => t.partition === partition && t.owner === owner && t.nextOwner === nextOwner);
+      const existing = ring.next.find(
+        (t) => t.partition === partition && t.owner === owner && t.nextOwner === nextOwner,
+      );
       next.push(existing ?? { partition, owner, nextOwner, done: [], status: 'awaiting' });
     });
     return handleDownNodes({ ...ring, owners, next });
@@ -245,7 +260,10 @@ export class Claimant {
     this.trans((ring) => {
       const t = ring.next.find((x) => x.partition === partition);
       if (!t || t.owner !== owner || t.nextOwner !== nextOwner) {
-        throw new RingError('no_such_transfer', `no pending transfer of partition ${partition} from ${owner} to ${nextOwner}`);
+        throw new RingError(
+          'no_such_transfer',
+          `no pending transfer of partition ${partition} from ${owner} to ${nextOwner}`,
+        );
       }
       if (t.status === 'complete') return ring;
       const done = [...new Set([...t.done, ...services])].sort();
@@ -309,7 +327,12 @@ export class Claimant {
     const ring = this.manager.ring;
     if (ring.claimant !== this.self || !isReady(ring)) return;
     this.trans((r) => {
-      let out: Ring = { ...r, next: r.next.filter((t) => memberStatus(r, t.owner) !== 'invalid' && memberStatus(r, t.nextOwner) !== 'invalid') };
+      let out: Ring = {
+        ...r,
+        next: r.next.filter(
+          (t) => memberStatus(r, t.owner) !== 'invalid' && memberStatus(r, t.nextOwner) !== 'invalid',
+        ),
+      };
       const complete = out.next.filter((t) => t.status === 'complete');
       if (complete.length > 0) {
         const owners = [...out.owners];
@@ -366,4 +389,5 @@ export function handleDownNodes(ring: Ring): Ring {
   return { ...ring, next };
 }
 
-const same = (a: Transfer, b: Transfer) => a.partition === b.partition && a.owner === b.owner && a.nextOwner === b.nextOwner;
+const same = (a: Transfer, b: Transfer) =>
+  a.partition === b.partition && a.owner === b.owner && a.nextOwner === b.nextOwner;

@@ -60,7 +60,10 @@ export async function commitWhenReady<T>(commit: () => Promise<T>, opts: CommitR
       if (retryOn !== 'any' && (code === undefined || !retryOn.includes(code))) throw err;
       if (Date.now() >= deadline) {
         const last = err instanceof Error ? err : new Error(String(err));
-        throw opts.timeoutError?.(last, opts.timeoutMs) ?? new Error(`the claimant did not accept the commit within ${opts.timeoutMs} ms (last error: ${last.message})`);
+        throw (
+          opts.timeoutError?.(last, opts.timeoutMs) ??
+          new Error(`the claimant did not accept the commit within ${opts.timeoutMs} ms (last error: ${last.message})`)
+        );
       }
     }
     await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? COMMIT_RETRY_INTERVAL_MS));

@@ -58,7 +58,9 @@ export function memberStatus(ring: Ring, isUp: (node: string) => boolean): strin
   }
   out.push(line);
   const count = (s: MemberStatus) => rows.filter((r) => r.status === s).length;
-  out.push(`Valid:${count('valid')} / Leaving:${count('leaving')} / Exiting:${count('exiting')} / Joining:${count('joining')} / Down:${count('down')}`);
+  out.push(
+    `Valid:${count('valid')} / Leaving:${count('leaving')} / Exiting:${count('exiting')} / Joining:${count('joining')} / Down:${count('down')}`,
+  );
   return out.join('\n');
 }
 
@@ -68,7 +70,13 @@ export interface RingStatusData {
   readonly claimantUp: boolean;
   readonly ringReady: boolean;
   readonly ringSize: number;
-  readonly pending: readonly { partition: number; owner: string; nextOwner: string; done: readonly string[]; status: string }[];
+  readonly pending: readonly {
+    partition: number;
+    owner: string;
+    nextOwner: string;
+    done: readonly string[];
+    status: string;
+  }[];
   readonly unreachable: readonly string[];
 }
 
@@ -100,7 +108,7 @@ export function ringStatus(ring: Ring, isUp: (node: string) => boolean, services
     rule('Ownership Handoff'),
   ];
   if (d.pending.length === 0) out.push('No pending changes.');
-  const groups = new Map<string, typeof d.pending[number][]>();
+  const groups = new Map<string, (typeof d.pending)[number][]>();
   for (const t of d.pending) {
     const key = `${t.owner}\u0000${t.nextOwner}`;
     groups.set(key, [...(groups.get(key) ?? []), t]);
@@ -110,7 +118,11 @@ export function ringStatus(ring: Ring, isUp: (node: string) => boolean, services
     out.push(`Owner:      ${owner}`, `Next Owner: ${nextOwner}`, '');
     for (const t of transfers) {
       const waiting = t.status === 'complete' ? [] : services.filter((s) => !t.done.includes(s));
-      out.push(`Partition: ${t.partition}`, `  Waiting on: [${waiting.join(',')}]`, `  Complete:   [${t.status === 'complete' ? services.join(',') || 'all' : t.done.join(',')}]`);
+      out.push(
+        `Partition: ${t.partition}`,
+        `  Waiting on: [${waiting.join(',')}]`,
+        `  Complete:   [${t.status === 'complete' ? services.join(',') || 'all' : t.done.join(',')}]`,
+      );
     }
     out.push(line);
   }

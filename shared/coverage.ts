@@ -24,7 +24,8 @@ export interface CoverageVnode {
   readonly keyspaces: readonly number[];
 }
 
-const isUp = (up: UpNodes, node: string) => (Array.isArray(up) ? up.includes(node) : (up as ReadonlySet<string>).has(node));
+const isUp = (up: UpNodes, node: string) =>
+  Array.isArray(up) ? up.includes(node) : (up as ReadonlySet<string>).has(node);
 
 /**
  * A minimal-ish set of up primary vnodes covering every key space once
@@ -52,7 +53,10 @@ export function coveragePlan(ring: Ring, n: number, up: UpNodes, offset = 0): Co
       if (keyspaces.length > (best?.keyspaces.length ?? 0)) best = { ...c, keyspaces };
     }
     if (!best) {
-      throw new RingError('insufficient_vnodes', `cannot cover ${uncovered.size} of ${q} key spaces: every primary holding them is down`);
+      throw new RingError(
+        'insufficient_vnodes',
+        `cannot cover ${uncovered.size} of ${q} key spaces: every primary holding them is down`,
+      );
     }
     for (const s of best.keyspaces) uncovered.delete(s);
     plan.push({ ...best, keyspaces: best.keyspaces.sort((a, b) => a - b) });
@@ -119,7 +123,11 @@ export class CoverageFsm {
         if (err) reject(err);
         else resolve({ plan, replies: plan.map((v) => replies.get(v.partition)) });
       };
-      const timer = setTimeout(() => done(new TimeoutError(`coverage ${service} (${replies.size} of ${plan.length} vnodes answered)`, timeoutMs)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          done(new TimeoutError(`coverage ${service} (${replies.size} of ${plan.length} vnodes answered)`, timeoutMs)),
+        timeoutMs,
+      );
       const sender = vnodes.newSender((reply) => {
         if (!reply.ok) return done(new RemoteError(reply.from.node, reply.error.name, reply.error.message));
         replies.set(reply.from.partition, reply.value);

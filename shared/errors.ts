@@ -66,7 +66,10 @@ export class RingError extends Error {
 
 /** A remote call did not get an answer in time (`timeoutMs` is the deadline that passed). */
 export class TimeoutError extends RingError {
-  constructor(what: string, readonly timeoutMs: number) {
+  constructor(
+    what: string,
+    readonly timeoutMs: number,
+  ) {
     super('timeout', `${what} timed out after ${timeoutMs} ms`);
     this.name = 'TimeoutError';
   }

@@ -105,7 +105,8 @@ export class Gossip {
     const { ring, changed } = reconcile(mine, theirs, this.self);
     if (changed) this.manager.set(ring);
     // The sender is behind us: bring it up to date (riak gossips back in this case too).
-    if (vc.descends(mine.vclock, theirs.vclock) && !vc.equal(mine.vclock, theirs.vclock)) this.sendRing(from, this.manager.ring);
+    if (vc.descends(mine.vclock, theirs.vclock) && !vc.equal(mine.vclock, theirs.vclock))
+      this.sendRing(from, this.manager.ring);
     return true;
   }
 }

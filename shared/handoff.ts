@@ -172,9 +172,20 @@ export class HandoffManager {
   private readonly waitingSince = new Map<string, number>();
   private readonly warned = new Set<string>();
   private stopped = false;
-  readonly stats: HandoffStats = { completed: 0, failed: 0, refused: 0, refusedInbound: 0, itemsSent: 0, bytesSent: 0, itemsReceived: 0 };
+  readonly stats: HandoffStats = {
+    completed: 0,
+    failed: 0,
+    refused: 0,
+    refusedInbound: 0,
+    itemsSent: 0,
+    bytesSent: 0,
+    itemsReceived: 0,
+  };
 
-  constructor(private readonly links: HandoffLinks, opts: HandoffOptions = {}) {
+  constructor(
+    private readonly links: HandoffLinks,
+    opts: HandoffOptions = {},
+  ) {
     const inactivityMs = opts.inactivityMs ?? 1000;
     this.opts = {
       tickMs: opts.tickMs ?? 200,
@@ -192,19 +203,26 @@ export class HandoffManager {
     links.rpc.handle('handoff.open', (args, from) => {
       const { service, partition, timeoutMs } = args as { service: string; partition: number; timeoutMs?: number };
       if (typeof service !== 'string' || typeof partition !== 'number') throw new Error('malformed handoff.open');
-      this.admit(from, service, partition, typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : this.opts.batchTimeoutMs);
+      this.admit(
+        from,
+        service,
+        partition,
+        typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : this.opts.batchTimeoutMs,
+      );
       return true;
     });
     // A batch: apply it in the target vnode, in order with its commands.
     links.rpc.handle('handoff.data', async (args, from) => {
       const { service, partition, items } = args as { service: string; partition: number; items: Uint8Array[] };
-      if (typeof service !== 'string' || typeof partition !== 'number' || !Array.isArray(items)) throw new Error('malformed handoff batch');
+      if (typeof service !== 'string' || typeof partition !== 'number' || !Array.isArray(items))
+        throw new Error('malformed handoff batch');
       const slot = this.admit(from, service, partition, undefined);
       const k = inboundKey(from, service, partition);
       this.applying.set(k, (this.applying.get(k) ?? 0) + 1);
       try {
         await links.vnodes.vnode(service, partition).run(async (v) => {
-          if (!v.handleHandoffData) throw new Error(`service ${service} cannot receive handoff data (no handleHandoffData)`);
+          if (!v.handleHandoffData)
+            throw new Error(`service ${service} cannot receive handoff data (no handleHandoffData)`);
           for (const item of items) await v.handleHandoffData(item);
         });
       } finally {
@@ -250,7 +268,16 @@ export class HandoffManager {
         `${this.links.node} is at its handoff limit (${this.active.size} out + ${this.inbound.size} in of ${this.opts.concurrency}); ${source} should retry ${service} partition ${partition} later`,
       );
     }
-    const slot: InboundTransfer = { service, partition, source, startedAt: now, lastBatchAt: now, silenceMs: silenceMs ?? this.opts.batchTimeoutMs, items: 0, bytes: 0 };
+    const slot: InboundTransfer = {
+      service,
+      partition,
+      source,
+      startedAt: now,
+      lastBatchAt: now,
+      silenceMs: silenceMs ?? this.opts.batchTimeoutMs,
+      items: 0,
+      bytes: 0,
+    };
     this.inbound.set(k, slot);
     return slot;
   }
@@ -260,7 +287,9 @@ export class HandoffManager {
     for (const [k, slot] of this.inbound) {
       if (this.applying.has(k) || now - slot.lastBatchAt <= slot.silenceMs) continue;
       this.inbound.delete(k);
-      this.links.log.info(`handoff of ${slot.service} partition ${slot.partition} from ${slot.source}: no batch for ${now - slot.lastBatchAt} ms; freeing its slot`);
+      this.links.log.info(
+        `handoff of ${slot.service} partition ${slot.partition} from ${slot.source}: no batch for ${now - slot.lastBatchAt} ms; freeing its slot`,
+      );
     }
   }
 
@@ -280,10 +309,13 @@ export class HandoffManager {
     if (this.stopped || (this.wakeTimer && this.wakeAt <= at)) return;
     clearTimeout(this.wakeTimer);
     this.wakeAt = at;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.tick();
-    }, Math.max(0, at - Date.now()) + 1); // +1: a timer may fire a little before Date.now() reaches `at`
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.tick();
+      },
+      Math.max(0, at - Date.now()) + 1,
+    ); // +1: a timer may fire a little before Date.now() reaches `at`
     this.wakeTimer.unref();
   }
 
@@ -327,7 +359,9 @@ export class HandoffManager {
     for (const [k, target] of this.forwarding) {
       const partition = Number(k.slice(k.indexOf('/') + 1));
       const moved = ring.owners[partition] === target && isReady(ring);
-      const abandoned = ring.owners[partition] !== target && !ring.next.some((t) => t.partition === partition && t.nextOwner === target);
+      const abandoned =
+        ring.owners[partition] !== target &&
+        !ring.next.some((t) => t.partition === partition && t.nextOwner === target);
       if (moved || abandoned) {
         this.forwarding.delete(k);
         this.links.vnodes.forget(k.slice(0, k.indexOf('/')), partition);
@@ -347,7 +381,8 @@ export class HandoffManager {
     for (const job of this.candidates()) {
       if (this.active.size + this.inbound.size >= this.opts.concurrency) break;
       const k = key(job.service, job.partition);
-      if (this.active.has(k) || (this.retryAt.get(k) ?? 0) > now || (this.refusedUntil.get(job.target) ?? 0) > now) continue;
+      if (this.active.has(k) || (this.retryAt.get(k) ?? 0) > now || (this.refusedUntil.get(job.target) ?? 0) > now)
+        continue;
       const worker = this.links.vnodes.vnode(job.service, job.partition);
       const since = this.waitingSince.get(k) ?? now;
       this.waitingSince.set(k, since);
@@ -369,7 +404,8 @@ export class HandoffManager {
       const done = this.ownershipDone.get(`${t.partition}>${t.nextOwner}`);
       for (const service of vnodes.services()) {
         if (done?.has(service) || this.forwarding.has(key(service, t.partition))) continue;
-        if (this.links.isUp(t.nextOwner, service)) out.push({ kind: 'ownership', service, partition: t.partition, target: t.nextOwner });
+        if (this.links.isUp(t.nextOwner, service))
+          out.push({ kind: 'ownership', service, partition: t.partition, target: t.nextOwner });
       }
     }
     for (const service of vnodes.services()) {
@@ -389,10 +425,24 @@ export class HandoffManager {
    * Run one transfer; on failure cancel, keep the data and schedule a retry. A refusal by the
    * target (`max_concurrency`) is not a failure: transfers to it wait a short jittered delay.
    */
-  private async transfer(kind: 'ownership' | 'hinted', service: string, partition: number, target: string): Promise<void> {
+  private async transfer(
+    kind: 'ownership' | 'hinted',
+    service: string,
+    partition: number,
+    target: string,
+  ): Promise<void> {
     const { vnodes, log, rpc } = this.links;
     const k = key(service, partition);
-    const job: ActiveTransfer = { kind, service, partition, target, startedAt: Date.now(), items: 0, sentItems: 0, sentBytes: 0 };
+    const job: ActiveTransfer = {
+      kind,
+      service,
+      partition,
+      target,
+      startedAt: Date.now(),
+      items: 0,
+      sentItems: 0,
+      sentBytes: 0,
+    };
     this.active.set(k, job);
     const worker = vnodes.vnode(service, partition);
     const timeoutMs = this.opts.batchTimeoutMs;
@@ -403,13 +453,16 @@ export class HandoffManager {
       if (!empty) {
         await rpc.call(target, 'handoff.open', { service, partition, timeoutMs }, timeoutMs);
         opened = true;
-        if (!(await worker.run((v) => v.handoffStarting?.(target) ?? true))) throw new Error('the vnode refused to start handing off (handoffStarting returned false)');
+        if (!(await worker.run((v) => v.handoffStarting?.(target) ?? true)))
+          throw new Error('the vnode refused to start handing off (handoffStarting returned false)');
         const items = await this.fold(worker.run.bind(worker), service, partition, () => {
           worker.handoffTarget = target; // set inside the vnode's turn, just before the fold
           started = true;
         });
         job.items = items.length;
-        log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: starting, ${items.length} items`);
+        log.info(
+          `handoff (${kind}) of ${service} partition ${partition} to ${target}: starting, ${items.length} items`,
+        );
         let lastLog = Date.now();
         for (const batch of batches(items, this.opts.batchItems, this.opts.batchBytes)) {
           if (this.stopped) throw new Error('node stopping');
@@ -425,7 +478,9 @@ export class HandoffManager {
         // (the target frees a silent sender's slot by itself).
         opened = false;
         await rpc.call(target, 'handoff.close', { service, partition }, timeoutMs).catch((err: unknown) => {
-          log.debug(`handoff of ${service} partition ${partition}: could not close the transfer on ${target}: ${(err as Error).message}`);
+          log.debug(
+            `handoff of ${service} partition ${partition}: could not close the transfer on ${target}: ${(err as Error).message}`,
+          );
         });
         await worker.run((v) => v.handoffFinished?.(target));
       }
@@ -439,7 +494,8 @@ export class HandoffManager {
       this.stats.completed++;
       this.stats.itemsSent += job.sentItems;
       this.stats.bytesSent += job.sentBytes;
-      if (job.items > 0) log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: done, ${progress(job)}`);
+      if (job.items > 0)
+        log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: done, ${progress(job)}`);
       if (kind === 'ownership') {
         this.forwarding.set(k, target);
         const doneKey = `${partition}>${target}`;
@@ -457,18 +513,25 @@ export class HandoffManager {
       if (isRefusal(err)) {
         // riak: the target said max_concurrency. Not a failure; try that target again soon.
         this.stats.refused++;
-        const delayMs = Math.max(1, Math.round(this.opts.refusedRetryMs * (0.5 + (this.links.random ?? Math.random)())));
+        const delayMs = Math.max(
+          1,
+          Math.round(this.opts.refusedRetryMs * (0.5 + (this.links.random ?? Math.random)())),
+        );
         const until = Math.max(this.refusedUntil.get(target) ?? 0, Date.now() + delayMs);
         this.refusedUntil.set(target, until);
         this.wakeUpAt(until);
-        log.debug(`handoff (${kind}) of ${service} partition ${partition} to ${target}: refused for now (${msg}); retrying in ${delayMs} ms`);
+        log.debug(
+          `handoff (${kind}) of ${service} partition ${partition} to ${target}: refused for now (${msg}); retrying in ${delayMs} ms`,
+        );
       } else {
         this.stats.failed++;
         this.stats.lastError = msg;
         const warnKey = `${k}:${msg}`;
         if (!this.warned.has(warnKey)) {
           this.warned.add(warnKey);
-          log.warn(`handoff (${kind}) of ${service} partition ${partition} to ${target} failed after ${job.sentItems} items: ${msg}; will retry`);
+          log.warn(
+            `handoff (${kind}) of ${service} partition ${partition} to ${target} failed after ${job.sentItems} items: ${msg}; will retry`,
+          );
         }
         this.retryAt.set(k, Date.now() + this.opts.retryMs);
       }
@@ -487,7 +550,9 @@ export class HandoffManager {
   ): Promise<Uint8Array[]> {
     return run(async (v) => {
       if (!v.handleHandoffCommand || !v.encodeHandoffItem) {
-        throw new Error(`service ${service} holds data in partition ${partition} but cannot hand it off (needs handleHandoffCommand and encodeHandoffItem)`);
+        throw new Error(
+          `service ${service} holds data in partition ${partition} but cannot hand it off (needs handleHandoffCommand and encodeHandoffItem)`,
+        );
       }
       begin();
       const encode = v.encodeHandoffItem.bind(v);

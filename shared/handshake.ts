@@ -43,7 +43,12 @@ const nonce = () => randomBytes(16).toString('hex');
  * - `connection_closed`: the peer closed the connection for another reason;
  * - `bad_handshake`: the peer sent something that is not a frame, or not the expected one.
  */
-export type HandshakeErrorCode = 'wrong_cookie' | 'peer_wrong_cookie' | 'handshake_timeout' | 'connection_closed' | 'bad_handshake';
+export type HandshakeErrorCode =
+  | 'wrong_cookie'
+  | 'peer_wrong_cookie'
+  | 'handshake_timeout'
+  | 'connection_closed'
+  | 'bad_handshake';
 
 /** The handshake of {@link dial} failed; `code` says why. */
 export class HandshakeError extends Error {
@@ -92,7 +97,10 @@ export interface Dialled {
 export function dial(addr: string, opts: DialOptions): Promise<Dialled> {
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://${addr}/`, { maxPayload: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, handshakeTimeout: timeoutMs });
+    const socket = new WebSocket(`ws://${addr}/`, {
+      maxPayload: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      handshakeTimeout: timeoutMs,
+    });
     const myNonce = nonce();
     let settled = false;
     const fail = (err: Error) => {
@@ -102,11 +110,20 @@ export function dial(addr: string, opts: DialOptions): Promise<Dialled> {
       socket.terminate();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new HandshakeError('handshake_timeout', `handshake with ${addr} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new HandshakeError('handshake_timeout', `handshake with ${addr} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on('error', (err) => fail(err));
     socket.on('close', (code, reason) => {
       if (code === CLOSE.wrongCookie) fail(new HandshakeError('wrong_cookie', `refused by ${addr}: wrong cookie`));
-      else fail(new HandshakeError('connection_closed', `handshake with ${addr} failed: connection closed (${code} ${reason.toString()})`));
+      else
+        fail(
+          new HandshakeError(
+            'connection_closed',
+            `handshake with ${addr} failed: connection closed (${code} ${reason.toString()})`,
+          ),
+        );
     });
     socket.on('message', (data, isBinary) => {
       if (settled) return;
@@ -166,7 +183,12 @@ export interface HelloAccepted {
  */
 export type HelloRefused =
   | { readonly ok: false; readonly close: typeof CLOSE.badHandshake; readonly reason: 'expected hello' }
-  | { readonly ok: false; readonly close: typeof CLOSE.wrongCookie; readonly reason: 'wrong cookie'; readonly node: string };
+  | {
+      readonly ok: false;
+      readonly close: typeof CLOSE.wrongCookie;
+      readonly reason: 'wrong cookie';
+      readonly node: string;
+    };
 
 /**
  * The server half of the handshake for one inbound connection: send {@link challenge} first,

@@ -18,7 +18,14 @@ import { getApl, getPrimaryApl, type AplEntry, type DocIdx } from './apl.js';
 import { DEFAULT_RING_SIZE, validateRingSize } from './chash.js';
 import { registerAdminRpc, type PlanView } from './admin_rpc.js';
 import { Claimant } from './claimant.js';
-import { memberStatus as renderMemberStatus, memberStatusData, ringStatus as renderRingStatus, ringStatusData, type MemberRow, type RingStatusData } from './console.js';
+import {
+  memberStatus as renderMemberStatus,
+  memberStatusData,
+  ringStatus as renderRingStatus,
+  ringStatusData,
+  type MemberRow,
+  type RingStatusData,
+} from './console.js';
 import { connectAdmin } from './admin_client.js';
 import { CoverageFsm, type CoverageOptions, type CoverageResult } from './coverage.js';
 import { NodeDownError, RingError, TimeoutError } from './errors.js';
@@ -100,7 +107,10 @@ export class RingNode {
   private claimantTimer?: NodeJS.Timeout;
   private stopped = false;
 
-  private constructor(private readonly opts: RingNodeOptions, initial: Ring) {
+  private constructor(
+    private readonly opts: RingNodeOptions,
+    initial: Ring,
+  ) {
     this.name = opts.name;
     this.log = opts.log ?? createLogger(opts.name);
     const timing = opts.timing ?? {};
@@ -120,8 +130,17 @@ export class RingNode {
     const send = (node: string, frame: Frame) => this.transport.send(node, frame);
     this.rpc = new Rpc(opts.name, send, this.log);
     this.manager = new RingManager(initial, opts.ringFile);
-    this.gossip = new Gossip(opts.name, this.manager, send, this.log, { minIntervalMs: timing.gossipMinIntervalMs, periodMs: timing.gossipPeriodMs }, opts.random);
-    this.claimant = new Claimant(opts.name, this.manager, (n) => this.watcher.isUp(n), this.log, { targetN: opts.targetN });
+    this.gossip = new Gossip(
+      opts.name,
+      this.manager,
+      send,
+      this.log,
+      { minIntervalMs: timing.gossipMinIntervalMs, periodMs: timing.gossipPeriodMs },
+      opts.random,
+    );
+    this.claimant = new Claimant(opts.name, this.manager, (n) => this.watcher.isUp(n), this.log, {
+      targetN: opts.targetN,
+    });
     this.vnodes = new VnodeMaster({
       node: opts.name,
       ringSize: () => this.manager.ring.ringSize,
@@ -139,13 +158,22 @@ export class RingNode {
         log: this.log,
         isUp: (node, service) => this.watcher.isUp(node) && this.watcher.services(node).includes(service),
         transferComplete: async (partition, nextOwner, services) => {
-          await this.rpc.call(this.manager.ring.claimant, 'claimant.transfer_complete', { partition, owner: this.name, nextOwner, services });
+          await this.rpc.call(this.manager.ring.claimant, 'claimant.transfer_complete', {
+            partition,
+            owner: this.name,
+            nextOwner,
+            services,
+          });
         },
       },
       { tickMs: timing.handoffTickMs, ...opts.handoff },
     );
     this.messaging = new Messaging(opts.name, send, this.log);
-    this.coverageFsm = new CoverageFsm({ ring: () => this.manager.ring, upNodes: (service) => this.upNodes(service), vnodes: this.vnodes });
+    this.coverageFsm = new CoverageFsm({
+      ring: () => this.manager.ring,
+      upNodes: (service) => this.upNodes(service),
+      vnodes: this.vnodes,
+    });
     for (const module of opts.services ?? []) this.registerService(module);
   }
 
@@ -189,8 +217,14 @@ export class RingNode {
   private wire(): void {
     this.transport.on('frame', (from: string, frame: Frame, role: PeerRole, reply: (f: Frame) => void) => {
       if (this.rpc.handleFrame(from, frame, role, reply)) return;
-      if (role !== 'node') return void this.log.warn(`client ${from} sent a "${frame.t}" frame; only calls are allowed`);
-      if (this.gossip.handleFrame(from, frame) || this.vnodes.handleFrame(from, frame) || this.messaging.handleFrame(frame)) return;
+      if (role !== 'node')
+        return void this.log.warn(`client ${from} sent a "${frame.t}" frame; only calls are allowed`);
+      if (
+        this.gossip.handleFrame(from, frame) ||
+        this.vnodes.handleFrame(from, frame) ||
+        this.messaging.handleFrame(frame)
+      )
+        return;
       this.log.warn(`ignoring unknown frame "${frame.t}" from ${from}`);
     });
     // A node that dialled us can be dialled back: replies and heartbeats need our own link.
@@ -220,7 +254,8 @@ export class RingNode {
     // reaches them (riak's claimant does the same for exiting nodes it makes invalid).
     if (ring.claimant === this.name) {
       for (const node of members(prev)) {
-        if (node !== this.name && memberStatus(ring, node) === 'invalid') this.transport.send(node, { t: 'ring', ring });
+        if (node !== this.name && memberStatus(ring, node) === 'invalid')
+          this.transport.send(node, { t: 'ring', ring });
       }
     }
     this.syncPeers(ring);
@@ -349,7 +384,11 @@ export class RingNode {
    */
   async join(seedAddr: string): Promise<void> {
     const others = members(this.ring).filter((n) => n !== this.name);
-    if (others.length > 0) throw new RingError('already_member', `${this.name} is already in a cluster with ${others.join(', ')}; leave it first`);
+    if (others.length > 0)
+      throw new RingError(
+        'already_member',
+        `${this.name} is already in a cluster with ${others.join(', ')}; leave it first`,
+      );
     const conn = await connectAdmin(seedAddr, this.opts.cookie, this.name);
     try {
       const ring = await conn.call('cluster.join_request', { node: this.name, addr: this.addr });
@@ -368,12 +407,16 @@ export class RingNode {
   private async callClaimant(method: string, args: unknown = {}): Promise<unknown> {
     const claimant = this.ring.claimant;
     const unreachable = () =>
-      new RingError('claimant_unreachable', `the claimant ${claimant} is unreachable from ${this.name}; if it is gone, mark it down from any live member (down ${claimant}) and the next member takes over as claimant`);
+      new RingError(
+        'claimant_unreachable',
+        `the claimant ${claimant} is unreachable from ${this.name}; if it is gone, mark it down from any live member (down ${claimant}) and the next member takes over as claimant`,
+      );
     try {
       return await this.rpc.call(claimant, method, args);
     } catch (err) {
       // Not connected, or connected but silent (a stopped process): either way, unreachable.
-      if (err instanceof NodeDownError || (err instanceof TimeoutError && !this.watcher.isUp(claimant))) throw unreachable();
+      if (err instanceof NodeDownError || (err instanceof TimeoutError && !this.watcher.isUp(claimant)))
+        throw unreachable();
       throw err;
     }
   }
@@ -425,7 +468,8 @@ export class RingNode {
     const running = this.handoff.running();
     if (running.length === 0) return text;
     const lines = running.map(
-      (t) => `  ${t.kind.padEnd(9)} ${t.service} partition ${t.partition} -> ${t.target}: ${t.sentItems}/${t.items} items, ${(t.sentBytes / 1024).toFixed(1)} KiB`,
+      (t) =>
+        `  ${t.kind.padEnd(9)} ${t.service} partition ${t.partition} -> ${t.target}: ${t.sentItems}/${t.items} items, ${(t.sentBytes / 1024).toFixed(1)} KiB`,
     );
     return [text, '', `Transfers leaving ${this.name} now:`, ...lines].join('\n');
   }

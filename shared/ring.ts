@@ -326,7 +326,11 @@ function mergeNext(winner: readonly Transfer[], loser: readonly Transfer[]): Tra
   return winner.map((t) => {
     const o = loser.find((u) => u.partition === t.partition && u.owner === t.owner && u.nextOwner === t.nextOwner);
     if (!o) return t;
-    return { ...t, done: [...new Set([...t.done, ...o.done])].sort(), status: t.status === 'complete' || o.status === 'complete' ? 'complete' : 'awaiting' };
+    return {
+      ...t,
+      done: [...new Set([...t.done, ...o.done])].sort(),
+      status: t.status === 'complete' || o.status === 'complete' ? 'complete' : 'awaiting',
+    };
   });
 }
 
@@ -379,13 +383,24 @@ const isClock = (c: unknown): boolean =>
 export function looksLikeRing(x: unknown): x is Ring {
   const r = x as Ring;
   return (
-    typeof r === 'object' && r !== null &&
-    typeof r.clusterId === 'string' && typeof r.claimant === 'string' &&
-    Number.isInteger(r.ringSize) && Array.isArray(r.owners) && r.owners.length === r.ringSize &&
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.clusterId === 'string' &&
+    typeof r.claimant === 'string' &&
+    Number.isInteger(r.ringSize) &&
+    Array.isArray(r.owners) &&
+    r.owners.length === r.ringSize &&
     r.owners.every((o) => typeof o === 'string') &&
-    typeof r.members === 'object' && r.members !== null &&
-    Object.values(r.members).every((m) => typeof m === 'object' && m !== null && typeof m.status === 'string' && isClock(m.vclock)) &&
-    isClock(r.vclock) && isClock(r.rvsn) && Array.isArray(r.next) &&
-    typeof r.seen === 'object' && r.seen !== null && Object.values(r.seen).every(isClock)
+    typeof r.members === 'object' &&
+    r.members !== null &&
+    Object.values(r.members).every(
+      (m) => typeof m === 'object' && m !== null && typeof m.status === 'string' && isClock(m.vclock),
+    ) &&
+    isClock(r.vclock) &&
+    isClock(r.rvsn) &&
+    Array.isArray(r.next) &&
+    typeof r.seen === 'object' &&
+    r.seen !== null &&
+    Object.values(r.seen).every(isClock)
   );
 }

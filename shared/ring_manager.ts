@@ -14,7 +14,10 @@ export class RingManager extends EventEmitter {
   private current: Ring;
 
   /** @param ringFile where to save the ring after each change (JSON), or undefined for memory only. */
-  constructor(initial: Ring, private readonly ringFile?: string) {
+  constructor(
+    initial: Ring,
+    private readonly ringFile?: string,
+  ) {
     super();
     this.current = initial;
     this.save();

@@ -24,7 +24,10 @@ export function raise(node: string, error: WireError): never {
 /** RPC endpoint of one node (or of an admin client). */
 export class Rpc {
   private readonly handlers = new Map<string, { fn: RpcHandler; clients: boolean }>();
-  private readonly waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; node: string; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<
+    string,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; node: string; timer: NodeJS.Timeout }
+  >();
 
   constructor(
     private readonly self: string,

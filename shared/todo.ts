@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
  * `ex1-ping step 2 is not done yet: implement pingKey() in exercises/ex1-ping/ping.ts`.
  */
 export class NotImplementedError extends Error {
-  constructor(readonly exercise: string, readonly step: number, readonly file: string, what: string) {
+  constructor(
+    readonly exercise: string,
+    readonly step: number,
+    readonly file: string,
+    what: string,
+  ) {
     super(`${exercise} step ${step} is not done yet: ${what} in ${file}`);
     this.name = 'NotImplementedError';
   }

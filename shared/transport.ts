@@ -17,7 +17,14 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CLOSE, encodeFrame, readFrame, type Frame } from './frame.js';
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES, dial, isCookieMismatch, ServerHandshake, type PeerRole } from './handshake.js';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_FRAME_BYTES,
+  dial,
+  isCookieMismatch,
+  ServerHandshake,
+  type PeerRole,
+} from './handshake.js';
 import type { Logger } from './log.js';
 
 export type { Frame } from './frame.js';
@@ -74,7 +81,8 @@ interface Peer {
  */
 export class Transport extends EventEmitter {
   readonly node: string;
-  private readonly opts: Required<Omit<TransportOptions, 'heartbeat' | 'log' | 'advertiseHost'>> & Pick<TransportOptions, 'heartbeat' | 'advertiseHost'>;
+  private readonly opts: Required<Omit<TransportOptions, 'heartbeat' | 'log' | 'advertiseHost'>> &
+    Pick<TransportOptions, 'heartbeat' | 'advertiseHost'>;
   private readonly log: Logger;
   private server?: WebSocketServer;
   private readonly peers = new Map<string, Peer>();
@@ -109,7 +117,11 @@ export class Transport extends EventEmitter {
    * @throws the listen error (e.g. EADDRINUSE).
    */
   async listen(): Promise<string> {
-    const server = new WebSocketServer({ host: this.opts.host, port: this.opts.port, maxPayload: this.opts.maxFrameBytes });
+    const server = new WebSocketServer({
+      host: this.opts.host,
+      port: this.opts.port,
+      maxPayload: this.opts.maxFrameBytes,
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -244,7 +256,8 @@ export class Transport extends EventEmitter {
       if (peer === undefined) {
         const hello = handshake.answer(frame);
         if (!hello.ok) {
-          if (hello.close === CLOSE.wrongCookie) this.log.warn(`refused connection from ${hello.node} (${remote}): wrong cookie`);
+          if (hello.close === CLOSE.wrongCookie)
+            this.log.warn(`refused connection from ${hello.node} (${remote}): wrong cookie`);
           else this.log.warn(`closing connection from ${remote}: expected a hello frame`);
           return socket.close(hello.close, hello.reason);
         }
@@ -258,7 +271,9 @@ export class Transport extends EventEmitter {
       const from = peer;
       // Replies to nodes pass the nemesis like any frame; admin clients only have this socket.
       this.receive(from, role, frame, (reply) =>
-        role === 'node' ? this.send(from, reply, socket) : socket.readyState === WebSocket.OPEN && socket.send(encodeFrame(reply)),
+        role === 'node'
+          ? this.send(from, reply, socket)
+          : socket.readyState === WebSocket.OPEN && socket.send(encodeFrame(reply)),
       );
     });
   }

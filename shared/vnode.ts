@@ -94,7 +94,10 @@ export interface Vnode<Req = unknown> {
   /** A request for this partition (riak: `handle_command/3`). */
   handleCommand(request: Req, sender: Sender): CommandResult | Promise<CommandResult>;
   /** A request while this vnode hands off, or the {@link FoldRequest} (riak: `handle_handoff_command/3`). */
-  handleHandoffCommand?(request: Req | FoldRequest, sender: Sender): HandoffCommandResult | Promise<HandoffCommandResult>;
+  handleHandoffCommand?(
+    request: Req | FoldRequest,
+    sender: Sender,
+  ): HandoffCommandResult | Promise<HandoffCommandResult>;
   /** Handoff to `targetNode` is about to start; return false to refuse for now (riak: `handoff_starting/2`). */
   handoffStarting?(targetNode: string): boolean | Promise<boolean>;
   /** The handoff failed or was cancelled; keep serving (riak: `handoff_cancelled/1`). */
@@ -224,13 +227,19 @@ export class VnodeWorker {
           : await vnode.handleCommand(request, sender);
       if ('forward' in result) {
         if (target !== undefined) this.forwardTo(target, request, sender);
-        else this.ctx.log.warn(`${this.module.service} vnode ${this.id.partition}: forward outside a handoff; request dropped`);
+        else
+          this.ctx.log.warn(
+            `${this.module.service} vnode ${this.id.partition}: forward outside a handoff; request dropped`,
+          );
       }
       this.settle(result, sender);
       return result;
     }).catch((err: unknown) => {
-      this.ctx.log.error(`${this.module.service} vnode ${this.id.partition}: command failed: ${(err as Error)?.stack ?? err}`);
-      const error = err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+      this.ctx.log.error(
+        `${this.module.service} vnode ${this.id.partition}: command failed: ${(err as Error)?.stack ?? err}`,
+      );
+      const error =
+        err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
       this.deliver(sender, { from: this.id, ok: false, error });
       return undefined;
     });
@@ -251,13 +260,15 @@ export class VnodeWorker {
       if (!vnode.handleCoverage) throw new Error(`service ${this.module.service} does not implement handleCoverage`);
       this.settle(await vnode.handleCoverage(request, partitions, sender), sender);
     }).catch((err: unknown) => {
-      const error = err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+      const error =
+        err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
       this.deliver(sender, { from: this.id, ok: false, error });
     });
   }
 
   private settle(result: HandoffCommandResult, sender: Sender): void {
-    if ('reply' in result && result.reply !== undefined) this.deliver(sender, { from: this.id, ok: true, value: result.reply });
+    if ('reply' in result && result.reply !== undefined)
+      this.deliver(sender, { from: this.id, ok: true, value: result.reply });
     if ('stop' in result) void this.stop(result.stop);
   }
 
@@ -266,7 +277,9 @@ export class VnodeWorker {
     if (this.stopped) return Promise.resolve();
     this.stopped = true;
     return this.run((vnode) => vnode.terminate?.(reason)).catch((err: unknown) => {
-      this.ctx.log.warn(`${this.module.service} vnode ${this.id.partition}: terminate failed: ${(err as Error)?.message ?? err}`);
+      this.ctx.log.warn(
+        `${this.module.service} vnode ${this.id.partition}: terminate failed: ${(err as Error)?.message ?? err}`,
+      );
     });
   }
 }

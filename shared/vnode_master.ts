@@ -195,7 +195,12 @@ export class VnodeMaster {
    * slow vnode does not block the master's mailbox; our master never blocks (every call is a
    * promise), so both are the same, kept under riak's name for the exercises.
    */
-  syncSpawnCommand(target: VnodeId, request: unknown, service: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
+  syncSpawnCommand(
+    target: VnodeId,
+    request: unknown,
+    service: string,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<unknown> {
     return this.syncCommand(target, request, service, timeoutMs);
   }
 
@@ -210,7 +215,14 @@ export class VnodeMaster {
       this.localCoverage(service, target.partition, [...partitions], copy(request), sender);
       return true;
     }
-    return this.links.send(target.node, { t: 'vnode_cov', service, partition: target.partition, partitions, request, sender });
+    return this.links.send(target.node, {
+      t: 'vnode_cov',
+      service,
+      partition: target.partition,
+      partitions,
+      request,
+      sender,
+    });
   }
 
   /** @returns false if the target node is known to be unreachable. */
@@ -223,11 +235,23 @@ export class VnodeMaster {
   }
 
   private localCommand(service: string, partition: number, request: unknown, sender: Sender): void {
-    this.routeLocal(service, partition, sender, { t: 'vnode_cmd', service, partition, request, sender }, (w) => void w.command(request, sender));
+    this.routeLocal(
+      service,
+      partition,
+      sender,
+      { t: 'vnode_cmd', service, partition, request, sender },
+      (w) => void w.command(request, sender),
+    );
   }
 
   /** A coverage request for a vnode here: forwarded if the partition was handed off, else queued. */
-  private localCoverage(service: string, partition: number, partitions: readonly number[], request: unknown, sender: Sender): void {
+  private localCoverage(
+    service: string,
+    partition: number,
+    partitions: readonly number[],
+    request: unknown,
+    sender: Sender,
+  ): void {
     const frame = { t: 'vnode_cov', service, partition, partitions: [...partitions], request, sender };
     this.routeLocal(service, partition, sender, frame, (w) => void w.coverage(request, partitions, sender));
   }
@@ -237,7 +261,13 @@ export class VnodeMaster {
    * handed off (riak: the vnode's forwarding state), an error reply for an unknown service,
    * else `run` on the local worker.
    */
-  private routeLocal(service: string, partition: number, sender: Sender, frame: Frame, run: (worker: VnodeWorker) => void): void {
+  private routeLocal(
+    service: string,
+    partition: number,
+    sender: Sender,
+    frame: Frame,
+    run: (worker: VnodeWorker) => void,
+  ): void {
     const forwardTo = this.links.forwardTo?.(service, partition);
     if (forwardTo && forwardTo !== this.links.node) {
       this.links.send(forwardTo, frame);
@@ -254,7 +284,6 @@ export class VnodeMaster {
     run(this.vnode(service, partition));
   }
 
-
   /**
    * Handle a frame addressed to the vnode master. @returns true if it was one of ours.
    * Malformed fields are logged and ignored.
@@ -269,7 +298,12 @@ export class VnodeMaster {
         this.localCommand(frame.service, frame.partition, frame.request, frame.sender);
         return true;
       case 'vnode_cov':
-        if (typeof frame.service !== 'string' || typeof frame.partition !== 'number' || !Array.isArray(frame.partitions) || !isSender(frame.sender)) {
+        if (
+          typeof frame.service !== 'string' ||
+          typeof frame.partition !== 'number' ||
+          !Array.isArray(frame.partitions) ||
+          !isSender(frame.sender)
+        ) {
           this.links.log.warn(`ignoring malformed vnode_cov from ${from}`);
           return true;
         }
@@ -296,5 +330,10 @@ export class VnodeMaster {
 }
 
 function isSender(s: unknown): s is Sender {
-  return s === null || (typeof s === 'object' && typeof (s as { node?: unknown }).node === 'string' && typeof (s as { ref?: unknown }).ref === 'string');
+  return (
+    s === null ||
+    (typeof s === 'object' &&
+      typeof (s as { node?: unknown }).node === 'string' &&
+      typeof (s as { ref?: unknown }).ref === 'string')
+  );
 }

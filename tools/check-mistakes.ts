@@ -79,13 +79,27 @@ export function loadMistakes(exercises: readonly Exercise[], dir: string = MISTA
     const file = join(dir, `${e.id}.json`);
     if (!existsSync(file)) continue;
     const doc = JSON.parse(readFileSync(file, 'utf8')) as { exercise?: unknown; mistakes?: unknown };
-    if (doc.exercise !== e.id || !Array.isArray(doc.mistakes)) throw new Error(`${file}: expected {"exercise": "${e.id}", "mistakes": [...]}`);
+    if (doc.exercise !== e.id || !Array.isArray(doc.mistakes))
+      throw new Error(`${file}: expected {"exercise": "${e.id}", "mistakes": [...]}`);
     const seen = new Set<string>();
     for (const m of doc.mistakes as Mistake[]) {
       const ok =
-        typeof m?.id === 'string' && typeof m.mistake === 'string' && Array.isArray(m.edits) && m.edits.length > 0 &&
-        m.edits.every((x) => typeof x?.file === 'string' && typeof x.find === 'string' && x.find !== '' && typeof x.replace === 'string' && x.find !== x.replace);
-      if (!ok) throw new Error(`${file}: mistake ${JSON.stringify(m?.id)} needs id, mistake and non-empty edits {file, find, replace} with find ≠ replace`);
+        typeof m?.id === 'string' &&
+        typeof m.mistake === 'string' &&
+        Array.isArray(m.edits) &&
+        m.edits.length > 0 &&
+        m.edits.every(
+          (x) =>
+            typeof x?.file === 'string' &&
+            typeof x.find === 'string' &&
+            x.find !== '' &&
+            typeof x.replace === 'string' &&
+            x.find !== x.replace,
+        );
+      if (!ok)
+        throw new Error(
+          `${file}: mistake ${JSON.stringify(m?.id)} needs id, mistake and non-empty edits {file, find, replace} with find ≠ replace`,
+        );
       if (seen.has(m.id)) throw new Error(`${file}: two mistakes are called ${m.id}`);
       seen.add(m.id);
     }
@@ -104,8 +118,12 @@ export function applyEdits(root: string, edits: readonly MistakeEdit[]): string 
     if (!existsSync(path)) return `${edit.file} does not exist`;
     const text = readFileSync(path, 'utf8');
     const count = text.split(edit.find).length - 1;
-    if (count !== 1) return `${edit.file}: the text to replace occurs ${count} times (must be once): ${JSON.stringify(edit.find.slice(0, 80))}`;
-    writeFileSync(path, text.replace(edit.find, () => edit.replace));
+    if (count !== 1)
+      return `${edit.file}: the text to replace occurs ${count} times (must be once): ${JSON.stringify(edit.find.slice(0, 80))}`;
+    writeFileSync(
+      path,
+      text.replace(edit.find, () => edit.replace),
+    );
   }
   return undefined;
 }
@@ -133,10 +151,17 @@ function prepare(exercise: Exercise, mistake: Mistake): Prepared {
  */
 function typeErrors(trees: readonly string[]): Map<string, string> {
   const config = join(ROOT, `.mistakes-${process.pid}.tsconfig.json`);
-  writeFileSync(config, JSON.stringify({ extends: './tsconfig.json', include: trees.map((t) => `${basename(t)}/**/*.ts`) }));
+  writeFileSync(
+    config,
+    JSON.stringify({ extends: './tsconfig.json', include: trees.map((t) => `${basename(t)}/**/*.ts`) }),
+  );
   const out = new Map<string, string>();
   try {
-    const run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config, '--noEmit', '--pretty', 'false'], { cwd: ROOT, encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config, '--noEmit', '--pretty', 'false'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     for (const line of `${run.stdout}`.split('\n')) {
       const tree = trees.find((t) => line.startsWith(`${basename(t)}/`));
       if (tree && !out.has(tree)) out.set(tree, line.slice(basename(tree).length + 1).trim());
@@ -155,13 +180,21 @@ async function judge(p: Prepared, typeError: string | undefined, verbose: boolea
   const started = Date.now();
   const config = writeDirConfig(p.tree, { bonus: false, by: PROG });
   try {
-    const outcome = await runVitest({ config, projects: [DIR_PROJECT], filters: [`${p.exercise.folder}/`], verbose, bail: 1 });
+    const outcome = await runVitest({
+      config,
+      projects: [DIR_PROJECT],
+      filters: [`${p.exercise.folder}/`],
+      verbose,
+      bail: 1,
+    });
     const ms = Date.now() - started;
     if (!outcome.report) return { ...base, verdict: { kind: 'broken', why: noReportMessage(outcome) }, ms };
     const suite = gradeReport(outcome.report, [p.exercise])[0]?.main;
-    if (!suite || suite.total === 0) return { ...base, verdict: { kind: 'broken', why: suite?.message ?? 'the suite ran no test' }, ms };
+    if (!suite || suite.total === 0)
+      return { ...base, verdict: { kind: 'broken', why: suite?.message ?? 'the suite ran no test' }, ms };
     const failed = suite.tests.filter((t) => t.status !== 'pass');
-    if (failed.length === 0) return { ...base, verdict: suite.message ? { kind: 'broken', why: suite.message } : { kind: 'survived' }, ms };
+    if (failed.length === 0)
+      return { ...base, verdict: suite.message ? { kind: 'broken', why: suite.message } : { kind: 'survived' }, ms };
     return { ...base, verdict: { kind: 'caught', by: failed.map((t) => t.name) }, ms };
   } finally {
     rmSync(config, { force: true });
@@ -184,14 +217,21 @@ export function formatResults(results: readonly MistakeResult[]): string {
   for (const r of results) {
     const v = r.verdict;
     const text =
-      v.kind === 'caught' ? chalk.green(`caught by "${v.by[0]}"`) :
-      v.kind === 'survived' ? chalk.red.bold('SURVIVED: no test failed') :
-      v.kind === 'stale' ? chalk.red(`STALE: ${v.why}`) :
-      chalk.red(`BROKEN (the suite did not load): ${v.why.replace(/\s+/g, ' ').slice(0, 200)}`);
+      v.kind === 'caught'
+        ? chalk.green(`caught by "${v.by[0]}"`)
+        : v.kind === 'survived'
+          ? chalk.red.bold('SURVIVED: no test failed')
+          : v.kind === 'stale'
+            ? chalk.red(`STALE: ${v.why}`)
+            : chalk.red(`BROKEN (the suite did not load): ${v.why.replace(/\s+/g, ' ').slice(0, 200)}`);
     lines.push(`${r.exercise.padEnd(8)} ${r.id.padEnd(34)} ${text}`);
   }
   const bad = results.filter((r) => r.verdict.kind !== 'caught').length;
-  lines.push((bad === 0 ? chalk.green : chalk.red)(`${results.length - bad}/${results.length} mistakes caught${bad ? `, ${bad} not` : ''}`));
+  lines.push(
+    (bad === 0 ? chalk.green : chalk.red)(
+      `${results.length - bad}/${results.length} mistakes caught${bad ? `, ${bad} not` : ''}`,
+    ),
+  );
   return lines.join('\n');
 }
 
@@ -199,7 +239,12 @@ async function main(): Promise<void> {
   const { values, positionals } = parseCommandLine({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { jobs: { type: 'string' }, json: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      jobs: { type: 'string' },
+      json: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help) return void console.log(USAGE);
   const all = loadManifest();
@@ -207,7 +252,8 @@ async function main(): Promise<void> {
   const jobs = values.jobs === undefined ? 2 : parseInteger(values.jobs, '--jobs', 1, 8);
   const lists = loadMistakes(exercises);
   const work = [...lists].flatMap(([e, ms]) => ms.map((m) => ({ e, m })));
-  if (work.length === 0) throw new UsageError(`no mistakes listed for ${exercises.map((e) => e.id).join(', ')} (in ${MISTAKES_DIR})`);
+  if (work.length === 0)
+    throw new UsageError(`no mistakes listed for ${exercises.map((e) => e.id).join(', ')} (in ${MISTAKES_DIR})`);
   // Scratch trees left by a run that was killed (its pid is gone); a concurrent run keeps its own.
   for (const name of readdirSync(ROOT)) {
     const pid = /^\.mistake-(\d+)-/.exec(name)?.[1];
@@ -215,7 +261,9 @@ async function main(): Promise<void> {
   }
 
   const started = Date.now();
-  process.stderr.write(chalk.dim(`checking ${work.length} mistakes in ${lists.size} exercise(s), ${jobs} at a time …\n`));
+  process.stderr.write(
+    chalk.dim(`checking ${work.length} mistakes in ${lists.size} exercise(s), ${jobs} at a time …\n`),
+  );
   const prepared = work.map(({ e, m }) => prepare(e, m));
   const results: MistakeResult[] = new Array(work.length);
   try {

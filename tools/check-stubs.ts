@@ -22,7 +22,15 @@ import { join, resolve, sep } from 'node:path';
 import chalk from 'chalk';
 import { isMain, parseCommandLine, runMain, UsageError } from '../shared/cli/options.js';
 import { loadManifest, ROOT, type Exercise } from './workshop/manifest.js';
-import { gradeReport, noReportMessage, readReport, runVitest, type GradedExercise, type GradedSuite, type VitestReport } from './workshop/vitest_report.js';
+import {
+  gradeReport,
+  noReportMessage,
+  readReport,
+  runVitest,
+  type GradedExercise,
+  type GradedSuite,
+  type VitestReport,
+} from './workshop/vitest_report.js';
 
 const PROG = 'npm run check:stubs';
 
@@ -54,7 +62,8 @@ export function checkFiles(ex: Exercise, all: readonly Exercise[], root: string 
 
   if (ex.folder !== exDir) problems.push(`manifest folder is "${ex.folder}", expected "${exDir}"`);
   for (const dir of [exDir, solDir]) if (!isDir(dir)) problems.push(`${dir}/ is missing`);
-  for (const file of ex.stubs.filter((f) => ex.given.includes(f))) problems.push(`${file} is listed both as a stub and as given`);
+  for (const file of ex.stubs.filter((f) => ex.given.includes(f)))
+    problems.push(`${file} is listed both as a stub and as given`);
 
   for (const file of ex.stubs) {
     const stub = read(`${exDir}/${file}`);
@@ -68,18 +77,28 @@ export function checkFiles(ex: Exercise, all: readonly Exercise[], root: string 
   // finished stub files.
   for (const file of ex.given) {
     if (read(`${exDir}/${file}`) === undefined) problems.push(`given ${exDir}/${file} is missing`);
-    if (read(`${solDir}/${file}`) !== undefined) problems.push(`given ${exDir}/${file} has a copy in ${solDir}/: given files exist once`);
+    if (read(`${solDir}/${file}`) !== undefined)
+      problems.push(`given ${exDir}/${file} has a copy in ${solDir}/: given files exist once`);
   }
   if (isDir(solDir)) {
     for (const file of readdirSync(join(root, solDir))) {
-      if (!ex.stubs.includes(file) && !ex.given.includes(file)) problems.push(`${solDir}/${file} is not a stub of ${ex.id}: solutions/ holds only the finished stub files`);
+      if (!ex.stubs.includes(file) && !ex.given.includes(file))
+        problems.push(`${solDir}/${file} is not a stub of ${ex.id}: solutions/ holds only the finished stub files`);
     }
   }
   // What this exercise builds on from earlier ones: their finished stubs or their given files.
   const index = all.findIndex((e) => e.id === ex.id);
   for (const path of ex.uses) {
-    const owner = all.findIndex((e) => ex !== e && (e.stubs.some((f) => path === `solutions/${e.name}/${f}`) || e.given.some((f) => path === `exercises/${e.name}/${f}`)));
-    if (owner < 0) problems.push(`uses ${path}: not a finished stub (solutions/exN-*/) or given file (exercises/exN-*/) of another exercise`);
+    const owner = all.findIndex(
+      (e) =>
+        ex !== e &&
+        (e.stubs.some((f) => path === `solutions/${e.name}/${f}`) ||
+          e.given.some((f) => path === `exercises/${e.name}/${f}`)),
+    );
+    if (owner < 0)
+      problems.push(
+        `uses ${path}: not a finished stub (solutions/exN-*/) or given file (exercises/exN-*/) of another exercise`,
+      );
     else if (owner >= index) problems.push(`uses ${path}: ${all[owner]?.id} is not an earlier exercise than ${ex.id}`);
     if (read(path) === undefined) problems.push(`uses ${path}: missing`);
   }
@@ -105,19 +124,29 @@ export function sharedBlocks(files: ReadonlyMap<string, string>, minLines: numbe
   const mayShare = (a: string, b: string) => tree(a) === tree(b) && folder(a) === folder(b);
   const lines = new Map<string, { text: string; line: number }[]>();
   for (const [path, text] of files) {
-    lines.set(path, text.split('\n').map((t, i) => ({ text: t.trim(), line: i + 1 })).filter((l) => isCode(l.text)));
+    lines.set(
+      path,
+      text
+        .split('\n')
+        .map((t, i) => ({ text: t.trim(), line: i + 1 }))
+        .filter((l) => isCode(l.text)),
+    );
   }
   // Every window of minLines lines, by its text; a window seen in two files that may not share is a hit.
   const seen = new Map<string, { path: string; line: number }>();
   const found = new Map<string, string>();
   for (const [path, ls] of lines) {
     for (let i = 0; i + minLines <= ls.length; i++) {
-      const key = ls.slice(i, i + minLines).map((l) => l.text).join('\n');
+      const key = ls
+        .slice(i, i + minLines)
+        .map((l) => l.text)
+        .join('\n');
       const first = seen.get(key);
       if (!first) seen.set(key, { path, line: ls[i]!.line });
       else if (!mayShare(first.path, path)) {
         const pair = `${first.path} ${path}`;
-        if (!found.has(pair)) found.set(pair, `${first.path}:${first.line} and ${path}:${ls[i]!.line} share ${minLines}+ lines`);
+        if (!found.has(pair))
+          found.set(pair, `${first.path}:${first.line} and ${path}:${ls[i]!.line} share ${minLines}+ lines`);
       }
     }
   }
@@ -185,7 +214,8 @@ export function verdict(row: StubRow): string[] {
     if (stub.passed < stub.total && !stubMessageSeen(exercise, stub)) out.push('stub fails for another reason');
   }
   if (solution.total === 0) out.push('no solution results');
-  else if (solution.passed < solution.total) out.push(`solution fails ${plural(solution.total - solution.passed, 'test')}`);
+  else if (solution.passed < solution.total)
+    out.push(`solution fails ${plural(solution.total - solution.passed, 'test')}`);
   else if (solution.status !== 'pass') out.push('solution errors');
   if (files.length > 0) out.push(plural(files.length, 'file problem'));
   return out;
@@ -208,7 +238,8 @@ export function formatRows(rows: readonly StubRow[]): string {
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: readonly string[]) => c.map((s, i) => (i === c.length - 1 ? s : s.padEnd(widths[i] ?? 0))).join('  ');
+  const line = (c: readonly string[]) =>
+    c.map((s, i) => (i === c.length - 1 ? s : s.padEnd(widths[i] ?? 0))).join('  ');
   const out = [chalk.bold(line(head))];
   cells.forEach((c, i) => {
     const text = line(c);
@@ -220,8 +251,10 @@ export function formatRows(rows: readonly StubRow[]): string {
     const id = r.exercise.id;
     for (const p of r.files) details.push(`  ${id}: ${p}`);
     if (r.stub.message !== undefined) details.push(`  ${id}: stub suite: ${r.stub.message.replace(/\s+/g, ' ')}`);
-    for (const t of r.stub.tests.filter((t) => t.status === 'pass')) details.push(`  ${id}: the stub passes "${t.name}"`);
-    if (r.solution.message !== undefined) details.push(`  ${id}: solution suite: ${r.solution.message.replace(/\s+/g, ' ')}`);
+    for (const t of r.stub.tests.filter((t) => t.status === 'pass'))
+      details.push(`  ${id}: the stub passes "${t.name}"`);
+    if (r.solution.message !== undefined)
+      details.push(`  ${id}: solution suite: ${r.solution.message.replace(/\s+/g, ' ')}`);
     for (const t of r.solution.tests.filter((t) => t.status !== 'pass')) {
       details.push(`  ${id}: the solution fails "${t.name}": ${(t.message ?? '').replace(/\s+/g, ' ').slice(0, 200)}`);
     }
@@ -251,14 +284,16 @@ async function main(): Promise<void> {
   // Read the given report first: a bad path should fail before a minute of tests.
   let solutionsReport: VitestReport | undefined;
   try {
-    if (reportFile !== undefined) solutionsReport = readReport(resolve(process.env.INIT_CWD ?? process.cwd(), reportFile));
+    if (reportFile !== undefined)
+      solutionsReport = readReport(resolve(process.env.INIT_CWD ?? process.cwd(), reportFile));
   } catch (err) {
     throw new UsageError(`--solutions-report ${(err as Error).message}`);
   }
 
   process.stderr.write(chalk.dim('running every suite against the untouched stubs (project exercises) …\n'));
   const stubs = gradeReport(await projectReport('exercises'), exercises);
-  if (!solutionsReport) process.stderr.write(chalk.dim('running every suite against solutions/ (project solutions) …\n'));
+  if (!solutionsReport)
+    process.stderr.write(chalk.dim('running every suite against solutions/ (project solutions) …\n'));
   const solutions = gradeReport(solutionsReport ?? (await projectReport('solutions')), exercises);
 
   const rows: StubRow[] = exercises.map((exercise, i) => {
@@ -275,7 +310,11 @@ async function main(): Promise<void> {
   const shared = sharedBlocks(exerciseSources());
   for (const s of shared) console.log(chalk.red(`  copy: ${s}`));
   const ok = rows.every((r) => verdict(r).length === 0) && shared.length === 0;
-  console.log(ok ? chalk.green('every stub fails its own suite, every solution passes, files match the manifest') : chalk.red('stub check FAILED'));
+  console.log(
+    ok
+      ? chalk.green('every stub fails its own suite, every solution passes, files match the manifest')
+      : chalk.red('stub check FAILED'),
+  );
   process.exitCode = ok ? 0 : 1;
 }
 

@@ -154,7 +154,12 @@ export function writtenLines(exercise: Exercise, root: string = ROOT): Map<strin
   for (const stub of exercise.stubs) {
     const solution = `solutions/${exercise.name}/${stub}`;
     const pristine = join(root, exercise.folder, stub);
-    out.set(solution, existsSync(pristine) ? addedLines(readFileSync(pristine, 'utf8'), readFileSync(join(root, solution), 'utf8')) : 'all');
+    out.set(
+      solution,
+      existsSync(pristine)
+        ? addedLines(readFileSync(pristine, 'utf8'), readFileSync(join(root, solution), 'utf8'))
+        : 'all',
+    );
   }
   return out;
 }
@@ -165,10 +170,15 @@ function relativeName(fileName: string, root: string): string {
 }
 
 /** True when the mutant touches a line the attendee writes (any line of its span). */
-export function inWrittenCode(mutant: MutantResult, written: Map<string, Set<number> | 'all'>, root: string = ROOT): boolean {
+export function inWrittenCode(
+  mutant: MutantResult,
+  written: Map<string, Set<number> | 'all'>,
+  root: string = ROOT,
+): boolean {
   const lines = written.get(relativeName(mutant.fileName, root));
   if (lines === undefined || lines === 'all') return true;
-  for (let line = mutant.location.start.line; line <= mutant.location.end.line; line++) if (lines.has(line)) return true;
+  for (let line = mutant.location.start.line; line <= mutant.location.end.line; line++)
+    if (lines.has(line)) return true;
   return false;
 }
 
@@ -231,10 +241,19 @@ export function originalText(mutant: MutantResult, root: string = ROOT): string 
  * `file:line:col  Mutator  original → replacement`, tagged `[given]` when it lies wholly in
  * code the stub already has, and `(no test reaches it)` when not covered.
  */
-export function formatUndetected(results: readonly MutantResult[], written: Map<string, Set<number> | 'all'>, root: string = ROOT): string[] {
+export function formatUndetected(
+  results: readonly MutantResult[],
+  written: Map<string, Set<number> | 'all'>,
+  root: string = ROOT,
+): string[] {
   return results
     .filter((r) => r.status === 'Survived' || r.status === 'NoCoverage')
-    .sort((a, b) => a.fileName.localeCompare(b.fileName) || a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column)
+    .sort(
+      (a, b) =>
+        a.fileName.localeCompare(b.fileName) ||
+        a.location.start.line - b.location.start.line ||
+        a.location.start.column - b.location.start.column,
+    )
     .map((r) => {
       const where = `${relativeName(r.fileName, root)}:${r.location.start.line}:${r.location.start.column}`;
       const original = originalText(r, root);
@@ -267,18 +286,22 @@ async function main(): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('name one exercise, e.g. ex3');
   const exercise = findExercise(loadManifest(), positionals[0] as string);
   const concurrency = values.concurrency === undefined ? 2 : parseInteger(values.concurrency, '--concurrency', 1, 16);
-  const timeoutMs = values['timeout-ms'] === undefined ? 45_000 : parseInteger(values['timeout-ms'], '--timeout-ms', 1_000, 600_000);
-  for (const file of mutateFiles(exercise)) if (!existsSync(join(ROOT, file))) throw new Error(`${file} does not exist`);
+  const timeoutMs =
+    values['timeout-ms'] === undefined ? 45_000 : parseInteger(values['timeout-ms'], '--timeout-ms', 1_000, 600_000);
+  for (const file of mutateFiles(exercise))
+    if (!existsSync(join(ROOT, file))) throw new Error(`${file} does not exist`);
 
   process.chdir(ROOT);
   // Inherited by Stryker's test runner processes: quiet nodes, one seed for the dry run and every mutant.
   process.env.RING_LOG ??= 'silent';
   process.env.CI = 'true';
-  if (process.env.SEED === undefined || process.env.SEED === '') process.env.SEED = String((Math.random() * 2 ** 32) >>> 0);
+  if (process.env.SEED === undefined || process.env.SEED === '')
+    process.env.SEED = String((Math.random() * 2 ** 32) >>> 0);
   mkdirSync(reportDir(exercise), { recursive: true });
   // Leftover generated configs of this tool from runs that were killed.
   for (const name of readdirSync(join(ROOT, 'tools', 'workshop'))) {
-    if (name.startsWith(`.mutation-${exercise.id}-`) && name.endsWith('.vitest.config.mjs')) rmSync(join(ROOT, 'tools', 'workshop', name), { force: true });
+    if (name.startsWith(`.mutation-${exercise.id}-`) && name.endsWith('.vitest.config.mjs'))
+      rmSync(join(ROOT, 'tools', 'workshop', name), { force: true });
   }
   const config = join('tools', 'workshop', `.mutation-${exercise.id}-${process.pid}.vitest.config.mjs`);
   writeFileSync(join(ROOT, config), vitestConfigText(exercise, values.bonus ?? false));
@@ -309,11 +332,23 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - started) / 1000;
   const written = writtenLines(exercise);
   const undetected = formatUndetected(results, written);
-  if (undetected.length > 0) console.log(`\n${chalk.bold('undetected mutants')} (${exercise.id}; [given]: in code the stub already has):\n${undetected.map((l) => `  ${l}`).join('\n')}`);
+  if (undetected.length > 0)
+    console.log(
+      `\n${chalk.bold('undetected mutants')} (${exercise.id}; [given]: in code the stub already has):\n${undetected.map((l) => `  ${l}`).join('\n')}`,
+    );
   console.log(`\n${chalk.bold(formatSummary(`${exercise.id} mutation score`, summarize(results)))}`);
-  console.log(formatSummary(`${exercise.id} on the lines the attendee writes`, summarize(results.filter((r) => inWrittenCode(r, written)))));
+  console.log(
+    formatSummary(
+      `${exercise.id} on the lines the attendee writes`,
+      summarize(results.filter((r) => inWrittenCode(r, written))),
+    ),
+  );
   console.log(chalk.dim(`(${seconds.toFixed(0)} s, concurrency ${concurrency})`));
-  console.log(chalk.dim(`report: ${join(reportDir(exercise), 'index.html')} (replay the suite's randomness with SEED=${process.env.SEED})`));
+  console.log(
+    chalk.dim(
+      `report: ${join(reportDir(exercise), 'index.html')} (replay the suite's randomness with SEED=${process.env.SEED})`,
+    ),
+  );
 }
 
 if (isMain(import.meta.url)) runMain(PROG, main);

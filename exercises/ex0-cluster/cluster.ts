@@ -33,7 +33,12 @@ export async function formCluster(nodes: readonly RingNode[]): Promise<PlanView>
   // return the plan from step 2.
   void waitFor;
   void members;
-  return todo('ex0-cluster', 3, import.meta.url, 'wait until every node sees a settled ring with all nodes as members, then return the plan');
+  return todo(
+    'ex0-cluster',
+    3,
+    import.meta.url,
+    'wait until every node sees a settled ring with all nodes as members, then return the plan',
+  );
 }
 
 /**

@@ -27,7 +27,10 @@ describe('ex0-cluster: forming a ring', () => {
   it('joins three fresh nodes into one ring where every member is valid', async () => {
     const c = await fresh(3);
     const plan = await formCluster(c.nodes);
-    expect(plan.changes.map((ch) => `${ch.action} ${ch.node}`).sort()).toEqual(['join dev2@127.0.0.1', 'join dev3@127.0.0.1']);
+    expect(plan.changes.map((ch) => `${ch.action} ${ch.node}`).sort()).toEqual([
+      'join dev2@127.0.0.1',
+      'join dev3@127.0.0.1',
+    ]);
     for (const node of c.nodes) {
       expect(members(node.ring, ['valid'])).toEqual(['dev1@127.0.0.1', 'dev2@127.0.0.1', 'dev3@127.0.0.1']);
       expect(node.ring.next).toEqual([]);
@@ -82,18 +85,32 @@ describe('ex0-cluster: forming a ring', () => {
         throw err;
       },
     );
-    const seedSettled = waitFor('the seed dev1 to see a settled ring with all three members', () => failed || unsettled([dev1], c.names).length === 0, {
-      timeoutMs: 15_000,
-    });
+    const seedSettled = waitFor(
+      'the seed dev1 to see a settled ring with all three members',
+      () => failed || unsettled([dev1], c.names).length === 0,
+      {
+        timeoutMs: 15_000,
+      },
+    );
     await Promise.race([forming, seedSettled]);
     await seedSettled;
     // The seed is settled; dev3 still cannot be. formCluster must keep waiting for it.
-    const early = await waitFor('formCluster to return (it must not, while dev3 cannot see dev2)', () => leftUnsettled, { timeoutMs: 300 }).catch(() => undefined);
-    expect(early, 'formCluster returned while these nodes did not see a settled ring yet (did it wait for the seed alone?)').toBeUndefined();
+    const early = await waitFor(
+      'formCluster to return (it must not, while dev3 cannot see dev2)',
+      () => leftUnsettled,
+      { timeoutMs: 300 },
+    ).catch(() => undefined);
+    expect(
+      early,
+      'formCluster returned while these nodes did not see a settled ring yet (did it wait for the seed alone?)',
+    ).toBeUndefined();
     cut = false;
     const plan = await forming;
     expect(plan.changes).toHaveLength(2);
-    expect(leftUnsettled, 'nodes that did not see a settled ring with all three members when formCluster returned').toEqual([]);
+    expect(
+      leftUnsettled,
+      'nodes that did not see a settled ring with all three members when formCluster returned',
+    ).toEqual([]);
   });
 });
 
@@ -121,7 +138,11 @@ describe('ex0-cluster: leaving a ring', () => {
     // commit, dev2 still holds the old ring, which was settled, with dev4 a valid member.
     c.setLinkFilter((_from, to, frame) => (to === dev2.name && frame.t === 'ring' ? { delayMs: 200 } : 'deliver'));
     await leaveCluster(dev4, dev2);
-    expect(members(dev2.ring), 'the members of via (dev2) when leaveCluster returned').toEqual([DEV(1), DEV(2), DEV(3)]);
+    expect(members(dev2.ring), 'the members of via (dev2) when leaveCluster returned').toEqual([
+      DEV(1),
+      DEV(2),
+      DEV(3),
+    ]);
     expect(dev2.isSettled(), 'via (dev2) sees a settled ring when leaveCluster returned').toBe(true);
     c.setLinkFilter(undefined);
     await waitFor('dev4 to start over alone', () => members(dev4.ring).join() === DEV(4));
@@ -144,12 +165,22 @@ describe('ex0-cluster: leaving a ring', () => {
         throw err;
       }
     };
-    c.setLinkFilter((_from, to, frame) => (to === dev1.name && frame.t === 'ring' && refusals === 0 ? 'drop' : 'deliver'));
+    c.setLinkFilter((_from, to, frame) =>
+      to === dev1.name && frame.t === 'ring' && refusals === 0 ? 'drop' : 'deliver',
+    );
     await dev5.join(dev1.addr); // a ring change: dev1's ring is not ready until the others answer
     await leaveCluster(dev4, dev1);
     expect(refusals, 'the claimant refused the first commit as ring_not_ready').toBeGreaterThan(0);
-    expect(members(dev1.ring), 'dev1 still lists dev4 after leaveCluster returned').toEqual([DEV(1), DEV(2), DEV(3), DEV(5)]);
-    expect(dev1.isSettled(), "leaveCluster returned before via's ring had settled (ring ready, no transfers pending, every member valid)").toBe(true);
+    expect(members(dev1.ring), 'dev1 still lists dev4 after leaveCluster returned').toEqual([
+      DEV(1),
+      DEV(2),
+      DEV(3),
+      DEV(5),
+    ]);
+    expect(
+      dev1.isSettled(),
+      "leaveCluster returned before via's ring had settled (ring ready, no transfers pending, every member valid)",
+    ).toBe(true);
     expect(ownedPartitions(dev1.ring, DEV(4))).toEqual([]);
     c.setLinkFilter(undefined);
     await waitFor('dev4 to start over alone', () => members(dev4.ring).join() === DEV(4));

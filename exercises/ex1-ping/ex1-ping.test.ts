@@ -72,19 +72,27 @@ describe('ex1-ping: pingKey', () => {
       // Ask a node that does not own the key: the answer has to travel.
       const asker = cluster.nodes.find((n) => n.name !== expected.node) as RingNode;
       const pong = await pingKey(asker, key);
-      expect({ key, asked: asker.name, partition: pong.partition, node: pong.node }).toEqual({ key, asked: asker.name, ...expected });
+      expect({ key, asked: asker.name, partition: pong.partition, node: pong.node }).toEqual({
+        key,
+        asked: asker.name,
+        ...expected,
+      });
       owners.add(expected.node);
     }
-    expect(owners, 'the keys should be owned by every node, so that every node was checked').toEqual(new Set(cluster.names));
+    expect(owners, 'the keys should be owned by every node, so that every node was checked').toEqual(
+      new Set(cluster.names),
+    );
   });
 
-  it('the pong comes from the vnode itself: the owner\'s ping vnode handles a ping_key for that key', async () => {
+  it("the pong comes from the vnode itself: the owner's ping vnode handles a ping_key for that key", async () => {
     const keys = ['vn-1', 'vn-2', 'vn-3', 'vn-4', 'vn-5', 'vn-6'];
     for (const key of keys) {
       const before = handled.length;
       const pong = await pingKey(cluster.node(2), key);
       const seen = handled.slice(before);
-      expect(seen, `requests the ping vnodes handled during pingKey(dev3, "${key}")`).toEqual([{ node: pong.node, partition: pong.partition, request: { type: 'ping_key', key } }]);
+      expect(seen, `requests the ping vnodes handled during pingKey(dev3, "${key}")`).toEqual([
+        { node: pong.node, partition: pong.partition, request: { type: 'ping_key', key } },
+      ]);
       expect({ partition: pong.partition, node: pong.node }).toEqual(ownerOf(cluster.node(2), key));
     }
   });
@@ -109,13 +117,25 @@ describe('ex1-ping: ping', () => {
     for (let i = 0; i < 40; i++) pongs.push(await ping(cluster.node(i % 3)));
     for (const pong of pongs) {
       expect(pong).toEqual({ pong: true, partition: pong.partition, node: pong.node });
-      expect(pong.node, `partition ${pong.partition} is owned by ${cluster.node(0).ring.owners[pong.partition]}`).toBe(cluster.node(0).ring.owners[pong.partition]);
-      const seen = handled.filter((h) => h.partition === pong.partition && h.node === pong.node && h.request.type === 'ping');
-      expect(seen.length, `the ping vnode of partition ${pong.partition} on ${pong.node} handled a { type: 'ping' }`).toBeGreaterThan(0);
+      expect(pong.node, `partition ${pong.partition} is owned by ${cluster.node(0).ring.owners[pong.partition]}`).toBe(
+        cluster.node(0).ring.owners[pong.partition],
+      );
+      const seen = handled.filter(
+        (h) => h.partition === pong.partition && h.node === pong.node && h.request.type === 'ping',
+      );
+      expect(
+        seen.length,
+        `the ping vnode of partition ${pong.partition} on ${pong.node} handled a { type: 'ping' }`,
+      ).toBeGreaterThan(0);
     }
     const partitions = new Set(pongs.map((p) => p.partition));
-    expect(partitions.size, 'ping() hashes the time, so 40 pings land on many partitions (a fixed key lands on one)').toBeGreaterThanOrEqual(10);
-    expect(new Set(pongs.map((p) => p.node)), 'ping() reaches vnodes on every node, not only the one you ask').toEqual(new Set(cluster.names));
+    expect(
+      partitions.size,
+      'ping() hashes the time, so 40 pings land on many partitions (a fixed key lands on one)',
+    ).toBeGreaterThanOrEqual(10);
+    expect(new Set(pongs.map((p) => p.node)), 'ping() reaches vnodes on every node, not only the one you ask').toEqual(
+      new Set(cluster.names),
+    );
   });
 });
 
@@ -144,13 +164,20 @@ describe('ex1-ping: pingKey on other rings', () => {
     const keys = Array.from({ length: 40 }, (_, i) => `down-${i}`);
     const lost = keys.find((k) => ownerOf(asker, k).node === victim.name);
     const kept = keys.find((k) => ownerOf(asker, k).node !== victim.name);
-    if (lost === undefined || kept === undefined) return expect.fail(`40 keys should include one owned by ${victim.name} and one owned by another node`);
+    if (lost === undefined || kept === undefined)
+      return expect.fail(`40 keys should include one owned by ${victim.name} and one owned by another node`);
     // While the owner is up, the key answers from its owner.
     expect(await pingKey(asker, lost)).toMatchObject({ key: lost, ...ownerOf(asker, lost) });
     const victimName = victim.name;
     await c.kill(victimName);
-    await waitFor(`${asker.name} to see ${victimName} down`, () => !asker.upNodes('ping').includes(victimName), { timeoutMs: 10_000 });
-    await expectRingError(pingKey(asker, lost), 'unavailable', `pingKey("${lost}") while its owner ${victimName} is down`);
+    await waitFor(`${asker.name} to see ${victimName} down`, () => !asker.upNodes('ping').includes(victimName), {
+      timeoutMs: 10_000,
+    });
+    await expectRingError(
+      pingKey(asker, lost),
+      'unavailable',
+      `pingKey("${lost}") while its owner ${victimName} is down`,
+    );
     expect(await pingKey(asker, kept)).toMatchObject({ key: kept, ...ownerOf(asker, kept) });
   });
 });

@@ -16,7 +16,12 @@ import type { Pong } from './ping_types.js';
 export async function ping(node: RingNode): Promise<Pong> {
   // Step 3: hash the time, pick the first primary, send ping.
   void node;
-  return todo('ex1-ping', 3, import.meta.url, "implement ping(node): send { type: 'ping' } to the first up primary of a hash of the current time");
+  return todo(
+    'ex1-ping',
+    3,
+    import.meta.url,
+    "implement ping(node): send { type: 'ping' } to the first up primary of a hash of the current time",
+  );
 }
 
 /**
@@ -28,5 +33,10 @@ export async function ping(node: RingNode): Promise<Pong> {
 export async function pingKey(node: RingNode, key: string): Promise<Pong> {
   // Step 2: hash the key, pick the first primary, send ping_key.
   void node;
-  return todo('ex1-ping', 2, import.meta.url, `implement pingKey(node, "${key}"): send { type: 'ping_key', key } to the first up primary of the key's hash under the bucket 'ping'`);
+  return todo(
+    'ex1-ping',
+    2,
+    import.meta.url,
+    `implement pingKey(node, "${key}"): send { type: 'ping_key', key } to the first up primary of the key's hash under the bucket 'ping'`,
+  );
 }

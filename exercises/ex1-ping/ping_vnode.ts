@@ -13,7 +13,12 @@ export const pingService: VnodeModule<PingRequest> = {
   init: (ctx) => ({
     // Step 1: answer ping and ping_key with a Pong naming this vnode (ping_key: and the key).
     handleCommand(request) {
-      return todo('ex1-ping', 1, import.meta.url, `answer ${JSON.stringify(request)} with a Pong naming this vnode's partition and node (and the key, for ping_key)`);
+      return todo(
+        'ex1-ping',
+        1,
+        import.meta.url,
+        `answer ${JSON.stringify(request)} with a Pong naming this vnode's partition and node (and the key, for ping_key)`,
+      );
     },
   }),
 };

@@ -44,7 +44,8 @@ describe('ex2-kv: store, fetch and delete', () => {
     await store(c.node(0), 'counter', 1);
     await store(c.node(1), 'counter', 2);
     await store(c.node(2), 'counter', 3);
-    for (const node of c.nodes) expect(await fetch(node, 'counter'), `fetch through ${node.name}`).toEqual({ found: true, value: 3 });
+    for (const node of c.nodes)
+      expect(await fetch(node, 'counter'), `fetch through ${node.name}`).toEqual({ found: true, value: 3 });
   });
 
   it('answers not found for a key never stored', async () => {
@@ -54,11 +55,20 @@ describe('ex2-kv: store, fetch and delete', () => {
 
   it('a stored null, 0, empty string, false or empty list is a value: fetch finds it on every node', async () => {
     const c = await start();
-    const values: [string, unknown][] = [['is-null', null], ['is-zero', 0], ['is-empty', ''], ['is-false', false], ['is-empty-list', []]];
+    const values: [string, unknown][] = [
+      ['is-null', null],
+      ['is-zero', 0],
+      ['is-empty', ''],
+      ['is-false', false],
+      ['is-empty-list', []],
+    ];
     for (const [key, value] of values) await store(c.node(0), key, value);
     const answers = [];
-    for (const node of c.nodes) for (const [key] of values) answers.push({ key, asked: node.name, got: await fetch(node, key) });
-    expect(answers).toEqual(c.nodes.flatMap((node) => values.map(([key, value]) => ({ key, asked: node.name, got: { found: true, value } }))));
+    for (const node of c.nodes)
+      for (const [key] of values) answers.push({ key, asked: node.name, got: await fetch(node, key) });
+    expect(answers).toEqual(
+      c.nodes.flatMap((node) => values.map(([key, value]) => ({ key, asked: node.name, got: { found: true, value } }))),
+    );
   });
 
   it('deletes a key from any node, and says whether it existed', async () => {
@@ -91,8 +101,16 @@ describe('ex2-kv: store, fetch and delete', () => {
     expect(await fetch(asker, 'fragile')).toEqual({ found: true, value: 'glass' });
     await c.kill(owner);
     await waitFor(`${asker.name} to see ${owner} down`, () => !asker.upNodes('kv').includes(owner));
-    await expectRingError(fetch(asker, 'fragile'), 'unavailable', `fetch("fragile") while its only owner ${owner} is down`);
-    await expectRingError(remove(asker, 'fragile'), 'unavailable', `remove("fragile") while its only owner ${owner} is down`);
+    await expectRingError(
+      fetch(asker, 'fragile'),
+      'unavailable',
+      `fetch("fragile") while its only owner ${owner} is down`,
+    );
+    await expectRingError(
+      remove(asker, 'fragile'),
+      'unavailable',
+      `remove("fragile") while its only owner ${owner} is down`,
+    );
     await c.restart(owner);
     await waitFor(`${asker.name} to see ${owner} up`, () => asker.upNodes('kv').includes(owner));
     expect(await fetch(asker, 'fragile')).toEqual({ found: false });

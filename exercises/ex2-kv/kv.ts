@@ -18,7 +18,12 @@ import { BUCKET, type FetchResult, type KvReply } from './kv_types.js';
 export function vnodeFor(node: RingNode, key: string): AplEntry {
   // Step 2: the first up primary of the key's hash under BUCKET, or unavailable.
   void node;
-  return todo('ex2-kv', 2, import.meta.url, `implement vnodeFor(node, "${key}"): the first up primary of the key's hash under BUCKET, or RingError unavailable`);
+  return todo(
+    'ex2-kv',
+    2,
+    import.meta.url,
+    `implement vnodeFor(node, "${key}"): the first up primary of the key's hash under BUCKET, or RingError unavailable`,
+  );
 }
 
 /** Store `value` under `key`. @throws RingError `unavailable`; TimeoutError. */
@@ -26,7 +31,12 @@ export async function store(node: RingNode, key: string, value: unknown): Promis
   // Step 3: send store to the key's vnode.
   void node;
   void value;
-  return todo('ex2-kv', 3, import.meta.url, `implement store(node, "${key}", value): send { type: 'store', key, value } to the key's vnode`);
+  return todo(
+    'ex2-kv',
+    3,
+    import.meta.url,
+    `implement store(node, "${key}", value): send { type: 'store', key, value } to the key's vnode`,
+  );
 }
 
 /**
@@ -36,7 +46,12 @@ export async function store(node: RingNode, key: string, value: unknown): Promis
 export async function fetch(node: RingNode, key: string): Promise<FetchResult> {
   // Step 4: send fetch to the key's vnode and turn its reply into a FetchResult.
   void node;
-  return todo('ex2-kv', 4, import.meta.url, `implement fetch(node, "${key}"): send { type: 'fetch', key } to the key's vnode, answer a FetchResult`);
+  return todo(
+    'ex2-kv',
+    4,
+    import.meta.url,
+    `implement fetch(node, "${key}"): send { type: 'fetch', key } to the key's vnode, answer a FetchResult`,
+  );
 }
 
 /**
@@ -46,5 +61,10 @@ export async function fetch(node: RingNode, key: string): Promise<FetchResult> {
 export async function remove(node: RingNode, key: string): Promise<boolean> {
   // Step 5: send delete to the key's vnode and answer whether the key existed.
   void node;
-  return todo('ex2-kv', 5, import.meta.url, `implement remove(node, "${key}"): send { type: 'delete', key } to the key's vnode, answer whether it existed`);
+  return todo(
+    'ex2-kv',
+    5,
+    import.meta.url,
+    `implement remove(node, "${key}"): send { type: 'delete', key } to the key's vnode, answer whether it existed`,
+  );
 }

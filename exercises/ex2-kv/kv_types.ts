@@ -19,7 +19,13 @@ export type KvRequest =
  * found; `existed`: whether a delete found the key.
  */
 export type KvReply =
-  | { readonly ok: true; readonly partition: number; readonly node: string; readonly value?: unknown; readonly existed?: boolean }
+  | {
+      readonly ok: true;
+      readonly partition: number;
+      readonly node: string;
+      readonly value?: unknown;
+      readonly existed?: boolean;
+    }
   | { readonly ok: false; readonly reason: 'not_found'; readonly partition: number; readonly node: string };
 
 /** Result of the client's `fetch`: the value, whatever it is (null included), or not found. */

@@ -16,7 +16,12 @@ export class KvVnode implements Vnode<KvRequest> {
 
   // Step 1: store, fetch and delete on `data`; every reply names this vnode (partition, node).
   handleCommand(request: KvRequest) {
-    return todo('ex2-kv', 1, import.meta.url, `handle ${request.type} "${request.key}": answer store, fetch and delete from this.data, every reply naming this vnode's partition and node`);
+    return todo(
+      'ex2-kv',
+      1,
+      import.meta.url,
+      `handle ${request.type} "${request.key}": answer store, fetch and delete from this.data, every reply naming this vnode's partition and node`,
+    );
   }
 
   isEmpty(): boolean {

@@ -14,10 +14,40 @@ import { chashKey } from '../../shared/chash.js';
 import type { RingNode } from '../../shared/node.js';
 import { todo } from '../../shared/todo.js';
 import type { VnodeId } from '../../shared/vnode.js';
-import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply } from './kv_vnode.js';
-import { aplFor, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from './quorum.js';
+import {
+  compareVersions,
+  newVersion,
+  SERVICE,
+  type Entry,
+  type GetReply,
+  type KvRequest,
+  type PingReply,
+} from './kv_vnode.js';
+import {
+  aplFor,
+  DEFAULTS,
+  QuorumError,
+  QuorumParamError,
+  type Answer,
+  type Collected,
+  type FetchResult,
+  type QuorumOptions,
+  type Received,
+  type WriteResult,
+} from './quorum.js';
 
-export { BUCKET, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from './quorum.js';
+export {
+  BUCKET,
+  DEFAULTS,
+  QuorumError,
+  QuorumParamError,
+  type Answer,
+  type Collected,
+  type FetchResult,
+  type QuorumOptions,
+  type Received,
+  type WriteResult,
+} from './quorum.js';
 
 /**
  * Step 1: check N and W (or R) before sending anything.
@@ -26,7 +56,12 @@ export { BUCKET, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Coll
  */
 export function checkQuorum(node: RingNode, n: number, name: 'w' | 'r', quorum: number, timeoutMs: number): void {
   void node;
-  todo('ex3-coordinator', 1, import.meta.url, `check n (${n}), ${name} (${quorum}) and timeoutMs (${timeoutMs}) and throw QuorumParamError naming the bad one`);
+  todo(
+    'ex3-coordinator',
+    1,
+    import.meta.url,
+    `check n (${n}), ${name} (${quorum}) and timeoutMs (${timeoutMs}) and throw QuorumParamError naming the bad one`,
+  );
 }
 
 /**
@@ -43,17 +78,37 @@ export function collect(
   need: number,
   timeoutMs: number,
 ): Promise<Collected> {
-  void node; void apl; void request; void need; void timeoutMs;
-  return todo('ex3-coordinator', 2, import.meta.url, `collect ${need} replies for ${op} from the preference list, or fail with QuorumError at the deadline`);
+  void node;
+  void apl;
+  void request;
+  void need;
+  void timeoutMs;
+  return todo(
+    'ex3-coordinator',
+    2,
+    import.meta.url,
+    `collect ${need} replies for ${op} from the preference list, or fail with QuorumError at the deadline`,
+  );
 }
 
-async function write(node: RingNode, op: 'store' | 'delete', key: string, entry: Entry, opts: QuorumOptions): Promise<WriteResult> {
+async function write(
+  node: RingNode,
+  op: 'store' | 'delete',
+  key: string,
+  entry: Entry,
+  opts: QuorumOptions,
+): Promise<WriteResult> {
   const { n, w, timeoutMs } = { ...DEFAULTS, ...opts };
   checkQuorum(node, n, 'w', w, timeoutMs);
   // Step 3: collect W acknowledgements for { type: 'put', key, entry } from the active
   // preference list and answer a WriteResult.
   void entry;
-  return todo('ex3-coordinator', 3, import.meta.url, `write ${op} of "${key}": check the quorum, then collect W acknowledgements`);
+  return todo(
+    'ex3-coordinator',
+    3,
+    import.meta.url,
+    `write ${op} of "${key}": check the quorum, then collect W acknowledgements`,
+  );
 }
 
 /**
@@ -61,7 +116,8 @@ async function write(node: RingNode, op: 'store' | 'delete', key: string, entry:
  * A value beats "never seen"; between entries the newest version wins (a tombstone too).
  */
 export function newest(entries: readonly (Entry | null)[]): Entry | null {
-  void entries; void compareVersions;
+  void entries;
+  void compareVersions;
   return todo('ex3-coordinator', 4, import.meta.url, 'return the entry with the newest version (null if none)');
 }
 
@@ -82,9 +138,18 @@ export async function fetch(node: RingNode, key: string, opts: QuorumOptions = {
  * time, like ex1's ping) and wait for all of them.
  * @throws QuorumParamError, QuorumError.
  */
-export async function ping(node: RingNode, n: number = DEFAULTS.n, timeoutMs: number = DEFAULTS.timeoutMs): Promise<PingReply[]> {
+export async function ping(
+  node: RingNode,
+  n: number = DEFAULTS.n,
+  timeoutMs: number = DEFAULTS.timeoutMs,
+): Promise<PingReply[]> {
   checkQuorum(node, n, 'w', n, timeoutMs);
-  return todo('ex3-coordinator', 5, import.meta.url, `ping ${n} distinct partitions (hash the time like ex1's ping) and wait for all of them`);
+  return todo(
+    'ex3-coordinator',
+    5,
+    import.meta.url,
+    `ping ${n} distinct partitions (hash the time like ex1's ping) and wait for all of them`,
+  );
 }
 
 /**
@@ -93,8 +158,14 @@ export async function ping(node: RingNode, n: number = DEFAULTS.n, timeoutMs: nu
  * @returns the vnodes that were repaired.
  */
 export function readRepair(node: RingNode, key: string, result: FetchResult): Answer[] {
-  void node; void result;
-  return todo('ex3-coordinator', 6, import.meta.url, `bonus: send the newest entry of "${key}" to every vnode that answered with an older one`);
+  void node;
+  void result;
+  return todo(
+    'ex3-coordinator',
+    6,
+    import.meta.url,
+    `bonus: send the newest entry of "${key}" to every vnode that answered with an older one`,
+  );
 }
 
 /**

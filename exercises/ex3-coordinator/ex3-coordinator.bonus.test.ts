@@ -42,8 +42,15 @@ describe('ex3-coordinator bonus: read repair', () => {
     const [p1, p2, p3] = primaries('sparse');
     await plant(p1!, 'sparse', { value: 'v', version: newVersion('test'), deleted: false });
     const result = await fetch(cluster.node(2), 'sparse', { n: 3, r: 3 });
-    expect(readRepair(cluster.node(2), 'sparse', result).map((a) => a.partition).sort()).toEqual([p2!.partition, p3!.partition].sort());
-    await waitFor('both empty replicas to be filled', async () => (await held(p2!, 'sparse'))?.value === 'v' && (await held(p3!, 'sparse'))?.value === 'v');
+    expect(
+      readRepair(cluster.node(2), 'sparse', result)
+        .map((a) => a.partition)
+        .sort(),
+    ).toEqual([p2!.partition, p3!.partition].sort());
+    await waitFor(
+      'both empty replicas to be filled',
+      async () => (await held(p2!, 'sparse'))?.value === 'v' && (await held(p3!, 'sparse'))?.value === 'v',
+    );
   });
 
   it('repairs nothing when the replicas agree', async () => {

@@ -36,7 +36,10 @@ const healthyCluster = () => (healthy ??= TestCluster.start({ size: 4, services:
 const oneDownCluster = () =>
   (oneDown ??= (async () => {
     const disks = new Map<string, Disk>();
-    const c = await TestCluster.start({ size: 4, services: (name) => [kvService(disks.get(name) ?? disks.set(name, new Disk()).get(name))] });
+    const c = await TestCluster.start({
+      size: 4,
+      services: (name) => [kvService(disks.get(name) ?? disks.set(name, new Disk()).get(name))],
+    });
     const victim = primaries(c.node(0), 'sloppy')[1]!.node;
     await c.kill(victim);
     await seeDown(c, victim);
@@ -55,7 +58,11 @@ async function start(size = 4, opts: StartOptions = {}): Promise<TestCluster> {
   const disks = new Map<string, Disk>();
   const disk = (name: string) => disks.get(name) ?? disks.set(name, new Disk()).get(name)!;
   const services = opts.services ?? ((_name: string, d: Disk) => [kvService(d)]);
-  return (cluster = await TestCluster.start({ size, timing: opts.timing, services: (name) => services(name, disk(name)) }));
+  return (cluster = await TestCluster.start({
+    size,
+    timing: opts.timing,
+    services: (name) => services(name, disk(name)),
+  }));
 }
 
 /**
@@ -93,9 +100,13 @@ async function everyReplicaHolds(c: TestCluster, key: string, value: unknown, n 
 }
 
 const seeDown = (c: TestCluster, victim: string) =>
-  waitFor(`every other node to see ${victim} down`, () => c.nodes.every((n) => n.name === victim || !n.upNodes('kv').includes(victim)));
+  waitFor(`every other node to see ${victim} down`, () =>
+    c.nodes.every((n) => n.name === victim || !n.upNodes('kv').includes(victim)),
+  );
 const seeAllUp = (c: TestCluster) =>
-  waitFor('every node to see every node up', () => c.nodes.every((n) => n.upNodes('kv').length === c.nodes.length), { timeoutMs: 10_000 });
+  waitFor('every node to see every node up', () => c.nodes.every((n) => n.upNodes('kv').length === c.nodes.length), {
+    timeoutMs: 10_000,
+  });
 
 /** How a request ended, and when (`performance.now()`). */
 interface Outcome {
@@ -116,7 +127,9 @@ function outcome(request: Promise<unknown>, timeoutMs: number): Promise<Outcome>
       return { at: performance.now(), result: err as QuorumError };
     },
   );
-  const hung = new Promise<Outcome>((resolve) => (guard = setTimeout(() => resolve({ at: performance.now(), result: 'no answer' }), timeoutMs + 3000)));
+  const hung = new Promise<Outcome>(
+    (resolve) => (guard = setTimeout(() => resolve({ at: performance.now(), result: 'no answer' }), timeoutMs + 3000)),
+  );
   return Promise.race([ended, hung]).finally(() => clearTimeout(guard));
 }
 
@@ -146,15 +159,24 @@ describe('ex3-coordinator: quorums', () => {
       const result = await store(coordinator, key, `mars-${w}`, { n: 3, w, timeoutMs: SLOW });
       expect(result.answered, `store with W=${w}: answered`).toHaveLength(w);
       const mine = primaries(coordinator, key).map((p) => p.partition);
-      expect(new Set(result.answered.map((a) => a.partition)).size, `store with W=${w}: one answer per replica`).toBe(w);
-      for (const a of result.answered) expect(mine, `store with W=${w}: ${a.partition}@${a.node} is a replica of ${key}`).toContain(a.partition);
+      expect(new Set(result.answered.map((a) => a.partition)).size, `store with W=${w}: one answer per replica`).toBe(
+        w,
+      );
+      for (const a of result.answered)
+        expect(mine, `store with W=${w}: ${a.partition}@${a.node} is a replica of ${key}`).toContain(a.partition);
       // Decided, so the request id is released at once: later replies are dropped by the runtime.
-      expect(coordinator.vnodes.waitingSenders, `store with W=${w}: reply handlers still registered after it returned`).toBe(0);
+      expect(
+        coordinator.vnodes.waitingSenders,
+        `store with W=${w}: reply handlers still registered after it returned`,
+      ).toBe(0);
       await everyReplicaHolds(c, key, `mars-${w}`);
     }
     // N=1 is a valid quorum too: one replica, one acknowledgement.
     const single = await store(coordinator, 'planet-n1', 'pluto', { n: 1, w: 1, timeoutMs: SLOW });
-    expect(single.answered.map((a) => a.partition), 'store with N=1, W=1').toEqual([primaries(coordinator, 'planet-n1')[0]?.partition]);
+    expect(
+      single.answered.map((a) => a.partition),
+      'store with N=1, W=1',
+    ).toEqual([primaries(coordinator, 'planet-n1')[0]?.partition]);
   });
 
   it('reads back with R=2 from every node; R=3 hears from all three replicas; a missing key is not found', async () => {
@@ -163,13 +185,21 @@ describe('ex3-coordinator: quorums', () => {
     expect(w.answered).toHaveLength(3);
     for (const node of c.nodes) {
       const read = await fetch(node, 'planet', { n: 3, r: 2, timeoutMs: SLOW });
-      expect(read, `fetch via ${node.name}`).toMatchObject({ found: true, value: { name: 'mars' }, version: w.version });
+      expect(read, `fetch via ${node.name}`).toMatchObject({
+        found: true,
+        value: { name: 'mars' },
+        version: w.version,
+      });
       expect(read.answered, `fetch via ${node.name} with R=2: answered`).toHaveLength(2);
     }
     expect(c.nodes).toHaveLength(4);
     const all = await fetch(c.node(1), 'planet', { n: 3, r: 3, timeoutMs: SLOW });
     expect(all.answered, 'fetch with R=3: answered').toHaveLength(3);
-    expect(all.entries.map((e) => e.from.partition).sort()).toEqual(primaries(c.node(0), 'planet').map((p) => p.partition).sort());
+    expect(all.entries.map((e) => e.from.partition).sort()).toEqual(
+      primaries(c.node(0), 'planet')
+        .map((p) => p.partition)
+        .sort(),
+    );
     expect(all.entries.map((e) => e.entry?.value)).toEqual([{ name: 'mars' }, { name: 'mars' }, { name: 'mars' }]);
     expect(await fetch(c.node(1), 'no-such-planet', { timeoutMs: SLOW })).toMatchObject({ found: false });
   });
@@ -180,9 +210,13 @@ describe('ex3-coordinator: quorums', () => {
     const replicas = primaries(c.node(0), key, 5);
     expect(new Set(replicas.map((p) => p.node)).size).toBeLessThan(5); // some node really holds two of them
     const written = await store(c.node(0), key, 'five', { n: 5, w: 5, timeoutMs: SLOW });
-    expect(written.answered.map((a) => `${a.partition}@${a.node}`).sort()).toEqual(replicas.map((p) => `${p.partition}@${p.node}`).sort());
+    expect(written.answered.map((a) => `${a.partition}@${a.node}`).sort()).toEqual(
+      replicas.map((p) => `${p.partition}@${p.node}`).sort(),
+    );
     const read = await fetch(c.node(1), key, { n: 5, r: 5, timeoutMs: SLOW });
-    expect(read.answered.map((a) => `${a.partition}@${a.node}`).sort()).toEqual(replicas.map((p) => `${p.partition}@${p.node}`).sort());
+    expect(read.answered.map((a) => `${a.partition}@${a.node}`).sort()).toEqual(
+      replicas.map((p) => `${p.partition}@${p.node}`).sort(),
+    );
     expect(read.entries.map((e) => e.entry?.value)).toEqual(['five', 'five', 'five', 'five', 'five']);
   });
 
@@ -209,7 +243,11 @@ describe('ex3-coordinator: quorums', () => {
       [{ n: 3, w: 2, timeoutMs: 0 }, 'timeoutMs'],
     ];
     for (const [opts, param] of cases) {
-      await expect(store(node, 'k', 'v', opts), JSON.stringify(opts)).rejects.toMatchObject({ name: 'QuorumParamError', param, message: expect.stringContaining(param) });
+      await expect(store(node, 'k', 'v', opts), JSON.stringify(opts)).rejects.toMatchObject({
+        name: 'QuorumParamError',
+        param,
+        message: expect.stringContaining(param),
+      });
     }
     await expect(fetch(node, 'k', { n: 2, r: 3 })).rejects.toMatchObject({ name: 'QuorumParamError', param: 'r' });
     await expect(fetch(node, 'k', { n: 3, r: 0 })).rejects.toMatchObject({ name: 'QuorumParamError', param: 'r' });
@@ -240,17 +278,30 @@ describe('ex3-coordinator: failures', () => {
         outcome(fetch(coordinator, key, { n: 3, r: 3, timeoutMs: 300 }), 300),
       ])
     ).map((o) => o.result);
-    expect(all, 'a W=3 store with one replica failing').toMatchObject({ name: 'QuorumError', code: 'timeout', op: 'store', needed: 3 });
+    expect(all, 'a W=3 store with one replica failing').toMatchObject({
+      name: 'QuorumError',
+      code: 'timeout',
+      op: 'store',
+      needed: 3,
+    });
     const err = all as QuorumError;
     expect(err.answered.map((a) => a.partition).sort(), 'answered: only the two healthy replicas').toEqual(
-      primaries(coordinator, key).filter((p) => p.node !== broken).map((p) => p.partition).sort(),
+      primaries(coordinator, key)
+        .filter((p) => p.node !== broken)
+        .map((p) => p.partition)
+        .sort(),
     );
     expect(err.replies, 'replies: every reply, the failure included').toHaveLength(3);
     expect(err.replies.find((r) => !r.reply.ok)).toMatchObject({
       from: { partition: bad.partition, node: broken },
       reply: { ok: false, error: { message: expect.stringContaining('disk full') } },
     });
-    expect(allRead, 'an R=3 fetch with one replica failing').toMatchObject({ name: 'QuorumError', code: 'timeout', op: 'fetch', needed: 3 });
+    expect(allRead, 'an R=3 fetch with one replica failing').toMatchObject({
+      name: 'QuorumError',
+      code: 'timeout',
+      op: 'fetch',
+      needed: 3,
+    });
     const two = await store(coordinator, key, 'two is enough', { n: 3, w: 2, timeoutMs: SLOW });
     expect(two.answered.map((a) => a.node)).not.toContain(broken);
     const read = await fetch(coordinator, key, { n: 3, r: 2, timeoutMs: SLOW });
@@ -289,7 +340,15 @@ describe('ex3-coordinator: sloppy quorum', () => {
         outcome(fetch(coordinator, 'everywhere', { n: ring.ringSize, r: live + 1, timeoutMs: 2000 }), 2000),
       ])
     ).map((o) => o.result);
-    expect(write).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'store', needed: ring.ringSize, asked: [], answered: [], replies: [] });
+    expect(write).toMatchObject({
+      name: 'QuorumError',
+      code: 'unavailable',
+      op: 'store',
+      needed: ring.ringSize,
+      asked: [],
+      answered: [],
+      replies: [],
+    });
     expect((write as QuorumError).message).toContain(`only ${live} vnodes available, ${ring.ringSize} needed`);
     expect(read).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'fetch', needed: live + 1, asked: [] });
     expect((read as QuorumError).message).toContain(`only ${live} vnodes available, ${live + 1} needed`);
@@ -303,7 +362,9 @@ describe('ex3-coordinator: sloppy quorum', () => {
     expect(del).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'delete', needed: ring.ringSize });
     expect(pings).toMatchObject({ name: 'QuorumError', code: 'unavailable', op: 'ping', needed: ring.ringSize });
     // Exactly as many live vnodes as needed is enough.
-    expect((await store(coordinator, 'everywhere', 'y', { n: ring.ringSize, w: live, timeoutMs: SLOW })).answered).toHaveLength(live);
+    expect(
+      (await store(coordinator, 'everywhere', 'y', { n: ring.ringSize, w: live, timeoutMs: SLOW })).answered,
+    ).toHaveLength(live);
   });
 
   it('a partition that leaves too few vnodes reachable fails with a typed timeout at its deadline, not a hang', async () => {
@@ -316,7 +377,10 @@ describe('ex3-coordinator: sloppy quorum', () => {
     // A key none of whose primaries lives on the coordinator: once cut off, nobody answers.
     const key = findKey('cut', (k) => primaries(coordinator, k).every((p) => p.node !== coordinator.name));
     // A key with exactly one replica on the coordinator: one answer is not W=2.
-    const mine = findKey('own', (k) => primaries(coordinator, k).filter((p) => p.node === coordinator.name).length === 1);
+    const mine = findKey(
+      'own',
+      (k) => primaries(coordinator, k).filter((p) => p.node === coordinator.name).length === 1,
+    );
     const nemesis = new Nemesis(c, testSeed('ex3 partition'));
     nemesis.isolate(coordinator.name);
     const cutAt = performance.now();
@@ -347,13 +411,23 @@ describe('ex3-coordinator: sloppy quorum', () => {
     const one = half1.result as QuorumError;
     expect(one.answered).toEqual([expect.objectContaining({ node: coordinator.name, type: 'primary' })]);
     expect(one.replies).toHaveLength(1);
-    for (const [what, r] of [['store', store1], ['fetch', read1], ['half store', half1]] as const) {
+    for (const [what, r] of [
+      ['store', store1],
+      ['fetch', read1],
+      ['half store', half1],
+    ] as const) {
       expect(r.at - t0, `${what}: failed before its ${deadline} ms deadline`).toBeGreaterThanOrEqual(deadline - 10);
-      expect(r.at - referenceAt, `${what}: failed this long after a ${deadline} ms timer started with it (not at its own deadline)`).toBeLessThan(250);
+      expect(
+        r.at - referenceAt,
+        `${what}: failed this long after a ${deadline} ms timer started with it (not at its own deadline)`,
+      ).toBeLessThan(250);
     }
     // W=1 and R=1 are satisfied by the coordinator's own vnode.
     await store(coordinator, mine, 'one is enough', { n: 3, w: 1, timeoutMs: SLOW });
-    expect(await fetch(coordinator, mine, { n: 3, r: 1, timeoutMs: SLOW })).toMatchObject({ found: true, value: 'one is enough' });
+    expect(await fetch(coordinator, mine, { n: 3, r: 1, timeoutMs: SLOW })).toMatchObject({
+      found: true,
+      value: 'one is enough',
+    });
   });
 });
 
@@ -369,7 +443,9 @@ describe('ex3-coordinator: merging replies', () => {
     const midSeq: Entry = { value: 'mid2', version: at(1_000, 'dev2@127.0.0.1', 2), deleted: false }; // same time and node, later seq
     const gone: Entry = { value: null, version: at(2_000), deleted: true };
     const permutations = <T>(xs: readonly T[]): T[][] =>
-      xs.length <= 1 ? [[...xs]] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+      xs.length <= 1
+        ? [[...xs]]
+        : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
     let checked = 0;
     for (const order of permutations([null, old, mid])) {
       expect(newest(order), JSON.stringify(order)).toEqual(mid);
@@ -405,7 +481,11 @@ describe('ex3-coordinator: merging replies', () => {
     await plant(c, p1!, 'contested', { value: 'old', version: v1, deleted: false });
     await plant(c, p2!, 'contested', { value: 'old', version: v1, deleted: false });
     await plant(c, p3!, 'contested', { value: 'new', version: v2, deleted: false });
-    expect(await fetch(c.node(2), 'contested', { r: 3, timeoutMs: SLOW })).toMatchObject({ found: true, value: 'new', version: v2 });
+    expect(await fetch(c.node(2), 'contested', { r: 3, timeoutMs: SLOW })).toMatchObject({
+      found: true,
+      value: 'new',
+      version: v2,
+    });
     const v3 = newVersion('test');
     await plant(c, p1!, 'contested', { value: null, version: v3, deleted: true });
     expect(await fetch(c.node(3), 'contested', { r: 3, timeoutMs: SLOW })).toMatchObject({ found: false, version: v3 });
@@ -413,7 +493,9 @@ describe('ex3-coordinator: merging replies', () => {
 });
 
 describe('ex3-coordinator: checker (Jepsen style)', () => {
-  it('never loses an acknowledged write while one node at a time is killed or cut off', { timeout: 60_000 }, async () => {
+  it('never loses an acknowledged write while one node at a time is killed or cut off', {
+    timeout: 60_000,
+  }, async () => {
     const seed = testSeed('ex3 checker');
     const c = await start(4);
     const nemesis = new Nemesis(c, seed);

@@ -66,7 +66,10 @@ export class QuorumError extends RingError {
 
 /** Thrown for bad quorum parameters, before anything is sent. `param` names the culprit. */
 export class QuorumParamError extends RangeError {
-  constructor(readonly param: 'n' | 'w' | 'r' | 'timeoutMs', message: string) {
+  constructor(
+    readonly param: 'n' | 'w' | 'r' | 'timeoutMs',
+    message: string,
+  ) {
     super(message);
     this.name = 'QuorumParamError';
   }
@@ -80,7 +83,8 @@ export interface Collected {
 }
 
 /** The active preference list of `key`: its first `n` up vnodes, fallbacks included (`getApl`). */
-export const aplFor = (node: RingNode, key: string, n: number) => node.getApl({ hash: chashKey(BUCKET, key) }, n, SERVICE);
+export const aplFor = (node: RingNode, key: string, n: number) =>
+  node.getApl({ hash: chashKey(BUCKET, key) }, n, SERVICE);
 
 /** Result of a write: its version and which vnodes acknowledged it. */
 export interface WriteResult {

@@ -42,7 +42,8 @@ class Wire {
   hold?: { delayMs: number; partition?: number };
 
   readonly filter = (from: string, to: string, frame: Frame): LinkVerdict => {
-    const call = frame.t === 'call' ? (frame as Frame & { method?: unknown; args?: { partition?: number } }) : undefined;
+    const call =
+      frame.t === 'call' ? (frame as Frame & { method?: unknown; args?: { partition?: number } }) : undefined;
     if (call?.method === 'handoff.open') this.opened.push({ from, to, partition: call.args?.partition ?? -1 });
     if (call?.method === 'handoff.data' && this.hold && this.hold.delayMs > 0) {
       this.hold.partition ??= call.args?.partition;
@@ -86,16 +87,25 @@ function failOnStub(c: TestCluster): void {
   if (stub) throw new AbortWait(stub);
 }
 async function settle(c: TestCluster, timeoutMs = 30_000): Promise<void> {
-  await waitFor('every transfer to finish and the ring to settle', () => {
-    failOnStub(c);
-    return c.nodes.every((n) => n.isSettled() && members(n.ring).length === c.nodes.length);
-  }, { timeoutMs });
+  await waitFor(
+    'every transfer to finish and the ring to settle',
+    () => {
+      failOnStub(c);
+      return c.nodes.every((n) => n.isSettled() && members(n.ring).length === c.nodes.length);
+    },
+    { timeoutMs },
+  );
   await c.waitSettled({ timeoutMs });
 }
 
 /** Run `fn` over `items`, `width` at a time. */
-async function inBatches<T>(items: readonly T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map((x, j) => fn(x, i + j)));
+async function inBatches<T>(
+  items: readonly T[],
+  width: number,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += width)
+    await Promise.all(items.slice(i, i + width).map((x, j) => fn(x, i + j)));
 }
 
 async function joinAll(c: TestCluster, newcomers: readonly RingNode[]): Promise<void> {
@@ -121,27 +131,37 @@ async function held(node: RingNode, partition: number, key: string) {
 
 /** A failed request's message, with the first error a vnode answered (e.g. an unfinished step). */
 function why(err: Error): string {
-  const failed = ((err as Partial<QuorumError>).replies ?? []).flatMap((r) => (r.reply.ok ? [] : [r.reply.error.message]));
+  const failed = ((err as Partial<QuorumError>).replies ?? []).flatMap((r) =>
+    r.reply.ok ? [] : [r.reply.error.message],
+  );
   return failed.length > 0 ? `${err.message}; ${failed.length} vnode(s) failed: ${failed[0]}` : err.message;
 }
 
 /** Expected content of a replica: a value, or a tombstone. */
 const TOMBSTONE = Symbol('tombstone');
-const describeEntry = (e: Entry | undefined) => (e === undefined ? 'nothing' : e.deleted ? 'a tombstone' : JSON.stringify(e.value));
+const describeEntry = (e: Entry | undefined) =>
+  e === undefined ? 'nothing' : e.deleted ? 'a tombstone' : JSON.stringify(e.value);
 
 /**
  * Every replica (the 3 primaries in `ring`, read from their disks) of every key in `expected`
  * that does not hold the expected value or tombstone, and how many replicas were checked.
  */
-function staleReplicas(ring: Ring, expected: Iterable<readonly [string, unknown]>): { checked: number; stale: string[] } {
+function staleReplicas(
+  ring: Ring,
+  expected: Iterable<readonly [string, unknown]>,
+): { checked: number; stale: string[] } {
   let checked = 0;
   const stale: string[] = [];
   for (const [key, want] of expected) {
     for (const p of primaries(ring, key)) {
       checked++;
       const entry = disks.get(p.node)?.partition(p.partition).get(key);
-      const ok = want === TOMBSTONE ? entry?.deleted === true : entry !== undefined && !entry.deleted && entry.value === want;
-      if (!ok) stale.push(`${key} on ${p.partition}@${p.node}: expected ${want === TOMBSTONE ? 'a tombstone' : JSON.stringify(want)}, holds ${describeEntry(entry)}`);
+      const ok =
+        want === TOMBSTONE ? entry?.deleted === true : entry !== undefined && !entry.deleted && entry.value === want;
+      if (!ok)
+        stale.push(
+          `${key} on ${p.partition}@${p.node}: expected ${want === TOMBSTONE ? 'a tombstone' : JSON.stringify(want)}, holds ${describeEntry(entry)}`,
+        );
     }
   }
   return { checked, stale };
@@ -161,11 +181,15 @@ function expectEveryReplica(ring: Ring, expected: Iterable<readonly [string, unk
 function leftovers(ring: Ring, node: string): string[] {
   const disk = disks.get(node);
   if (!disk) throw new Error(`no disk for ${node}`);
-  return ring.owners.flatMap((owner, p) => (owner !== node && disk.partition(p).size > 0 ? [`${p}: ${disk.partition(p).size} entries`] : []));
+  return ring.owners.flatMap((owner, p) =>
+    owner !== node && disk.partition(p).size > 0 ? [`${p}: ${disk.partition(p).size} entries`] : [],
+  );
 }
 
 describe('ex4-handoff: ownership handoff', () => {
-  it('5,000 keys on one node: two nodes join, nothing is lost, every replica moves, ownership is balanced, the old owner keeps no copy', { timeout: 90_000 }, async () => {
+  it('5,000 keys on one node: two nodes join, nothing is lost, every replica moves, ownership is balanced, the old owner keeps no copy', {
+    timeout: 90_000,
+  }, async () => {
     const c = await start(1, false);
     const all = keys(5000);
     await inBatches(all, 100, async (k, i) => void (await store(c.node(0), k, i, { n: 3, w: 2, timeoutMs: SLOW })));
@@ -176,14 +200,19 @@ describe('ex4-handoff: ownership handoff', () => {
     await settle(c);
     const ring = c.node(0).ring;
     expect(isBalanced(ring.owners, c.names)).toBe(true);
-    expectEveryReplica(ring, all.map((k, i) => [k, i] as const), all.length);
+    expectEveryReplica(
+      ring,
+      all.map((k, i) => [k, i] as const),
+      all.length,
+    );
     // And through every node, the way a client sees it (every 10th key: the replicas are checked above).
     const sample = all.flatMap((k, i) => (i % 10 === 0 ? [[k, i] as const] : []));
     for (const node of c.nodes) {
       let read = 0;
       await inBatches(sample, 100, async ([k, i]) => {
         const r = await fetch(node, k, { n: 3, r: 2, timeoutMs: SLOW });
-        if (!r.found || r.value !== i) throw new Error(`${k} via ${node.name}: expected ${i}, got ${JSON.stringify(r)}`);
+        if (!r.found || r.value !== i)
+          throw new Error(`${k} via ${node.name}: expected ${i}, got ${JSON.stringify(r)}`);
         read++;
       });
       expect(read).toBe(500);
@@ -195,32 +224,51 @@ describe('ex4-handoff: ownership handoff', () => {
     expect(c.nodes.reduce((n, x) => n + x.handoff.stats.itemsReceived, 0)).toBeGreaterThan(5000);
   });
 
-  it('a node leaves a 3-node cluster holding data: nothing is lost, it keeps no copy, ends invalid and on its own; empty vnodes were never transferred', { timeout: 60_000 }, async () => {
+  it('a node leaves a 3-node cluster holding data: nothing is lost, it keeps no copy, ends invalid and on its own; empty vnodes were never transferred', {
+    timeout: 60_000,
+  }, async () => {
     const c = await start(3, false);
     // Forming the cluster moved partitions that held nothing: isEmpty() said so, no transfer opened.
-    expect(wire.opened, 'transfers opened while forming a cluster that holds no data (an empty vnode has nothing to hand off)').toEqual([]);
+    expect(
+      wire.opened,
+      'transfers opened while forming a cluster that holds no data (an empty vnode has nothing to hand off)',
+    ).toEqual([]);
     const all = keys(600);
     await inBatches(all, 100, async (k, i) => void (await store(c.node(0), k, i, { timeoutMs: SLOW })));
     const leaver = c.node(2);
     await leaver.leave();
     await c.commitWhenReady(c.node(0));
-    await waitFor('dev3 to be gone', () => {
-      failOnStub(c);
-      return memberStatus(c.node(0).ring, leaver.name) === 'invalid' && c.node(0).isSettled() && c.node(1).isSettled();
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'dev3 to be gone',
+      () => {
+        failOnStub(c);
+        return (
+          memberStatus(c.node(0).ring, leaver.name) === 'invalid' && c.node(0).isSettled() && c.node(1).isSettled()
+        );
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(members(leaver.ring)).toEqual([leaver.name]);
     const ring = c.node(0).ring;
-    expectEveryReplica(ring, all.map((k, i) => [k, i] as const), all.length);
+    expectEveryReplica(
+      ring,
+      all.map((k, i) => [k, i] as const),
+      all.length,
+    );
     expect(wire.opened.filter((t) => t.from === leaver.name).length, 'transfers the leaver opened').toBeGreaterThan(0);
     expect(leftovers(ring, leaver.name), 'partitions the leaver handed off whose data it still holds').toEqual([]);
     for (const node of [c.node(0), c.node(1)]) {
-      await inBatches(all, 100, async (k, i) => expect(await fetch(node, k, { r: 2, timeoutMs: SLOW })).toMatchObject({ found: true, value: i }));
+      await inBatches(all, 100, async (k, i) =>
+        expect(await fetch(node, k, { r: 2, timeoutMs: SLOW })).toMatchObject({ found: true, value: i }),
+      );
     }
   });
 });
 
 describe('ex4-handoff: hinted handoff', () => {
-  it('writes that went to fallbacks return to the restarted primary; the fallbacks keep no copy', { timeout: 60_000 }, async () => {
+  it('writes that went to fallbacks return to the restarted primary; the fallbacks keep no copy', {
+    timeout: 60_000,
+  }, async () => {
     const c = await start(4, false);
     const victim = 'dev2@127.0.0.1';
     await c.kill(victim);
@@ -234,25 +282,39 @@ describe('ex4-handoff: hinted handoff', () => {
     expect(written.length).toBeGreaterThan(50);
     expect(fallbacks.size).toBeGreaterThan(0);
     const primary = await c.restart(victim); // empty: a new Disk
-    await waitFor('dev2 to hold every write, and the fallback vnodes to be gone', async () => {
-      failOnStub(c);
-      for (const k of written) {
-        const mine = primaries(primary.ring, k).filter((e) => e.node === victim);
-        for (const e of mine) if ((await held(primary, e.partition, k))?.value !== `v-${k}`) return false;
-      }
-      return [...fallbacks].every((f) => {
-        const at = f.indexOf('@');
-        const [p, node] = [Number(f.slice(0, at)), f.slice(at + 1)];
-        return !c.node(node).vnodes.running('kv').some((w) => w.id.partition === p);
-      });
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'dev2 to hold every write, and the fallback vnodes to be gone',
+      async () => {
+        failOnStub(c);
+        for (const k of written) {
+          const mine = primaries(primary.ring, k).filter((e) => e.node === victim);
+          for (const e of mine) if ((await held(primary, e.partition, k))?.value !== `v-${k}`) return false;
+        }
+        return [...fallbacks].every((f) => {
+          const at = f.indexOf('@');
+          const [p, node] = [Number(f.slice(0, at)), f.slice(at + 1)];
+          return !c
+            .node(node)
+            .vnodes.running('kv')
+            .some((w) => w.id.partition === p);
+        });
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(c.nodes.some((n) => n.handoff.stats.completed > 0)).toBe(true);
     const ring = c.node(0).ring;
-    expectEveryReplica(ring, written.map((k) => [k, `v-${k}`] as const), written.length);
-    for (const node of c.names) expect(leftovers(ring, node), `fallback data still on ${node}'s disk after handing it back`).toEqual([]);
+    expectEveryReplica(
+      ring,
+      written.map((k) => [k, `v-${k}`] as const),
+      written.length,
+    );
+    for (const node of c.names)
+      expect(leftovers(ring, node), `fallback data still on ${node}'s disk after handing it back`).toEqual([]);
   });
 
-  it('after a split where both sides wrote, every replica ends with the newest write: the primary keeps its newer values and gets the values and deletes it missed', { timeout: 60_000 }, async () => {
+  it('after a split where both sides wrote, every replica ends with the newest write: the primary keeps its newer values and gets the values and deletes it missed', {
+    timeout: 60_000,
+  }, async () => {
     const c = await start(4, true);
     const victim = 'dev2@127.0.0.1';
     const ring = c.node(0).ring;
@@ -263,7 +325,10 @@ describe('ex4-handoff: hinted handoff', () => {
     const rest = ks.filter((k) => !deleted.includes(k));
     const theirs = rest.filter((_, i) => i % 2 === 0); // written during the split by the majority only
     const mine = rest.filter((_, i) => i % 2 === 1); // written by the majority, then (newer) by dev2
-    expect([deleted.length, theirs.length, mine.length].every((n) => n >= 5), `${deleted.length}/${theirs.length}/${mine.length} keys`).toBe(true);
+    expect(
+      [deleted.length, theirs.length, mine.length].every((n) => n >= 5),
+      `${deleted.length}/${theirs.length}/${mine.length} keys`,
+    ).toBe(true);
     await inBatches(ks, 50, async (k) => void (await store(c.node(0), k, 'v0', { w: 3, timeoutMs: SLOW })));
 
     const nemesis = nemesisFor(c, testSeed('ex4 split'));
@@ -278,25 +343,35 @@ describe('ex4-handoff: hinted handoff', () => {
     await inBatches(mine, 25, async (k) => void (await store(c.node(victim), k, 'v2', { w: 3, timeoutMs: SLOW })));
     nemesis.heal();
 
-    await waitFor('every fallback vnode to hand its data back and stop', () => {
-      failOnStub(c);
-      const ring = c.node(0).ring;
-      return c.nodes.every(
-        (n) => n.upNodes('kv').length === 4 && n.handoff.running().length === 0 && n.vnodes.running('kv').every((w) => ring.owners[w.id.partition] === n.name),
-      );
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'every fallback vnode to hand its data back and stop',
+      () => {
+        failOnStub(c);
+        const ring = c.node(0).ring;
+        return c.nodes.every(
+          (n) =>
+            n.upNodes('kv').length === 4 &&
+            n.handoff.running().length === 0 &&
+            n.vnodes.running('kv').every((w) => ring.owners[w.id.partition] === n.name),
+        );
+      },
+      { timeoutMs: 30_000 },
+    );
     const expected = [
       ...theirs.map((k) => [k, 'v1'] as const),
       ...mine.map((k) => [k, 'v2'] as const),
       ...deleted.map((k) => [k, TOMBSTONE] as const),
     ];
     expectEveryReplica(ring, expected, ks.length);
-    for (const node of c.names) expect(leftovers(ring, node), `fallback data still on ${node}'s disk after handing it back`).toEqual([]);
+    for (const node of c.names)
+      expect(leftovers(ring, node), `fallback data still on ${node}'s disk after handing it back`).toEqual([]);
   });
 });
 
 describe('ex4-handoff: failures and requests during transfers', () => {
-  it('a transfer whose receiver is killed midway is cancelled and retried: nothing lost, nothing stale', { timeout: 90_000 }, async () => {
+  it('a transfer whose receiver is killed midway is cancelled and retried: nothing lost, nothing stale', {
+    timeout: 90_000,
+  }, async () => {
     const seed = testSeed('ex4 receiver killed');
     const c = await start(1, true, { handoff: { batchItems: 10, retryMs: 300 } });
     const all = keys(1500);
@@ -306,12 +381,19 @@ describe('ex4-handoff: failures and requests during transfers', () => {
     const receiver = await c.addNode();
     nemesis.latency(c.node(0).name, receiver.name, 15); // slow batches: the transfer takes a while
     await joinAll(c, [receiver]);
-    await waitFor('dev2 to receive part of the data', () => {
-      failOnStub(c);
-      return receiver.handoff.stats.itemsReceived > 0;
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'dev2 to receive part of the data',
+      () => {
+        failOnStub(c);
+        return receiver.handoff.stats.itemsReceived > 0;
+      },
+      { timeoutMs: 30_000 },
+    );
     await c.kill(receiver.name);
-    if (c.node(0).ring.next.length === 0) throw new Error('this machine is too slow for this test: every transfer finished before dev2 could be killed midway');
+    if (c.node(0).ring.next.length === 0)
+      throw new Error(
+        'this machine is too slow for this test: every transfer finished before dev2 could be killed midway',
+      );
     await waitFor('dev1 to cancel a transfer', () => c.node(0).handoff.stats.failed > 0, { timeoutMs: 15_000 });
     expect(c.node(0).ring.next.length).toBeGreaterThan(0); // the transfers were not all done
     await waitFor('dev1 to see dev2 down', () => !c.node(0).upNodes('kv').includes(receiver.name));
@@ -320,7 +402,11 @@ describe('ex4-handoff: failures and requests during transfers', () => {
     await c.restart(receiver.name);
     await settle(c, 60_000);
     const ring = c.node(0).ring;
-    expectEveryReplica(ring, all.map((k, i) => [k, i] as const), all.length);
+    expectEveryReplica(
+      ring,
+      all.map((k, i) => [k, i] as const),
+      all.length,
+    );
     expect(leftovers(ring, c.node(0).name), 'partitions dev1 handed off whose data it still holds').toEqual([]);
     // And through every node, the way a client sees it (every 5th key: the replicas are checked above).
     const sample = all.flatMap((k, i) => (i % 5 === 0 ? [[k, i] as const] : []));
@@ -328,14 +414,17 @@ describe('ex4-handoff: failures and requests during transfers', () => {
       let read = 0;
       await inBatches(sample, 100, async ([k, i]) => {
         const r = await fetch(node, k, { r: 2, timeoutMs: SLOW });
-        if (!r.found || r.value !== i) throw new Error(`${k} via ${node.name}: expected ${i}, got ${JSON.stringify(r)}`);
+        if (!r.found || r.value !== i)
+          throw new Error(`${k} via ${node.name}: expected ${i}, got ${JSON.stringify(r)}`);
         read++;
       });
       expect(read).toBe(300);
     }
   });
 
-  it('during a transfer, reads are answered by the sender and writes reach the new owner, where later batches do not undo them', { timeout: 90_000 }, async () => {
+  it('during a transfer, reads are answered by the sender and writes reach the new owner, where later batches do not undo them', {
+    timeout: 90_000,
+  }, async () => {
     const c = await start(2, false, { handoff: { batchItems: 5 } });
     const all = keys(600);
     await inBatches(all, 100, async (k) => void (await store(c.node(0), k, 'before', { w: 3, timeoutMs: SLOW })));
@@ -344,11 +433,17 @@ describe('ex4-handoff: failures and requests during transfers', () => {
     wire.hold = hold;
     const newcomer = await c.addNode();
     await joinAll(c, [newcomer]);
-    const sending = await waitFor('a transfer to send its first batch', () => {
-      failOnStub(c);
-      if (hold.partition === undefined) return undefined;
-      return c.nodes.flatMap((n) => n.vnodes.running('kv')).find((w) => w.id.partition === hold.partition && w.handoffTarget !== undefined);
-    }, { timeoutMs: 15_000 });
+    const sending = await waitFor(
+      'a transfer to send its first batch',
+      () => {
+        failOnStub(c);
+        if (hold.partition === undefined) return undefined;
+        return c.nodes
+          .flatMap((n) => n.vnodes.running('kv'))
+          .find((w) => w.id.partition === hold.partition && w.handoffTarget !== undefined);
+      },
+      { timeoutMs: 15_000 },
+    );
     const moving = sending.id.partition;
     const target = sending.handoffTarget!;
     const ringBefore = c.node(0).ring;
@@ -371,17 +466,23 @@ describe('ex4-handoff: failures and requests during transfers', () => {
     // Writes with W=3: nothing is down, so the replica being handed off must acknowledge too.
     const failures: string[] = [];
     await inBatches(rewritten, 20, async (k, i) => {
-      await store(c.node(i % 2), k, `during-${k}`, { w: 3, timeoutMs: SLOW }).catch((err: Error) => void failures.push(`${k}: ${why(err)}`));
+      await store(c.node(i % 2), k, `during-${k}`, { w: 3, timeoutMs: SLOW }).catch(
+        (err: Error) => void failures.push(`${k}: ${why(err)}`),
+      );
     });
     expect(failures.slice(0, 3), 'W=3 writes to the partition being handed off').toEqual([]);
     if (sending.handoffTarget !== target || sending.forwardingTo !== undefined) {
-      throw new Error(`this machine is too slow for this test: the transfer of partition ${moving} ended before the reads and writes made during it were done`);
+      throw new Error(
+        `this machine is too slow for this test: the transfer of partition ${moving} ended before the reads and writes made during it were done`,
+      );
     }
     hold.delayMs = 0; // let the rest of the transfer go
     // Every other key is rewritten while the other partitions move.
     const others = all.filter((k) => !ofMoving.includes(k));
     await inBatches(others, 20, async (k, i) => {
-      await store(c.node(i % 2), k, `during-${k}`, { w: 3, timeoutMs: SLOW }).catch((err: Error) => void failures.push(`${k}: ${why(err)}`));
+      await store(c.node(i % 2), k, `during-${k}`, { w: 3, timeoutMs: SLOW }).catch(
+        (err: Error) => void failures.push(`${k}: ${why(err)}`),
+      );
     });
     expect(failures.slice(0, 3), 'W=3 writes while the other partitions move').toEqual([]);
     await settle(c, 60_000);
@@ -389,6 +490,7 @@ describe('ex4-handoff: failures and requests during transfers', () => {
     const ring = c.node(0).ring;
     const expected = all.map((k) => [k, readOnly.includes(k) ? 'before' : `during-${k}`] as const);
     expectEveryReplica(ring, expected, all.length);
-    for (const node of c.names) expect(leftovers(ring, node), `partitions ${node} handed off whose data it still holds`).toEqual([]);
+    for (const node of c.names)
+      expect(leftovers(ring, node), `partitions ${node} handed off whose data it still holds`).toEqual([]);
   });
 });

@@ -9,8 +9,23 @@
  */
 import { Packr } from 'msgpackr';
 import { todo } from '../../shared/todo.js';
-import { forward, isFoldRequest, reply, type FoldRequest, type HandoffCommandResult, type Sender, type VnodeModule } from '../../shared/vnode.js';
-import { compareVersions, Disk, KvVnode as ReplicatedKvVnode, SERVICE, type Entry, type KvRequest } from '../ex3-coordinator/kv_vnode.js';
+import {
+  forward,
+  isFoldRequest,
+  reply,
+  type FoldRequest,
+  type HandoffCommandResult,
+  type Sender,
+  type VnodeModule,
+} from '../../shared/vnode.js';
+import {
+  compareVersions,
+  Disk,
+  KvVnode as ReplicatedKvVnode,
+  SERVICE,
+  type Entry,
+  type KvRequest,
+} from '../ex3-coordinator/kv_vnode.js';
 
 /** The KV vnode with handoff: exercise 3's vnode plus the callbacks below. */
 export class KvVnode extends ReplicatedKvVnode {
@@ -42,7 +57,12 @@ export class KvVnode extends ReplicatedKvVnode {
    */
   handleHandoffData(data: Uint8Array): void {
     void data;
-    todo('ex4-handoff', 4, import.meta.url, 'handleHandoffData(data): unpack [key, entry] and keep it only if it is newer than ours');
+    todo(
+      'ex4-handoff',
+      4,
+      import.meta.url,
+      'handleHandoffData(data): unpack [key, entry] and keep it only if it is newer than ours',
+    );
   }
 
   /**
@@ -55,8 +75,19 @@ export class KvVnode extends ReplicatedKvVnode {
   handleHandoffCommand(request: KvRequest | FoldRequest, sender: Sender): HandoffCommandResult {
     void sender;
     void forward;
-    if (isFoldRequest(request)) todo('ex4-handoff', 3, import.meta.url, 'answer the fold request: call request.foldFun(key, entry, acc) for every entry, reply(acc)');
-    return todo('ex4-handoff', 5, import.meta.url, `a ${request.type} arrived during a handoff: answer gets here, apply puts here and forward() them`);
+    if (isFoldRequest(request))
+      todo(
+        'ex4-handoff',
+        3,
+        import.meta.url,
+        'answer the fold request: call request.foldFun(key, entry, acc) for every entry, reply(acc)',
+      );
+    return todo(
+      'ex4-handoff',
+      5,
+      import.meta.url,
+      `a ${request.type} arrived during a handoff: answer gets here, apply puts here and forward() them`,
+    );
   }
 
   /** Step 2: a handoff to `target` is about to start. */

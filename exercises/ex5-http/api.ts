@@ -16,7 +16,12 @@ import { DEFAULTS, type QuorumOptions, type QuorumParamError } from '../ex3-coor
 
 /** The body of every error response. `details` (e.g. `param`, `needed`) sit next to the code. */
 export interface ErrorBody {
-  readonly error: { readonly status: number; readonly code: string; readonly message: string; readonly [detail: string]: unknown };
+  readonly error: {
+    readonly status: number;
+    readonly code: string;
+    readonly message: string;
+    readonly [detail: string]: unknown;
+  };
 }
 
 /**
@@ -74,7 +79,9 @@ export const SHARED_SCHEMAS = [
     type: 'object',
     required: ['key'],
     additionalProperties: false,
-    properties: { key: { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f/]+$' } },
+    properties: {
+      key: { type: 'string', minLength: 1, maxLength: MAX_KEY_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f/]+$' },
+    },
   },
   {
     // `?n=&w=&r=&timeout=`; each route uses the ones it needs (a write ignores r, a read w).
@@ -83,12 +90,21 @@ export const SHARED_SCHEMAS = [
     additionalProperties: false,
     properties: { n: positiveInt, w: positiveInt, r: positiveInt, timeout: timeoutParam },
   },
-  { $id: 'KeysQuery', type: 'object', additionalProperties: false, properties: { n: positiveInt, timeout: timeoutParam } },
+  {
+    $id: 'KeysQuery',
+    type: 'object',
+    additionalProperties: false,
+    properties: { n: positiveInt, timeout: timeoutParam },
+  },
   {
     $id: 'VnodeRef',
     type: 'object',
     required: ['partition', 'node', 'type'],
-    properties: { partition: { type: 'integer' }, node: { type: 'string' }, type: { type: 'string', enum: ['primary', 'fallback'] } },
+    properties: {
+      partition: { type: 'integer' },
+      node: { type: 'string' },
+      type: { type: 'string', enum: ['primary', 'fallback'] },
+    },
   },
   {
     $id: 'Version',
@@ -101,15 +117,29 @@ export const SHARED_SCHEMAS = [
     $id: 'WriteReply',
     type: 'object',
     required: ['key', 'version', 'answered'],
-    properties: { key: { type: 'string' }, version: { $ref: 'Version#' }, answered: { type: 'array', items: { $ref: 'VnodeRef#' } } },
+    properties: {
+      key: { type: 'string' },
+      version: { $ref: 'Version#' },
+      answered: { type: 'array', items: { $ref: 'VnodeRef#' } },
+    },
   },
   {
     $id: 'ReadReply',
     type: 'object',
     required: ['key', 'value', 'version', 'answered'],
-    properties: { key: { type: 'string' }, value: {}, version: { $ref: 'Version#' }, answered: { type: 'array', items: { $ref: 'VnodeRef#' } } },
+    properties: {
+      key: { type: 'string' },
+      value: {},
+      version: { $ref: 'Version#' },
+      answered: { type: 'array', items: { $ref: 'VnodeRef#' } },
+    },
   },
-  { $id: 'KeysReply', type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'string' } } } },
+  {
+    $id: 'KeysReply',
+    type: 'object',
+    required: ['keys'],
+    properties: { keys: { type: 'array', items: { type: 'string' } } },
+  },
   {
     $id: 'RingReply',
     type: 'object',
@@ -120,7 +150,14 @@ export const SHARED_SCHEMAS = [
       claimant: { type: 'string' },
       claimantUp: { type: 'boolean' },
       ringReady: { type: 'boolean' },
-      owners: { type: 'array', items: { type: 'object', required: ['partition', 'node'], properties: { partition: { type: 'integer' }, node: { type: 'string' } } } },
+      owners: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['partition', 'node'],
+          properties: { partition: { type: 'integer' }, node: { type: 'string' } },
+        },
+      },
       pending: {
         type: 'array',
         items: {
@@ -170,7 +207,11 @@ export const ref = (id: SchemaId) => ({ $ref: `${id}#` }) as const;
 export const replies = (ok: SchemaId) => ({ 200: ref(ok), '4xx': ref('ErrorBody'), '5xx': ref('ErrorBody') });
 
 /** The schema of a `/api/store/:key` route (key, quorum query) whose 200 is `ok`. */
-export const keyRoute = (ok: SchemaId) => ({ params: ref('KeyParams'), querystring: ref('QuorumQuery'), response: replies(ok) });
+export const keyRoute = (ok: SchemaId) => ({
+  params: ref('KeyParams'),
+  querystring: ref('QuorumQuery'),
+  response: replies(ok),
+});
 
 // --- requests ----------------------------------------------------------------------------
 
@@ -189,7 +230,12 @@ export type KeysRoute = { Querystring: { n?: number; timeout?: number } };
 
 /** Query parameters → the coordinator's options (missing ones take its DEFAULTS). */
 export function quorumOf(query: QuorumQuery): QuorumOptions {
-  return { n: query.n ?? DEFAULTS.n, w: query.w ?? DEFAULTS.w, r: query.r ?? DEFAULTS.r, timeoutMs: query.timeout ?? DEFAULTS.timeoutMs };
+  return {
+    n: query.n ?? DEFAULTS.n,
+    w: query.w ?? DEFAULTS.w,
+    r: query.r ?? DEFAULTS.r,
+    timeoutMs: query.timeout ?? DEFAULTS.timeoutMs,
+  };
 }
 
 /** The query parameter of a coordinator option: `timeoutMs` is `timeout` in the URL, the others keep their name. */
@@ -200,7 +246,8 @@ export const paramOf = (p: QuorumParamError['param']) => (p === 'timeoutMs' ? 't
  * @throws HttpError 400 `invalid_body`.
  */
 export async function requireBody(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined) throw new HttpError(400, 'invalid_body', 'PUT needs the value as a JSON body (content-type: application/json)');
+  if (request.body === undefined)
+    throw new HttpError(400, 'invalid_body', 'PUT needs the value as a JSON body (content-type: application/json)');
 }
 
 /** What the routes are registered with: the node they serve. */

@@ -63,7 +63,11 @@ interface Answer {
  * When `status` is given and the answer differs, throws with the response body in the message,
  * so an unfinished step's `ex5-http step N is not done yet: …` shows in the failure.
  */
-async function http(method: string, url: string, opts: { json?: unknown; raw?: string; type?: string; status?: number } = {}): Promise<Answer> {
+async function http(
+  method: string,
+  url: string,
+  opts: { json?: unknown; raw?: string; type?: string; status?: number } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = {};
   let body: string | undefined;
   if (opts.json !== undefined) {
@@ -100,7 +104,11 @@ const errorBody = (status: number, code: string, details: Record<string, unknown
   error: { status, code, message: expect.any(String), ...details },
 });
 
-const vnode = expect.objectContaining({ partition: expect.any(Number), node: expect.any(String), type: expect.stringMatching(/^(primary|fallback)$/) });
+const vnode = expect.objectContaining({
+  partition: expect.any(Number),
+  node: expect.any(String),
+  type: expect.stringMatching(/^(primary|fallback)$/),
+});
 
 /** Extra delay of the slow links in the timeout test: longer than the coordinator's default deadline (1000 ms). */
 const LATENCY_MS = 1500;
@@ -110,8 +118,11 @@ const primaries = (node: RingNode, key: string, n = 3) => preflist(node.ring, ch
 
 /** The first `count` keys `<prefix>-0`, `<prefix>-1`, … for which `wanted` holds. @throws if there are not that many among 1000. */
 function keysWhere(prefix: string, count: number, wanted: (key: string) => boolean): string[] {
-  const found = Array.from({ length: 1000 }, (_, i) => `${prefix}-${i}`).filter(wanted).slice(0, count);
-  if (found.length < count) throw new Error(`test setup: only ${found.length} of ${count} keys "${prefix}-…" found with the wanted replicas`);
+  const found = Array.from({ length: 1000 }, (_, i) => `${prefix}-${i}`)
+    .filter(wanted)
+    .slice(0, count);
+  if (found.length < count)
+    throw new Error(`test setup: only ${found.length} of ${count} keys "${prefix}-…" found with the wanted replicas`);
   return found;
 }
 
@@ -139,19 +150,32 @@ describe('ex5-http: the store', () => {
   it('PUT on one node, GET from every node: the value, its version and who answered', async () => {
     const { urls } = await start();
     const put = await http('PUT', store(urls[0]!, 'planet'), { json: { name: 'mars', moons: 2 }, status: 200 });
-    expect(put.body).toEqual({ key: 'planet', version: expect.objectContaining({ node: 'dev1@127.0.0.1' }), answered: expect.any(Array) });
+    expect(put.body).toEqual({
+      key: 'planet',
+      version: expect.objectContaining({ node: 'dev1@127.0.0.1' }),
+      answered: expect.any(Array),
+    });
     expect(put.body.answered.length).toBeGreaterThanOrEqual(2); // W = 2 by default
     expect(put.body.answered).toEqual(expect.arrayContaining([vnode]));
     for (const base of urls) {
       const got = await http('GET', store(base, 'planet'), { status: 200 });
       expect(got.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(got.body).toEqual({ key: 'planet', value: { name: 'mars', moons: 2 }, version: put.body.version, answered: expect.any(Array) });
+      expect(got.body).toEqual({
+        key: 'planet',
+        value: { name: 'mars', moons: 2 },
+        version: put.body.version,
+        answered: expect.any(Array),
+      });
       expect(got.body.answered.length).toBeGreaterThanOrEqual(2); // R = 2 by default
       for (const a of got.body.answered) expect(a).toEqual(vnode);
     }
     // n, w and r in the query are passed to the coordinator.
-    expect((await http('PUT', store(urls[1]!, 'planet', '?n=3&w=3'), { json: 'all three', status: 200 })).body.answered).toHaveLength(3);
-    expect((await http('GET', store(urls[2]!, 'planet', '?r=3&timeout=2000'), { status: 200 })).body).toMatchObject({ value: 'all three' });
+    expect(
+      (await http('PUT', store(urls[1]!, 'planet', '?n=3&w=3'), { json: 'all three', status: 200 })).body.answered,
+    ).toHaveLength(3);
+    expect((await http('GET', store(urls[2]!, 'planet', '?r=3&timeout=2000'), { status: 200 })).body).toMatchObject({
+      value: 'all three',
+    });
     expect((await http('GET', store(urls[0]!, 'planet', '?n=3&r=3'), { status: 200 })).body.answered).toHaveLength(3);
     // Any JSON value, under any key that is not a path: each written on one node, read on the next.
     const values: [string, unknown][] = [
@@ -171,7 +195,11 @@ describe('ex5-http: the store', () => {
     const { urls } = await start();
     const put = await http('PUT', store(urls[0]!, 'doomed'), { json: 1, status: 200 });
     const del = await http('DELETE', store(urls[1]!, 'doomed'), { status: 200 });
-    expect(del.body).toEqual({ key: 'doomed', version: expect.objectContaining({ node: 'dev2@127.0.0.1' }), answered: expect.any(Array) });
+    expect(del.body).toEqual({
+      key: 'doomed',
+      version: expect.objectContaining({ node: 'dev2@127.0.0.1' }),
+      answered: expect.any(Array),
+    });
     expect(del.body.answered.length).toBeGreaterThanOrEqual(2);
     expect(del.body.version).not.toEqual(put.body.version);
     const gone = await http('GET', store(urls[2]!, 'doomed', '?r=3'), { status: 404 });
@@ -195,7 +223,8 @@ describe('ex5-http: the store', () => {
     const { urls } = await start();
     const keys = Array.from({ length: 50 }, (_, i) => `key-${String(i).padStart(2, '0')}`);
     // W = 3: every replica has every write (and delete) before we list.
-    for (const [i, key] of keys.entries()) await http('PUT', store(urls[i % 3]!, key, '?w=3'), { json: i, status: 200 });
+    for (const [i, key] of keys.entries())
+      await http('PUT', store(urls[i % 3]!, key, '?w=3'), { json: i, status: 200 });
     const deleted = [keys[3]!, keys[17]!, keys[25]!, keys[40]!, keys[49]!];
     for (const key of deleted) await http('DELETE', store(urls[1]!, key, '?w=3'), { status: 200 });
     const live = keys.filter((k) => !deleted.includes(k)).sort();
@@ -203,7 +232,9 @@ describe('ex5-http: the store', () => {
       expect((await http('GET', `${base}/api/keys`, { status: 200 })).body).toEqual({ keys: live });
     }
     expect((await http('GET', `${urls[0]}/api/keys?n=3&timeout=2000`, { status: 200 })).body).toEqual({ keys: live });
-    expect((await http('GET', `${urls[0]}/api/keys?n=65`, { status: 400 })).body).toEqual(errorBody(400, 'invalid_param', { param: 'n' }));
+    expect((await http('GET', `${urls[0]}/api/keys?n=65`, { status: 400 })).body).toEqual(
+      errorBody(400, 'invalid_param', { param: 'n' }),
+    );
   });
 
   it('?n= is the number of copies: n=1 keeps a value on one vnode, n=2 on two; /api/keys?n=1 lists what was written with n=1', async () => {
@@ -211,19 +242,34 @@ describe('ex5-http: the store', () => {
     const base = urls[0]!;
     const node = c.node(0);
     /** For each of the key's 3 primaries, in order: does its vnode hold the key? */
-    const copies = (key: string) => Promise.all(primaries(node, key).map((p) => holds(c.node(p.node), p.partition, key)));
+    const copies = (key: string) =>
+      Promise.all(primaries(node, key).map((p) => holds(c.node(p.node), p.partition, key)));
     await http('PUT', store(base, 'single', '?n=1&w=1'), { json: 'one copy', status: 200 });
     await http('PUT', store(base, 'double', '?n=2&w=1'), { json: 'two copies', status: 200 });
     // A read of all 3 replicas from the same node: each vnode handled the writes before it.
-    expect((await http('GET', store(base, 'single', '?n=3&r=3'), { status: 200 })).body).toMatchObject({ value: 'one copy' });
-    expect((await http('GET', store(base, 'double', '?n=3&r=3'), { status: 200 })).body).toMatchObject({ value: 'two copies' });
-    expect(await copies('single'), 'which of the 3 primaries hold "single" (written with n=1)').toEqual([true, false, false]);
-    expect(await copies('double'), 'which of the 3 primaries hold "double" (written with n=2)').toEqual([true, true, false]);
+    expect((await http('GET', store(base, 'single', '?n=3&r=3'), { status: 200 })).body).toMatchObject({
+      value: 'one copy',
+    });
+    expect((await http('GET', store(base, 'double', '?n=3&r=3'), { status: 200 })).body).toMatchObject({
+      value: 'two copies',
+    });
+    expect(await copies('single'), 'which of the 3 primaries hold "single" (written with n=1)').toEqual([
+      true,
+      false,
+      false,
+    ]);
+    expect(await copies('double'), 'which of the 3 primaries hold "double" (written with n=2)').toEqual([
+      true,
+      true,
+      false,
+    ]);
     // Listing keys written with n=1 needs a plan with n=1: each key is on its first vnode only.
     const solo = Array.from({ length: 30 }, (_, i) => `solo-${String(i).padStart(2, '0')}`);
-    for (const [i, key] of solo.entries()) await http('PUT', store(urls[i % 3]!, key, '?n=1&w=1'), { json: i, status: 200 });
+    for (const [i, key] of solo.entries())
+      await http('PUT', store(urls[i % 3]!, key, '?n=1&w=1'), { json: i, status: 200 });
     const all = [...solo, 'single', 'double'].sort();
-    for (const url of urls) expect((await http('GET', `${url}/api/keys?n=1`, { status: 200 })).body).toEqual({ keys: all });
+    for (const url of urls)
+      expect((await http('GET', `${url}/api/keys?n=1`, { status: 200 })).body).toEqual({ keys: all });
   });
 });
 
@@ -259,9 +305,15 @@ describe('ex5-http: errors', () => {
     const { urls } = await start();
     const res = await http('PUT', store(urls[0]!, 'typed'), { raw: 'hello', type: 'text/plain', status: 415 });
     expect(res.body).toEqual(errorBody(415, 'unsupported_media_type'));
-    expect((await http('PUT', store(urls[0]!, 'typed'), { raw: '{"oops', type: 'application/json', status: 400 })).body).toEqual(errorBody(400, 'invalid_body'));
+    expect(
+      (await http('PUT', store(urls[0]!, 'typed'), { raw: '{"oops', type: 'application/json', status: 400 })).body,
+    ).toEqual(errorBody(400, 'invalid_body'));
     await http('GET', store(urls[1]!, 'typed'), { status: 404 });
-    await http('PUT', store(urls[0]!, 'typed'), { raw: '"json"', type: 'application/json; charset=utf-8', status: 200 });
+    await http('PUT', store(urls[0]!, 'typed'), {
+      raw: '"json"',
+      type: 'application/json; charset=utf-8',
+      status: 200,
+    });
     expect((await http('GET', store(urls[1]!, 'typed'), { status: 200 })).body).toMatchObject({ value: 'json' });
   });
 
@@ -277,13 +329,20 @@ describe('ex5-http: errors', () => {
 
   it('unknown routes → 404 JSON of the same shape, told apart from a missing key by its code', async () => {
     const { urls } = await start();
-    for (const [method, path] of [['GET', '/api/nope'], ['POST', '/api/store/k'], ['GET', '/api/store/a/b'], ['GET', '/']]) {
+    for (const [method, path] of [
+      ['GET', '/api/nope'],
+      ['POST', '/api/store/k'],
+      ['GET', '/api/store/a/b'],
+      ['GET', '/'],
+    ]) {
       const res = await http(method!, `${urls[0]}${path}`, { status: 404 });
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(res.body.error).toMatchObject({ status: 404, message: expect.any(String) });
       expect(res.body.error.code).not.toBe('not_found');
     }
-    expect((await http('GET', store(urls[0]!, 'k'), { status: 404 })).body).toEqual(errorBody(404, 'not_found', { key: 'k', answered: expect.any(Array) }));
+    expect((await http('GET', store(urls[0]!, 'k'), { status: 404 })).body).toEqual(
+      errorBody(404, 'not_found', { key: 'k', answered: expect.any(Array) }),
+    );
   });
 
   it('too few vnodes answer → 503 quorum_not_reached with needed, asked, answered and the replies', async () => {
@@ -296,8 +355,14 @@ describe('ex5-http: errors', () => {
     // With 3 nodes nearly every key has a replica on each node, so: with N = 2, a key neither
     // of whose primaries lives on the coordinator (once it is cut off, nobody answers), and
     // with N = 3, a key with exactly one replica on the coordinator (one answer is not W = 2).
-    const [key] = keysWhere('cut', 1, (k) => primaries(coordinator, k, 2).every((p) => p.node !== coordinator.name)) as [string];
-    const [mine] = keysWhere('own', 1, (k) => primaries(coordinator, k).filter((p) => p.node === coordinator.name).length === 1) as [string];
+    const [key] = keysWhere('cut', 1, (k) =>
+      primaries(coordinator, k, 2).every((p) => p.node !== coordinator.name),
+    ) as [string];
+    const [mine] = keysWhere(
+      'own',
+      1,
+      (k) => primaries(coordinator, k).filter((p) => p.node === coordinator.name).length === 1,
+    ) as [string];
     const nemesis = new Nemesis(c, testSeed('ex5 partition'));
     nemesis.isolate(coordinator.name);
     const settled = await Promise.allSettled([
@@ -322,13 +387,23 @@ describe('ex5-http: errors', () => {
       }),
     );
     expect(put.body.error.asked).toEqual(primaries(coordinator, key, 2).map((p) => ({ ...p, type: 'primary' })));
-    expect(get.body.error).toMatchObject({ code: 'quorum_not_reached', reason: 'timeout', op: 'fetch', needed: 2, answered: [] });
+    expect(get.body.error).toMatchObject({
+      code: 'quorum_not_reached',
+      reason: 'timeout',
+      op: 'fetch',
+      needed: 2,
+      answered: [],
+    });
     expect(half.body.error).toMatchObject({ code: 'quorum_not_reached', reason: 'timeout', needed: 2 });
     expect(half.body.error.asked).toHaveLength(3);
-    expect(half.body.error.answered).toEqual([{ partition: expect.any(Number), node: coordinator.name, type: 'primary' }]);
+    expect(half.body.error.answered).toEqual([
+      { partition: expect.any(Number), node: coordinator.name, type: 'primary' },
+    ]);
     expect(half.body.error.replies).toEqual([{ ok: true, from: half.body.error.answered[0] }]);
     nemesis.heal();
-    await waitFor('every node to see every node up', () => c.nodes.every((n) => n.upNodes(SERVICE).length === 3), { timeoutMs: 10_000 });
+    await waitFor('every node to see every node up', () => c.nodes.every((n) => n.upNodes(SERVICE).length === 3), {
+      timeoutMs: 10_000,
+    });
     await http('PUT', store(base, key, '?n=2&w=2'), { json: 'back', status: 200 });
   });
 
@@ -337,11 +412,14 @@ describe('ex5-http: errors', () => {
     const coordinator = c.node(0);
     const base = urls[0]!;
     // Keys neither of whose 2 primaries is on the coordinator: every answer crosses a slow link.
-    const [toRead, toWrite, toDelete] = keysWhere('far', 3, (k) => primaries(coordinator, k, 2).every((p) => p.node !== coordinator.name)) as [string, string, string];
+    const [toRead, toWrite, toDelete] = keysWhere('far', 3, (k) =>
+      primaries(coordinator, k, 2).every((p) => p.node !== coordinator.name),
+    ) as [string, string, string];
     await http('PUT', store(base, toRead, '?n=2&w=2'), { json: 'far away', status: 200 });
     await http('PUT', store(base, toDelete, '?n=2&w=2'), { json: 'doomed', status: 200 });
     const nemesis = new Nemesis(c, testSeed('ex5 latency'));
-    for (const other of c.nodes.filter((n) => n !== coordinator)) nemesis.latency(other.name, coordinator.name, LATENCY_MS);
+    for (const other of c.nodes.filter((n) => n !== coordinator))
+      nemesis.latency(other.name, coordinator.name, LATENCY_MS);
     const timed = async (send: Promise<Answer>) => {
       const t0 = Date.now();
       return { ...(await send), ms: Date.now() - t0 };
@@ -363,7 +441,16 @@ describe('ex5-http: errors', () => {
     expect(get.body.answered).toHaveLength(2);
     expect(put.body.answered).toHaveLength(2);
     expect(del.body.answered).toHaveLength(2);
-    expect(quick.body).toEqual(errorBody(503, 'quorum_not_reached', { reason: 'timeout', op: 'fetch', needed: 2, asked: expect.any(Array), answered: [], replies: [] }));
+    expect(quick.body).toEqual(
+      errorBody(503, 'quorum_not_reached', {
+        reason: 'timeout',
+        op: 'fetch',
+        needed: 2,
+        asked: expect.any(Array),
+        answered: [],
+        replies: [],
+      }),
+    );
     nemesis.heal();
   });
 
@@ -373,17 +460,37 @@ describe('ex5-http: errors', () => {
     const dead = c.names[2]!;
     const [hinted] = keysWhere('hinted', 1, (k) => primaries(c.node(0), k).some((p) => p.node === dead)) as [string];
     await c.kill(2);
-    await waitFor(`${c.names[0]} to count ${dead} as down`, () => !c.node(0).upNodes(SERVICE).includes(dead), { timeoutMs: 10_000 });
+    await waitFor(`${c.names[0]} to count ${dead} as down`, () => !c.node(0).upNodes(SERVICE).includes(dead), {
+      timeoutMs: 10_000,
+    });
     // n = 64 is every partition: the dead node's partitions have no other node to fall back on.
     const put = await http('PUT', store(base, 'everywhere', '?n=64&w=64'), { json: 1, status: 503 });
     expect(put.headers.get('retry-after')).toBeTruthy();
-    expect(put.body).toEqual(errorBody(503, 'quorum_not_reached', { reason: 'unavailable', op: 'store', needed: 64, asked: [], answered: [], replies: [] }));
+    expect(put.body).toEqual(
+      errorBody(503, 'quorum_not_reached', {
+        reason: 'unavailable',
+        op: 'store',
+        needed: 64,
+        asked: [],
+        answered: [],
+        replies: [],
+      }),
+    );
     const get = await http('GET', store(base, 'everywhere', '?n=64&r=64'), { status: 503 });
-    expect(get.body.error).toMatchObject({ code: 'quorum_not_reached', reason: 'unavailable', op: 'fetch', needed: 64 });
+    expect(get.body.error).toMatchObject({
+      code: 'quorum_not_reached',
+      reason: 'unavailable',
+      op: 'fetch',
+      needed: 64,
+    });
     // Sloppy quorum: with N = 3 a fallback stands in for the dead primary, and W = 3 succeeds.
     const res = await http('PUT', store(base, hinted, '?w=3'), { json: 'sloppy', status: 200 });
     expect(res.body.answered).toHaveLength(3);
-    expect(res.body.answered).toContainEqual({ partition: expect.any(Number), node: expect.any(String), type: 'fallback' });
+    expect(res.body.answered).toContainEqual({
+      partition: expect.any(Number),
+      node: expect.any(String),
+      type: 'fallback',
+    });
   });
 });
 
@@ -392,7 +499,13 @@ describe('ex5-http: ring and members', () => {
     const { c, urls } = await start();
     for (const [i, base] of urls.entries()) {
       const { body } = await http('GET', `${base}/api/ring`, { status: 200 });
-      expect(body).toMatchObject({ node: c.node(i).name, ringSize: 64, claimant: c.node(0).ring.claimant, ringReady: true, pending: [] });
+      expect(body).toMatchObject({
+        node: c.node(i).name,
+        ringSize: 64,
+        claimant: c.node(0).ring.claimant,
+        ringReady: true,
+        pending: [],
+      });
       expect(body.owners).toEqual(c.node(0).ring.owners.map((node, partition) => ({ partition, node })));
     }
   });

@@ -16,9 +16,27 @@
  * Every node serves every key: the coordinator runs on whichever node got the request.
  */
 import { todo } from '../../shared/todo.js';
-import { DEFAULTS, fetch, QuorumError, QuorumParamError, remove, store } from '../../solutions/ex3-coordinator/coordinator.js';
+import {
+  DEFAULTS,
+  fetch,
+  QuorumError,
+  QuorumParamError,
+  remove,
+  store,
+} from '../../solutions/ex3-coordinator/coordinator.js';
 import { listKeys } from './list_keys.js';
-import { type HttpError, keyRoute, paramOf, quorumOf, ref, replies, requireBody, type KeyRoute, type KeysRoute, type RoutesPlugin } from './api.js';
+import {
+  type HttpError,
+  keyRoute,
+  paramOf,
+  quorumOf,
+  ref,
+  replies,
+  requireBody,
+  type KeyRoute,
+  type KeysRoute,
+  type RoutesPlugin,
+} from './api.js';
 
 /**
  * Step 4: the coordinator's typed errors as HTTP errors; undefined for any other error (the
@@ -35,7 +53,12 @@ export function coordinatorError(err: unknown): HttpError | undefined {
   void QuorumParamError;
   void QuorumError;
   const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return todo('ex5-http', 4, import.meta.url, `coordinatorError(): map QuorumParamError to 400 and QuorumError to 503 (this request failed with ${what})`);
+  return todo(
+    'ex5-http',
+    4,
+    import.meta.url,
+    `coordinatorError(): map QuorumParamError to 400 and QuorumError to 503 (this request failed with ${what})`,
+  );
 }
 
 /**
@@ -48,33 +71,62 @@ export const routes: RoutesPlugin = async (app, { node }) => {
     // Step 1: store the body under the key, answer with the version and who acknowledged.
     void store;
     void quorumOf;
-    return todo('ex5-http', 1, import.meta.url, `PUT /api/store/:key: store(node, key, request.body, quorumOf(request.query)), answer { key, version, answered } (key "${request.params.key}")`);
+    return todo(
+      'ex5-http',
+      1,
+      import.meta.url,
+      `PUT /api/store/:key: store(node, key, request.body, quorumOf(request.query)), answer { key, version, answered } (key "${request.params.key}")`,
+    );
   });
 
   app.get<KeyRoute>('/api/store/:key', { schema: keyRoute('ReadReply') }, async (request) => {
     // Step 2: a quorum read; a missing or deleted key is a 404 that says who answered.
     void fetch;
-    return todo('ex5-http', 2, import.meta.url, `GET /api/store/:key: fetch(), answer { key, value, version, answered }, or throw HttpError 404 not_found with { key, answered } (key "${request.params.key}")`);
+    return todo(
+      'ex5-http',
+      2,
+      import.meta.url,
+      `GET /api/store/:key: fetch(), answer { key, value, version, answered }, or throw HttpError 404 not_found with { key, answered } (key "${request.params.key}")`,
+    );
   });
 
   app.delete<KeyRoute>('/api/store/:key', { schema: keyRoute('WriteReply') }, async (request) => {
     // Step 3: a delete is a write of a tombstone.
     void remove;
-    return todo('ex5-http', 3, import.meta.url, `DELETE /api/store/:key: remove(), answer { key, version, answered } (key "${request.params.key}")`);
+    return todo(
+      'ex5-http',
+      3,
+      import.meta.url,
+      `DELETE /api/store/:key: remove(), answer { key, version, answered } (key "${request.params.key}")`,
+    );
   });
 
-  app.get<KeysRoute>('/api/keys', { schema: { querystring: ref('KeysQuery'), response: replies('KeysReply') } }, async (request) => {
-    // Step 5: list every live key through a coverage request.
-    void listKeys;
-    void DEFAULTS;
-    void request;
-    return todo('ex5-http', 5, import.meta.url, 'GET /api/keys: listKeys(node, { n, timeoutMs }) from the query (n, timeout), answer { keys }');
-  });
+  app.get<KeysRoute>(
+    '/api/keys',
+    { schema: { querystring: ref('KeysQuery'), response: replies('KeysReply') } },
+    async (request) => {
+      // Step 5: list every live key through a coverage request.
+      void listKeys;
+      void DEFAULTS;
+      void request;
+      return todo(
+        'ex5-http',
+        5,
+        import.meta.url,
+        'GET /api/keys: listKeys(node, { n, timeoutMs }) from the query (n, timeout), answer { keys }',
+      );
+    },
+  );
 
   app.get('/api/ring', { schema: { response: replies('RingReply') } }, async () => {
     // Step 6: ring_status as JSON, plus who owns each partition.
     void node;
-    return todo('ex5-http', 6, import.meta.url, 'GET /api/ring: { node, ...node.ringStatusData(), owners: [{ partition, node }] } from node.ring.owners');
+    return todo(
+      'ex5-http',
+      6,
+      import.meta.url,
+      'GET /api/ring: { node, ...node.ringStatusData(), owners: [{ partition, node }] } from node.ring.owners',
+    );
   });
 
   app.get('/api/members', { schema: { response: replies('MembersReply') } }, async () => {

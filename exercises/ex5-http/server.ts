@@ -36,7 +36,12 @@ type CoordinatorErrors = HttpApi['coordinatorError'];
 function invalidParam(err: FastifyError): HttpError {
   const first = err.validation?.[0];
   const params = (first?.params ?? {}) as { additionalProperty?: string; missingProperty?: string };
-  const param = first?.instancePath.split('/')[1] || params.additionalProperty || params.missingProperty || err.validationContext || 'request';
+  const param =
+    first?.instancePath.split('/')[1] ||
+    params.additionalProperty ||
+    params.missingProperty ||
+    err.validationContext ||
+    'request';
   const message =
     first?.keyword === 'additionalProperties'
       ? `unknown ${err.validationContext} parameter "${param}"`
@@ -55,9 +60,18 @@ function toHttpError(err: unknown, request: FastifyRequest, coordinatorError: Co
   if (fe.validation) return invalidParam(fe as FastifyError);
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpError(413, 'body_too_large', `the body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`, { limit: request.routeOptions.bodyLimit });
+      return new HttpError(
+        413,
+        'body_too_large',
+        `the body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`,
+        { limit: request.routeOptions.bodyLimit },
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new HttpError(415, 'unsupported_media_type', `send the value as JSON with content-type: application/json (got ${request.headers['content-type'] ?? 'none'})`);
+      return new HttpError(
+        415,
+        'unsupported_media_type',
+        `send the value as JSON with content-type: application/json (got ${request.headers['content-type'] ?? 'none'})`,
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new HttpError(400, 'invalid_body', fe.message ?? 'the body is not valid JSON');
@@ -85,7 +99,12 @@ function toHttpError(err: unknown, request: FastifyRequest, coordinatorError: Co
   return new HttpError(500, 'internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
 }
 
-function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply, coordinatorError: CoordinatorErrors): FastifyReply {
+function sendError(
+  err: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  coordinatorError: CoordinatorErrors,
+): FastifyReply {
   const e = toHttpError(err, request, coordinatorError);
   if (e.status === 503) void reply.header('retry-after', '1');
   return reply.status(e.status).type('application/json').send(e.toBody());
@@ -97,7 +116,8 @@ function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply, c
  * (it does not stop the node).
  */
 export function buildServer(node: RingNode, api: HttpApi, opts: ServerOptions = {}): FastifyInstance {
-  const send = (err: unknown, request: FastifyRequest, reply: FastifyReply) => sendError(err, request, reply, api.coordinatorError);
+  const send = (err: unknown, request: FastifyRequest, reply: FastifyReply) =>
+    sendError(err, request, reply, api.coordinatorError);
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     logger: opts.logger ?? false,
@@ -116,7 +136,14 @@ export function buildServer(node: RingNode, api: HttpApi, opts: ServerOptions = 
   // Set on the root instance, so the routes plugin (a child context) inherits them.
   app.setErrorHandler(send);
   app.setNotFoundHandler((request, reply) =>
-    send(new HttpError(404, 'route_not_found', `no route ${request.method} ${request.url}`, { method: request.method, url: request.url }), request, reply),
+    send(
+      new HttpError(404, 'route_not_found', `no route ${request.method} ${request.url}`, {
+        method: request.method,
+        url: request.url,
+      }),
+      request,
+      reply,
+    ),
   );
   // Loaded when the server starts (listen, ready or inject); an error in it fails that call.
   void app.register(api.routes, { node });

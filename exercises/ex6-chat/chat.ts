@@ -39,7 +39,12 @@ export async function handleLine(session: Session, line: string): Promise<Reply[
   void HELP;
   void checkWord;
   void roomCommand;
-  return todo('ex6-chat', 3, import.meta.url, `handleLine(): answer the line ${JSON.stringify(line)} (command ${JSON.stringify(cmd ?? '')}): empty, help, quit, set-name, the name check, then roomCommand() or "sorry, I don't understand"`);
+  return todo(
+    'ex6-chat',
+    3,
+    import.meta.url,
+    `handleLine(): answer the line ${JSON.stringify(line)} (command ${JSON.stringify(cmd ?? '')}): empty, help, quit, set-name, the name check, then roomCommand() or "sorry, I don't understand"`,
+  );
 }
 
 /**
@@ -47,16 +52,27 @@ export async function handleLine(session: Session, line: string): Promise<Reply[
  * after `cmd`; `line` is the whole line (the message of `say` keeps its inner spaces).
  * @returns the replies, or undefined if `cmd` is not a room command.
  */
-export async function roomCommand(session: Session, cmd: string, args: readonly string[], line: string): Promise<Reply[] | undefined> {
+export async function roomCommand(
+  session: Session,
+  cmd: string,
+  args: readonly string[],
+  line: string,
+): Promise<Reply[] | undefined> {
   if (!['join', 'say', 'leave', 'who'].includes(cmd)) return undefined;
   void session;
   void line;
   void [joinRoom, sayRoom, leaveRoom, whoRoom, history, rest];
-  return todo('ex6-chat', 4, import.meta.url, `roomCommand(): "${cmd} ${args.join(' ')}" through joinRoom/sayRoom/leaveRoom/whoRoom, answered with the protocol's lines`);
+  return todo(
+    'ex6-chat',
+    4,
+    import.meta.url,
+    `roomCommand(): "${cmd} ${args.join(' ')}" through joinRoom/sayRoom/leaveRoom/whoRoom, answered with the protocol's lines`,
+  );
 }
 
 /**
  * Start the chat servers of `node` (TCP, and WebSocket with `opts.wsPort`), answering each line
  * with {@link handleLine}. @throws the listen error (e.g. EADDRINUSE).
  */
-export const startChat = (node: RingNode, opts?: ChatOptions): Promise<ChatServer> => startChatServer(node, handleLine, opts);
+export const startChat = (node: RingNode, opts?: ChatOptions): Promise<ChatServer> =>
+  startChatServer(node, handleLine, opts);

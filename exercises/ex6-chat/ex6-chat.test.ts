@@ -16,7 +16,15 @@ import { TestCluster } from '../../shared/harness/cluster.js';
 import { AbortWait, waitFor } from '../../shared/harness/wait.js';
 import type { NodeTiming, RingNode } from '../../shared/node.js';
 import { members, preflist } from '../../shared/ring.js';
-import { HISTORY_MAX, HISTORY_SHOWN, SERVICE, TOPIC, type ChatPush, type Member, type RoomEvent } from './room_types.js';
+import {
+  HISTORY_MAX,
+  HISTORY_SHOWN,
+  SERVICE,
+  TOPIC,
+  type ChatPush,
+  type Member,
+  type RoomEvent,
+} from './room_types.js';
 import { joinRoom, leaveRoom, roomApl, roomRequest, sayRoom, whoRoom } from './rooms.js';
 import type { ChatServer } from './server.js';
 
@@ -61,7 +69,13 @@ async function start(): Promise<{ c: TestCluster; servers: ChatServer[] }> {
  * a push and a reply from one node to another travel the same link, in order.
  */
 async function settle(node: RingNode, room: string): Promise<void> {
-  await roomRequest(node, room, (broadcast) => ({ type: 'who', room, up: node.upNodes(SERVICE), broadcast }), { w: 3 }, false);
+  await roomRequest(
+    node,
+    room,
+    (broadcast) => ({ type: 'who', room, up: node.upNodes(SERVICE), broadcast }),
+    { w: 3 },
+    false,
+  );
 }
 
 // --- the clients (shared/harness/chat_client.ts) ------------------------------------------
@@ -122,9 +136,21 @@ describe('ex6-chat: the line protocol', () => {
     await c.expect(GREETING);
     await c.ask('set-name ada', 'ok your name is ada');
     await c.ask('set-name ada.l', 'ok your name is ada.l'); // a new name, before joining rooms
-    await c.ask('help', 'commands:', /set-name <name>/, /join <room>/, /say <room> <message>/, /leave <room>/, /who <room>/, /help/, /quit/);
+    await c.ask(
+      'help',
+      'commands:',
+      /set-name <name>/,
+      /join <room>/,
+      /say <room> <message>/,
+      /leave <room>/,
+      /who <room>/,
+      /help/,
+      /quit/,
+    );
     // Byte for byte: each answer is its lines, then "> ".
-    expect(c.raw).toMatch(/^connected to dev1@127\.0\.0\.1! [^\n]*\n> ok your name is ada\n> ok your name is ada\.l\n> commands:\n(?:[^\n]*\n){7}> $/);
+    expect(c.raw).toMatch(
+      /^connected to dev1@127\.0\.0\.1! [^\n]*\n> ok your name is ada\n> ok your name is ada\.l\n> commands:\n(?:[^\n]*\n){7}> $/,
+    );
     c.line('quit');
     await c.expectClosed('bye');
   }, 20_000);
@@ -260,7 +286,13 @@ describe('ex6-chat: rooms across nodes', () => {
     const bob = await named(servers[1]!, 'bob');
     const cat = await named(servers[2]!, 'cat');
     const dan = await named(servers[2]!, 'dan');
-    for (const [c, name] of [[ada, 'ada'], [bob, 'bob'], [cat, 'cat'], [dan, 'dan']] as const) await join(c, name, 'lobby');
+    for (const [c, name] of [
+      [ada, 'ada'],
+      [bob, 'bob'],
+      [cat, 'cat'],
+      [dan, 'dan'],
+    ] as const)
+      await join(c, name, 'lobby');
     await ada.expect('* bob has joined lobby');
     await ada.expect('* cat has joined lobby');
     await ada.expect('* dan has joined lobby');
@@ -313,7 +345,7 @@ describe('ex6-chat: rooms across nodes', () => {
     for (let i = 0; i < 64; i++) junk.send('z'.repeat(16 * 1024));
     junk.send('\r\n');
     await junk.expect(TOO_LONG);
-    await junk.ask('x'.repeat(1024), "must set a name before joining/chatting"); // 1024 bytes is fine
+    await junk.ask('x'.repeat(1024), 'must set a name before joining/chatting'); // 1024 bytes is fine
     await junk.ask('set-name ada lovelace', BAD_NAME);
     await junk.ask('set-name', BAD_NAME);
     await junk.ask(`set-name ${'n'.repeat(33)}`, BAD_NAME);
@@ -343,7 +375,9 @@ describe('ex6-chat: rooms across nodes', () => {
     const { c, servers } = await start();
     const dev3 = c.node(2);
     // A room whose first replica (the one that pushes the lines) is on the node we kill.
-    const room = Array.from({ length: 200 }, (_, i) => `room${i}`).find((r) => preflist(dev3.ring, chashKey('room', r))[0]?.node === dev3.name)!;
+    const room = Array.from({ length: 200 }, (_, i) => `room${i}`).find(
+      (r) => preflist(dev3.ring, chashKey('room', r))[0]?.node === dev3.name,
+    )!;
     const ada = await named(servers[0]!, 'ada');
     const bob = await named(servers[1]!, 'bob');
     const cat = await named(servers[2]!, 'cat');
@@ -358,7 +392,11 @@ describe('ex6-chat: rooms across nodes', () => {
     await cat.expect(`${room} - ada: before`);
 
     await c.kill(2);
-    await waitFor('dev1 and dev2 to see dev3 down', () => c.nodes.every((n) => !n.upNodes(SERVICE).includes(dev3.name)), { timeoutMs: 5000 });
+    await waitFor(
+      'dev1 and dev2 to see dev3 down',
+      () => c.nodes.every((n) => !n.upNodes(SERVICE).includes(dev3.name)),
+      { timeoutMs: 5000 },
+    );
     // First thing after the kill: who no longer lists cat, whose node is gone.
     await ada.ask(`who ${room}`, `in ${room}: ada, bob`);
     await ada.ask(`say ${room} after`, `${room} - ada: after`);
@@ -391,7 +429,11 @@ describe('ex6-chat: rooms across nodes', () => {
     await joinRoom(dev1, 'lobby', ghost);
     await ada.expect('* ghost has joined lobby');
     await bob.expect('* ghost has joined lobby');
-    await waitFor('the room to forget the ghost', async () => !(await whoRoom(dev1, 'lobby')).some((m) => m.name === 'ghost'), { timeoutMs: STEP_MS });
+    await waitFor(
+      'the room to forget the ghost',
+      async () => !(await whoRoom(dev1, 'lobby')).some((m) => m.name === 'ghost'),
+      { timeoutMs: STEP_MS },
+    );
     await ada.expectQuiet('lobby'); // from dev1 first: every replica has handled the ghost's leave
     await bob.expectQuiet('lobby');
     await ada.ask('who lobby', 'in lobby: ada, bob');
@@ -417,12 +459,28 @@ describe('ex6-chat: WebSocket', () => {
     await ws.expect({ type: 'ok', cmd: 'set-name', text: 'ok your name is wendy', name: 'wendy' });
     ws.send({ cmd: 'join', room: 'lobby' });
     await ws.expect({ type: 'ok', cmd: 'join', room: 'lobby', text: joinedLine('lobby') });
-    await ws.expect({ type: 'history', room: 'lobby', messages: [expect.objectContaining({ name: 'ada', text: 'anyone?' })] });
-    await ws.expect({ type: 'notice', room: 'lobby', name: 'wendy', event: 'joined', text: '* wendy has joined lobby' });
+    await ws.expect({
+      type: 'history',
+      room: 'lobby',
+      messages: [expect.objectContaining({ name: 'ada', text: 'anyone?' })],
+    });
+    await ws.expect({
+      type: 'notice',
+      room: 'lobby',
+      name: 'wendy',
+      event: 'joined',
+      text: '* wendy has joined lobby',
+    });
     await ada.expect('* wendy has joined lobby');
 
     ws.send({ cmd: 'say', room: 'lobby', text: 'hello from a browser' });
-    await ws.expect({ type: 'message', room: 'lobby', name: 'wendy', text: 'hello from a browser', line: 'lobby - wendy: hello from a browser' });
+    await ws.expect({
+      type: 'message',
+      room: 'lobby',
+      name: 'wendy',
+      text: 'hello from a browser',
+      line: 'lobby - wendy: hello from a browser',
+    });
     await ada.expect('lobby - wendy: hello from a browser');
     await ada.ask('say lobby welcome, wendy', 'lobby - ada: welcome, wendy');
     await ws.expect({ type: 'message', room: 'lobby', name: 'ada', text: 'welcome, wendy' });
@@ -465,11 +523,20 @@ function recordPushes(node: RingNode): Map<string, RoomEvent[]> {
  * and one that lags behind may get two lines said on different nodes in either order (a join
  * merges the replicas' lines by time), so the order it appended them in is not compared.
  */
-async function replica(node: RingNode, partition: number, room: string): Promise<{ members: string[]; lines: string[] } | undefined> {
+async function replica(
+  node: RingNode,
+  partition: number,
+  room: string,
+): Promise<{ members: string[]; lines: string[] } | undefined> {
   const held = await inspectVnode(node, SERVICE, partition, (v: RoomVnode) => {
     const r = v.rooms.get(room);
     const byTime = [...(r?.history ?? [])].sort((a, b) => a.at - b.at);
-    return r && { members: [...r.members.values()].map((m) => m.name).sort(), lines: byTime.map((h) => `${h.name}: ${h.text}`) };
+    return (
+      r && {
+        members: [...r.members.values()].map((m) => m.name).sort(),
+        lines: byTime.map((h) => `${h.name}: ${h.text}`),
+      }
+    );
   });
   return held ?? undefined;
 }
@@ -486,12 +553,20 @@ describe('ex6-chat: rooms on the ring', () => {
     const bob: Member = { name: 'bob', node: dev2.name, conn: 't.2' };
     expect(await joinRoom(dev3, 'lobby', ada)).toEqual([]);
     expect(await joinRoom(dev1, 'lobby', bob)).toEqual([]);
-    for (const [i, text] of ['one', 'two', 'three'].entries()) await sayRoom(c.node(i), 'lobby', i === 1 ? bob : ada, text);
+    for (const [i, text] of ['one', 'two', 'three'].entries())
+      await sayRoom(c.node(i), 'lobby', i === 1 ? bob : ada, text);
     const expected = ['* ada joined lobby', '* bob joined lobby', 'ada: one', 'bob: two', 'ada: three'];
-    await waitFor('ada and bob to get every event', () => texts(pushes[0]!.get('t.1')).length >= 5 && texts(pushes[1]!.get('t.2')).length >= 4);
+    await waitFor(
+      'ada and bob to get every event',
+      () => texts(pushes[0]!.get('t.1')).length >= 5 && texts(pushes[1]!.get('t.2')).length >= 4,
+    );
     // A marker after everything: any duplicate push would have arrived before it.
     await sayRoom(dev2, 'lobby', bob, 'marker');
-    await waitFor('the marker', () => texts(pushes[0]!.get('t.1')).includes('bob: marker') && texts(pushes[1]!.get('t.2')).includes('bob: marker'));
+    await waitFor(
+      'the marker',
+      () =>
+        texts(pushes[0]!.get('t.1')).includes('bob: marker') && texts(pushes[1]!.get('t.2')).includes('bob: marker'),
+    );
     expect(texts(pushes[0]!.get('t.1'))).toEqual([...expected, 'bob: marker']);
     expect(texts(pushes[1]!.get('t.2'))).toEqual([...expected.slice(1), 'bob: marker']);
     expect(pushes[2]!.size).toBe(0); // nobody on dev3
@@ -500,20 +575,39 @@ describe('ex6-chat: rooms on the ring', () => {
     const apl = roomApl(dev1, 'lobby');
     expect(apl.map((e) => e.type)).toEqual(['primary', 'primary', 'primary']);
     for (const e of apl) {
-      await waitFor(`replica ${e.partition}@${e.node} to have everything`, async () => {
-        const r = await replica(c.node(e.node), e.partition, 'lobby');
-        return r && r.lines.length === 4 && r;
-      }, { timeoutMs: STEP_MS });
-      expect(await replica(c.node(e.node), e.partition, 'lobby')).toEqual({ members: ['ada', 'bob'], lines: ['ada: one', 'bob: two', 'ada: three', 'bob: marker'] });
+      await waitFor(
+        `replica ${e.partition}@${e.node} to have everything`,
+        async () => {
+          const r = await replica(c.node(e.node), e.partition, 'lobby');
+          return r && r.lines.length === 4 && r;
+        },
+        { timeoutMs: STEP_MS },
+      );
+      expect(await replica(c.node(e.node), e.partition, 'lobby')).toEqual({
+        members: ['ada', 'bob'],
+        lines: ['ada: one', 'bob: two', 'ada: three', 'bob: marker'],
+      });
     }
     // A retried say (same id) is stored and pushed once.
-    const retry = (broadcast: boolean) => ({ type: 'say' as const, room: 'lobby', member: ada, id: 'retry-1', at: Date.now(), text: 'once', up: dev1.upNodes(SERVICE), broadcast });
+    const retry = (broadcast: boolean) => ({
+      type: 'say' as const,
+      room: 'lobby',
+      member: ada,
+      id: 'retry-1',
+      at: Date.now(),
+      text: 'once',
+      up: dev1.upNodes(SERVICE),
+      broadcast,
+    });
     await roomRequest(dev1, 'lobby', retry, { w: 3 });
     await roomRequest(dev2, 'lobby', retry, { w: 3 });
     await sayRoom(dev2, 'lobby', bob, 'marker 2');
     await waitFor('marker 2', () => texts(pushes[0]!.get('t.1')).includes('bob: marker 2'));
     expect(texts(pushes[0]!.get('t.1')).filter((t) => t === 'ada: once')).toHaveLength(1);
-    for (const e of apl) expect((await replica(c.node(e.node), e.partition, 'lobby'))!.lines.filter((l) => l === 'ada: once')).toHaveLength(1);
+    for (const e of apl)
+      expect(
+        (await replica(c.node(e.node), e.partition, 'lobby'))!.lines.filter((l) => l === 'ada: once'),
+      ).toHaveLength(1);
 
     // who from any node; a leave tells the others, not the leaver.
     for (const n of c.nodes) expect((await whoRoom(n, 'lobby')).map((m) => m.name).sort()).toEqual(['ada', 'bob']);
@@ -542,7 +636,10 @@ describe('ex6-chat: rooms on the ring', () => {
     const apl = roomApl(dev1, 'busy');
     expect(apl.map((e) => e.type)).toEqual(['primary', 'primary', 'primary']);
     for (const e of apl) {
-      expect(await replica(c.node(e.node), e.partition, 'busy'), `room busy on replica ${e.partition}@${e.node}`).toEqual({
+      expect(
+        await replica(c.node(e.node), e.partition, 'busy'),
+        `room busy on replica ${e.partition}@${e.node}`,
+      ).toEqual({
         members: ['ada'],
         lines: said.slice(-HISTORY_MAX).map((t) => `ada: ${t}`),
       });
@@ -560,16 +657,21 @@ describe('ex6-chat: rooms on the ring', () => {
     for (const [i, room] of rooms.entries()) {
       await joinRoom(c.node(i % 3), room, { name: 'ada', node: dev1.name, conn: `a.${i}` });
       await joinRoom(c.node((i + 1) % 3), room, { name: 'bob', node: dev2.name, conn: `b.${i}` });
-      for (let k = 1; k <= 3; k++) await sayRoom(c.node((i + k) % 3), room, { name: 'ada', node: dev1.name, conn: `a.${i}` }, `${room} line ${k}`);
+      for (let k = 1; k <= 3; k++)
+        await sayRoom(c.node((i + k) % 3), room, { name: 'ada', node: dev1.name, conn: `a.${i}` }, `${room} line ${k}`);
     }
     const dev4 = await c.addNode();
     await dev4.join(dev1.addr);
     await c.commitWhenReady(dev1);
-    await waitFor('every transfer to finish and the ring to settle', () => {
-      const stub = c.nodes.map((n) => n.handoff.stats.lastError).find((e) => e?.includes('is not done yet'));
-      if (stub) throw new AbortWait(stub);
-      return c.nodes.every((n) => n.isSettled() && members(n.ring).length === 4);
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'every transfer to finish and the ring to settle',
+      () => {
+        const stub = c.nodes.map((n) => n.handoff.stats.lastError).find((e) => e?.includes('is not done yet'));
+        if (stub) throw new AbortWait(stub);
+        return c.nodes.every((n) => n.isSettled() && members(n.ring).length === 4);
+      },
+      { timeoutMs: 30_000 },
+    );
     await c.waitSettled({ timeoutMs: 30_000 });
 
     let onDev4 = 0;
@@ -591,8 +693,12 @@ describe('ex6-chat: rooms on the ring', () => {
     for (const [i, room] of rooms.entries()) {
       expect((await joinRoom(dev4, room, cat)).map((h) => h.text)).toEqual([1, 2, 3].map((k) => `${room} line ${k}`));
       await sayRoom(dev4, room, cat, `${room} after`);
-      await waitFor(`${room}: every member to get the line`, () =>
-        texts(pushes[0]!.get(`a.${i}`)).includes(`cat: ${room} after`) && texts(pushes[1]!.get(`b.${i}`)).includes(`cat: ${room} after`) && texts(catPushes.get('c.0')).includes(`cat: ${room} after`),
+      await waitFor(
+        `${room}: every member to get the line`,
+        () =>
+          texts(pushes[0]!.get(`a.${i}`)).includes(`cat: ${room} after`) &&
+          texts(pushes[1]!.get(`b.${i}`)).includes(`cat: ${room} after`) &&
+          texts(catPushes.get('c.0')).includes(`cat: ${room} after`),
       );
     }
     for (const [i, room] of rooms.entries()) {

@@ -10,14 +10,44 @@ import type { HistoryEntry, RoomEvent } from './room_types.js';
  * lines; on a WebSocket it is this object as JSON.
  */
 export type Reply =
-  | { readonly type: 'ok'; readonly cmd: string; readonly text: string; readonly name?: string; readonly room?: string; readonly members?: readonly string[] }
+  | {
+      readonly type: 'ok';
+      readonly cmd: string;
+      readonly text: string;
+      readonly name?: string;
+      readonly room?: string;
+      readonly members?: readonly string[];
+    }
   | { readonly type: 'error'; readonly message: string }
-  | { readonly type: 'history'; readonly room: string; readonly messages: readonly HistoryEntry[]; readonly text: string }
-  | { readonly type: 'message'; readonly room: string; readonly id: string; readonly at: number; readonly name: string; readonly text: string; readonly line: string }
-  | { readonly type: 'notice'; readonly room: string; readonly name: string; readonly event: 'joined' | 'left'; readonly text: string };
+  | {
+      readonly type: 'history';
+      readonly room: string;
+      readonly messages: readonly HistoryEntry[];
+      readonly text: string;
+    }
+  | {
+      readonly type: 'message';
+      readonly room: string;
+      readonly id: string;
+      readonly at: number;
+      readonly name: string;
+      readonly text: string;
+      readonly line: string;
+    }
+  | {
+      readonly type: 'notice';
+      readonly room: string;
+      readonly name: string;
+      readonly event: 'joined' | 'left';
+      readonly text: string;
+    };
 
 /** A command's answer: `ok('set-name', 'ok your name is ada', { name: 'ada' })`. */
-export const ok = (cmd: string, text: string, extra: { name?: string; room?: string; members?: readonly string[] } = {}): Reply => ({ type: 'ok', cmd, text, ...extra });
+export const ok = (
+  cmd: string,
+  text: string,
+  extra: { name?: string; room?: string; members?: readonly string[] } = {},
+): Reply => ({ type: 'ok', cmd, text, ...extra });
 
 /** A refusal or failure; on TCP the message is the line. */
 export const error = (message: string): Reply => ({ type: 'error', message });
@@ -37,11 +67,31 @@ export const history = (room: string, messages: readonly HistoryEntry[]): Reply 
 export function eventReply(event: RoomEvent): Reply {
   switch (event.type) {
     case 'message':
-      return { type: 'message', room: event.room, id: event.id, at: event.at, name: event.name, text: event.text, line: messageLine(event.room, event.name, event.text) };
+      return {
+        type: 'message',
+        room: event.room,
+        id: event.id,
+        at: event.at,
+        name: event.name,
+        text: event.text,
+        line: messageLine(event.room, event.name, event.text),
+      };
     case 'joined':
-      return { type: 'notice', room: event.room, name: event.name, event: 'joined', text: `* ${event.name} has joined ${event.room}` };
+      return {
+        type: 'notice',
+        room: event.room,
+        name: event.name,
+        event: 'joined',
+        text: `* ${event.name} has joined ${event.room}`,
+      };
     case 'left':
-      return { type: 'notice', room: event.room, name: event.name, event: 'left', text: `* ${event.name} has left ${event.room}` };
+      return {
+        type: 'notice',
+        room: event.room,
+        name: event.name,
+        event: 'left',
+        text: `* ${event.name} has left ${event.room}`,
+      };
   }
 }
 

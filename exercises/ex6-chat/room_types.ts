@@ -57,7 +57,13 @@ interface Op {
 export type JoinRequest = Op & { readonly type: 'join'; readonly member: Member };
 /** `quiet`: forget the member without a part notice (a connection its server does not know). */
 export type LeaveRequest = Op & { readonly type: 'leave'; readonly member: Member; readonly quiet?: boolean };
-export type SayRequest = Op & { readonly type: 'say'; readonly member: Member; readonly id: string; readonly at: number; readonly text: string };
+export type SayRequest = Op & {
+  readonly type: 'say';
+  readonly member: Member;
+  readonly id: string;
+  readonly at: number;
+  readonly text: string;
+};
 export type WhoRequest = Op & { readonly type: 'who' };
 export type RoomRequest = JoinRequest | LeaveRequest | SayRequest | WhoRequest;
 

@@ -12,7 +12,26 @@
  */
 import { todo } from '../../shared/todo.js';
 import type { VnodeModule } from '../../shared/vnode.js';
-import { HISTORY_MAX, HISTORY_SHOWN, memberKey, SERVICE, TOPIC, type ChatPush, type HistoryEntry, type JoinReply, type JoinRequest, type LeaveReply, type LeaveRequest, type Room, type RoomEvent, type RoomRequest, type SayReply, type SayRequest, type WhoReply, type WhoRequest } from './room_types.js';
+import {
+  HISTORY_MAX,
+  HISTORY_SHOWN,
+  memberKey,
+  SERVICE,
+  TOPIC,
+  type ChatPush,
+  type HistoryEntry,
+  type JoinReply,
+  type JoinRequest,
+  type LeaveReply,
+  type LeaveRequest,
+  type Room,
+  type RoomEvent,
+  type RoomRequest,
+  type SayReply,
+  type SayRequest,
+  type WhoReply,
+  type WhoRequest,
+} from './room_types.js';
 import { RoomVnodeBase } from './room_vnode_base.js';
 
 /** The rooms of one partition on one node: the request handlers. */
@@ -23,7 +42,12 @@ export class RoomVnode extends RoomVnodeBase {
    * `{ type: 'joined' }` to every member, the new one included.
    */
   join(req: JoinRequest): JoinReply {
-    return todo('ex6-chat', 1, import.meta.url, `join(): add ${req.member.name} to room "${req.room}" (this.room(req.room, req.up), members by memberKey), answer { history } (the last HISTORY_SHOWN lines)`);
+    return todo(
+      'ex6-chat',
+      1,
+      import.meta.url,
+      `join(): add ${req.member.name} to room "${req.room}" (this.room(req.room, req.up), members by memberKey), answer { history } (the last HISTORY_SHOWN lines)`,
+    );
   }
 
   /**
@@ -31,7 +55,12 @@ export class RoomVnode extends RoomVnodeBase {
    * and the leave is not `quiet`, push `{ type: 'left' }` to the members that remain.
    */
   leave(req: LeaveRequest): LeaveReply {
-    return todo('ex6-chat', 1, import.meta.url, `leave(): remove ${req.member.name} from room "${req.room}", answer { wasMember }`);
+    return todo(
+      'ex6-chat',
+      1,
+      import.meta.url,
+      `leave(): remove ${req.member.name} from room "${req.room}", answer { wasMember }`,
+    );
   }
 
   /** Step 1: the members. */
@@ -46,7 +75,12 @@ export class RoomVnode extends RoomVnodeBase {
    */
   say(req: SayRequest): SayReply {
     void HISTORY_MAX;
-    return todo('ex6-chat', 2, import.meta.url, `say(): add line ${req.id} to the history of room "${req.room}" once, push it to the members if req.broadcast, answer { ok: true }`);
+    return todo(
+      'ex6-chat',
+      2,
+      import.meta.url,
+      `say(): add line ${req.id} to the history of room "${req.room}" once, push it to the members if req.broadcast, answer { ok: true }`,
+    );
   }
 
   /**
@@ -55,7 +89,12 @@ export class RoomVnode extends RoomVnodeBase {
    */
   broadcast(room: Room, event: RoomEvent): void {
     void TOPIC;
-    todo('ex6-chat', 2, import.meta.url, `broadcast(): push the ${event.type} event of room "${room.name}" to every member, one ctx.notify(node, TOPIC, { conns, event }) per node`);
+    todo(
+      'ex6-chat',
+      2,
+      import.meta.url,
+      `broadcast(): push the ${event.type} event of room "${room.name}" to every member, one ctx.notify(node, TOPIC, { conns, event }) per node`,
+    );
   }
 }
 

@@ -9,8 +9,34 @@
  * entry of the active preference list) pushes events, so each member gets each line once.
  */
 import { Packr } from 'msgpackr';
-import { forward, isFoldRequest, reply, type CommandResult, type FoldRequest, type HandoffCommandResult, type Sender, type Vnode, type VnodeContext } from '../../shared/vnode.js';
-import { HISTORY_MAX, memberKey, type HistoryEntry, type JoinReply, type JoinRequest, type LeaveReply, type LeaveRequest, type Member, type Room, type RoomEvent, type RoomRequest, type SayReply, type SayRequest, type WhoReply, type WhoRequest } from './room_types.js';
+import {
+  forward,
+  isFoldRequest,
+  reply,
+  type CommandResult,
+  type FoldRequest,
+  type HandoffCommandResult,
+  type Sender,
+  type Vnode,
+  type VnodeContext,
+} from '../../shared/vnode.js';
+import {
+  HISTORY_MAX,
+  memberKey,
+  type HistoryEntry,
+  type JoinReply,
+  type JoinRequest,
+  type LeaveReply,
+  type LeaveRequest,
+  type Member,
+  type Room,
+  type RoomEvent,
+  type RoomRequest,
+  type SayReply,
+  type SayRequest,
+  type WhoReply,
+  type WhoRequest,
+} from './room_types.js';
 
 /** History order: by time, then id (so that every replica sorts a merge the same way). */
 const byTime = (a: HistoryEntry, b: HistoryEntry) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -120,7 +146,9 @@ export abstract class RoomVnodeBase implements Vnode<RoomRequest> {
   }
 
   handoffCancelled(): void {
-    this.ctx.log.info(`room partition ${this.ctx.partition}: handoff to ${this.handingOffTo} cancelled, keeping ${this.rooms.size} rooms`);
+    this.ctx.log.info(
+      `room partition ${this.ctx.partition}: handoff to ${this.handingOffTo} cancelled, keeping ${this.rooms.size} rooms`,
+    );
     this.handingOffTo = undefined;
   }
 

@@ -13,7 +13,17 @@ import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
 import { RemoteError, RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
-import { HISTORY_SHOWN, memberKey, SERVICE, type HistoryEntry, type JoinReply, type LeaveReply, type Member, type RoomRequest, type WhoReply } from './room_types.js';
+import {
+  HISTORY_SHOWN,
+  memberKey,
+  SERVICE,
+  type HistoryEntry,
+  type JoinReply,
+  type LeaveReply,
+  type Member,
+  type RoomRequest,
+  type WhoReply,
+} from './room_types.js';
 
 /** Rooms are hashed under this bucket: `chashKey('room', name)`. */
 export const BUCKET = 'room';
@@ -30,7 +40,12 @@ export const DEFAULTS = { n: 3, w: 2, timeoutMs: 2000 } as const;
 
 /** A room request that could not get its answers: `unavailable` (too few replicas up) or `timeout`. */
 export class RoomError extends RingError {
-  constructor(code: 'unavailable' | 'timeout', readonly op: RoomRequest['type'], readonly room: string, message: string) {
+  constructor(
+    code: 'unavailable' | 'timeout',
+    readonly op: RoomRequest['type'],
+    readonly room: string,
+    message: string,
+  ) {
     super(code, message);
     this.name = 'RoomError';
   }
@@ -49,12 +64,20 @@ type Make = (broadcast: boolean) => RoomRequest;
  * @throws RoomError `unavailable` or `timeout`; RemoteError with a replica's own error as soon
  *   as too many replicas failed for W to be reached (an unfinished step fails fast this way).
  */
-export function roomRequest<T>(node: RingNode, room: string, make: Make, opts: RoomOptions = {}, pushes = true): Promise<T[]> {
+export function roomRequest<T>(
+  node: RingNode,
+  room: string,
+  make: Make,
+  opts: RoomOptions = {},
+  pushes = true,
+): Promise<T[]> {
   const { n, w, timeoutMs } = { ...DEFAULTS, ...opts };
   const op = make(false).type;
   const apl = roomApl(node, room, n);
   if (apl.length < w) {
-    return Promise.reject(new RoomError('unavailable', op, room, `${op} ${room}: only ${apl.length} replicas up, ${w} needed`));
+    return Promise.reject(
+      new RoomError('unavailable', op, room, `${op} ${room}: only ${apl.length} replicas up, ${w} needed`),
+    );
   }
   const first = apl[0] as AplEntry;
   return new Promise((resolve, reject) => {
@@ -77,8 +100,18 @@ export function roomRequest<T>(node: RingNode, room: string, make: Make, opts: R
       if (ok.size >= w && (!pushes || ok.has(first.partition))) finish();
     }, timeoutMs);
     const timer = setTimeout(() => {
-      const firstMissing = pushes && !ok.has(first.partition) ? ` (not the first replica, ${first.partition}@${first.node}, which pushes its lines)` : '';
-      finish(new RoomError('timeout', op, room, `${op} ${room}: ${ok.size} of ${w} replicas answered within ${timeoutMs} ms${firstMissing}`));
+      const firstMissing =
+        pushes && !ok.has(first.partition)
+          ? ` (not the first replica, ${first.partition}@${first.node}, which pushes its lines)`
+          : '';
+      finish(
+        new RoomError(
+          'timeout',
+          op,
+          room,
+          `${op} ${room}: ${ok.size} of ${w} replicas answered within ${timeoutMs} ms${firstMissing}`,
+        ),
+      );
     }, timeoutMs);
     apl.forEach((entry, i) => {
       node.command([entry], make(i === 0), sender, SERVICE);
@@ -100,8 +133,18 @@ export function mergeHistory(histories: readonly (readonly HistoryEntry[])[], ma
  * `member` joins `room`. The members (this one included) are told `* name has joined room`.
  * @returns the room's recent lines, merged from the replicas that answered.
  */
-export async function joinRoom(node: RingNode, room: string, member: Member, opts?: RoomOptions): Promise<HistoryEntry[]> {
-  const replies = await roomRequest<JoinReply>(node, room, (broadcast) => ({ type: 'join', room, member, up: up(node), broadcast }), opts);
+export async function joinRoom(
+  node: RingNode,
+  room: string,
+  member: Member,
+  opts?: RoomOptions,
+): Promise<HistoryEntry[]> {
+  const replies = await roomRequest<JoinReply>(
+    node,
+    room,
+    (broadcast) => ({ type: 'join', room, member, up: up(node), broadcast }),
+    opts,
+  );
   return mergeHistory(replies.map((r) => r.history));
 }
 
@@ -109,9 +152,19 @@ export async function joinRoom(node: RingNode, room: string, member: Member, opt
  * `member` leaves `room`; the others are told `* name has left room` (not when `quiet`).
  * @returns whether it was a member (on any replica that answered).
  */
-export async function leaveRoom(node: RingNode, room: string, member: Member, opts?: RoomOptions & { quiet?: boolean }): Promise<boolean> {
+export async function leaveRoom(
+  node: RingNode,
+  room: string,
+  member: Member,
+  opts?: RoomOptions & { quiet?: boolean },
+): Promise<boolean> {
   const quiet = opts?.quiet ?? false;
-  const replies = await roomRequest<LeaveReply>(node, room, (broadcast) => ({ type: 'leave', room, member, quiet, up: up(node), broadcast }), opts);
+  const replies = await roomRequest<LeaveReply>(
+    node,
+    room,
+    (broadcast) => ({ type: 'leave', room, member, quiet, up: up(node), broadcast }),
+    opts,
+  );
   return replies.some((r) => r.wasMember);
 }
 
@@ -126,15 +179,32 @@ export function lineTime(): number {
 }
 
 /** `member` says `text` in `room`: every member, `member` included, gets it once. */
-export async function sayRoom(node: RingNode, room: string, member: Member, text: string, opts?: RoomOptions): Promise<void> {
+export async function sayRoom(
+  node: RingNode,
+  room: string,
+  member: Member,
+  text: string,
+  opts?: RoomOptions,
+): Promise<void> {
   const id = `${node.name}/${randomUUID()}`;
   const at = lineTime();
-  await roomRequest(node, room, (broadcast) => ({ type: 'say', room, member, id, at, text, up: up(node), broadcast }), opts);
+  await roomRequest(
+    node,
+    room,
+    (broadcast) => ({ type: 'say', room, member, id, at, text, up: up(node), broadcast }),
+    opts,
+  );
 }
 
 /** The members of `room` (each connection once), merged from the replicas that answered. */
 export async function whoRoom(node: RingNode, room: string, opts?: RoomOptions): Promise<Member[]> {
-  const replies = await roomRequest<WhoReply>(node, room, (broadcast) => ({ type: 'who', room, up: up(node), broadcast }), opts, false);
+  const replies = await roomRequest<WhoReply>(
+    node,
+    room,
+    (broadcast) => ({ type: 'who', room, up: up(node), broadcast }),
+    opts,
+    false,
+  );
   const members = new Map<string, Member>();
   for (const r of replies) for (const m of r.members) members.set(memberKey(m), m);
   return [...members.values()];

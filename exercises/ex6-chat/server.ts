@@ -87,7 +87,8 @@ const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/u;
 
 /** Why a line is refused before it reaches the commands, or its text. */
 function checkLine(bytes: Buffer, maxLineBytes: number): { line: string } | { refused: string } {
-  if (bytes.length > maxLineBytes) return { refused: `sorry, that line is too long (the limit is ${maxLineBytes} bytes)` };
+  if (bytes.length > maxLineBytes)
+    return { refused: `sorry, that line is too long (the limit is ${maxLineBytes} bytes)` };
   let line: string;
   try {
     line = utf8.decode(bytes);
@@ -140,7 +141,8 @@ abstract class Connection {
         else {
           try {
             replies = await this.server.handleLine(this.session, item.line);
-            if (!Array.isArray(replies)) throw new Error(`handleLine must return an array of replies, got ${String(replies)}`);
+            if (!Array.isArray(replies))
+              throw new Error(`handleLine must return an array of replies, got ${String(replies)}`);
           } catch (err) {
             replies = [error(`error: ${err instanceof Error ? err.message : String(err)}`)];
           }
@@ -155,7 +157,9 @@ abstract class Connection {
       })
       .catch((err: unknown) => {
         // Only a reply we cannot send gets here (a bug): drop this connection, not the server.
-        this.server.node.log.error(`chat: connection ${this.session.conn}: ${err instanceof Error ? err.stack : String(err)}`);
+        this.server.node.log.error(
+          `chat: connection ${this.session.conn}: ${err instanceof Error ? err.stack : String(err)}`,
+        );
         this.kill();
       });
   }
@@ -190,8 +194,9 @@ abstract class Connection {
     void this.tail.then(async () => {
       await Promise.all(
         [...rooms].map((room) =>
-          leaveRoom(this.server.node, room, { name: name ?? '?', node: this.server.node.name, conn }).catch((err: Error) =>
-            this.server.node.log.debug(`chat: leaving ${room} for closed connection ${conn}: ${err.message}`),
+          leaveRoom(this.server.node, room, { name: name ?? '?', node: this.server.node.name, conn }).catch(
+            (err: Error) =>
+              this.server.node.log.debug(`chat: leaving ${room} for closed connection ${conn}: ${err.message}`),
           ),
         ),
       );
@@ -206,7 +211,11 @@ class TcpConnection extends Connection {
   /** True while dropping the rest of an over-long line. */
   private discarding = false;
 
-  constructor(server: ChatServerImpl, conn: string, private readonly socket: Socket) {
+  constructor(
+    server: ChatServerImpl,
+    conn: string,
+    private readonly socket: Socket,
+  ) {
     super(server, conn);
     socket.on('data', (data: Buffer) => this.data(data));
     socket.on('error', () => undefined); // a reset connection is just a closed one
@@ -291,7 +300,8 @@ function lineOf(data: RawData, isBinary: boolean): { line: string } | { refused:
   } catch {
     return { refused: usage };
   }
-  if (typeof msg !== 'object' || msg === null || typeof (msg as { cmd?: unknown }).cmd !== 'string') return { refused: usage };
+  if (typeof msg !== 'object' || msg === null || typeof (msg as { cmd?: unknown }).cmd !== 'string')
+    return { refused: usage };
   const { cmd, name, room, text } = msg as { cmd: string; name?: unknown; room?: unknown; text?: unknown };
   const field = (v: unknown) => (typeof v === 'string' ? v : '');
   switch (cmd) {
@@ -309,7 +319,11 @@ function lineOf(data: RawData, isBinary: boolean): { line: string } | { refused:
 }
 
 class WsConnection extends Connection {
-  constructor(server: ChatServerImpl, conn: string, private readonly ws: WebSocket) {
+  constructor(
+    server: ChatServerImpl,
+    conn: string,
+    private readonly ws: WebSocket,
+  ) {
     super(server, conn);
     ws.on('message', (data, isBinary) => {
       const item = lineOf(data, isBinary);
@@ -317,7 +331,11 @@ class WsConnection extends Connection {
     });
     ws.on('error', () => undefined);
     ws.on('close', () => this.closedByPeer());
-    this.sendJson({ type: 'hello', node: server.node.name, text: `connected to ${server.node.name}! ${GREETING_HINT}` });
+    this.sendJson({
+      type: 'hello',
+      node: server.node.name,
+      text: `connected to ${server.node.name}! ${GREETING_HINT}`,
+    });
   }
 
   private sendJson(msg: unknown): void {
@@ -363,7 +381,9 @@ class ChatServerImpl implements ChatServer {
     readonly handleLine: LineHandler,
     readonly maxLineBytes: number,
   ) {
-    this.tcp = createServer({ allowHalfOpen: true }, (socket) => this.track(new TcpConnection(this, this.newConn(), socket)));
+    this.tcp = createServer({ allowHalfOpen: true }, (socket) =>
+      this.track(new TcpConnection(this, this.newConn(), socket)),
+    );
     this.tcp.on('error', (err) => node.log.error(`chat server: ${err.message}`));
     this.unsubscribe = node.subscribe(TOPIC, (payload) => this.deliver(payload));
   }
@@ -449,7 +469,11 @@ class ChatServerImpl implements ChatServer {
  * of a client answered by `handleLine`.
  * @throws the listen error (e.g. EADDRINUSE).
  */
-export async function startChatServer(node: RingNode, handleLine: LineHandler, opts: ChatOptions = {}): Promise<ChatServer> {
+export async function startChatServer(
+  node: RingNode,
+  handleLine: LineHandler,
+  opts: ChatOptions = {},
+): Promise<ChatServer> {
   const server = new ChatServerImpl(node, handleLine, opts.maxLineBytes ?? 1024);
   try {
     await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0, opts.wsPort);

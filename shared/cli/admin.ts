@@ -5,7 +5,17 @@
 import { connectAdmin, type AdminConnection } from '../admin_client.js';
 import { ringErrorCode } from '../errors.js';
 import { isCookieMismatch } from '../handshake.js';
-import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseNodeName, printError, runMain, UsageError } from './options.js';
+import {
+  DEFAULT_HOST,
+  isMain,
+  nonEmpty,
+  parseAddr,
+  parseCommandLine,
+  parseNodeName,
+  printError,
+  runMain,
+  UsageError,
+} from './options.js';
 
 const PROG = 'npm run admin';
 
@@ -24,8 +34,20 @@ interface Command {
 const text = (result: unknown) => String((result as { text?: unknown } | null)?.text ?? result);
 
 const COMMANDS: Readonly<Record<string, Command>> = {
-  'member-status': { args: '', help: 'members, their share of the ring, reachability', method: 'admin.member_status', request: () => ({}), show: String },
-  'ring-status': { args: '', help: 'claimant, pending ownership handoffs, unreachable nodes', method: 'admin.ring_status', request: () => ({}), show: String },
+  'member-status': {
+    args: '',
+    help: 'members, their share of the ring, reachability',
+    method: 'admin.member_status',
+    request: () => ({}),
+    show: String,
+  },
+  'ring-status': {
+    args: '',
+    help: 'claimant, pending ownership handoffs, unreachable nodes',
+    method: 'admin.ring_status',
+    request: () => ({}),
+    show: String,
+  },
   join: {
     args: '<addr>',
     help: 'stage the node at --node joining the cluster of the node at addr (host:port)',
@@ -38,7 +60,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     help: 'stage node (default: the one at --node) leaving, handing off its partitions',
     method: 'admin.leave',
     request: ([node]) => (node === undefined ? {} : { node: parseNodeName(node, 'node') }),
-    show: (_r, [target], node) => `staged: ${target === undefined ? node : parseNodeName(target, 'node')} leaves; now run plan, then commit`,
+    show: (_r, [target], node) =>
+      `staged: ${target === undefined ? node : parseNodeName(target, 'node')} leaves; now run plan, then commit`,
   },
   remove: {
     args: '<node>',
@@ -56,8 +79,20 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   plan: { args: '', help: 'show what commit would do', method: 'admin.plan', request: () => ({}), show: text },
   commit: { args: '', help: 'apply the staged changes', method: 'admin.commit', request: () => ({}), show: text },
-  clear: { args: '', help: 'drop the staged changes', method: 'admin.clear', request: () => ({}), show: () => 'staged changes cleared' },
-  status: { args: '', help: "the node's view as JSON: settled?, members, ring", method: 'admin.status', request: () => ({}), show: (r) => JSON.stringify(r, null, 2) },
+  clear: {
+    args: '',
+    help: 'drop the staged changes',
+    method: 'admin.clear',
+    request: () => ({}),
+    show: () => 'staged changes cleared',
+  },
+  status: {
+    args: '',
+    help: "the node's view as JSON: settled?, members, ring",
+    method: 'admin.status',
+    request: () => ({}),
+    show: (r) => JSON.stringify(r, null, 2),
+  },
 };
 
 const DEFAULT_NODE = `${DEFAULT_HOST}:8101`;
@@ -117,7 +152,9 @@ export function parseAdminArgs(argv: readonly string[]): AdminOptions | 'help' {
   const required = (spec.args.match(/</g) ?? []).length;
   const allowed = spec.args === '' ? 0 : spec.args.split(' ').length;
   if (args.length < required || args.length > allowed) {
-    throw new UsageError(`${command} takes ${spec.args === '' ? 'no arguments' : spec.args}, got ${args.length === 0 ? 'none' : args.join(' ')}`);
+    throw new UsageError(
+      `${command} takes ${spec.args === '' ? 'no arguments' : spec.args}, got ${args.length === 0 ? 'none' : args.join(' ')}`,
+    );
   }
   spec.request(args); // validates addresses and names before we connect
   return {
@@ -143,7 +180,8 @@ interface StatusView {
  */
 export async function advice(err: unknown, opts: AdminOptions, conn: AdminConnection): Promise<string | undefined> {
   const code = ringErrorCode(err);
-  const run = (args: string, node = opts.node) => `npm run admin -- ${args} --node ${node}${opts.cookie === 'workshop' ? '' : ` --cookie ${opts.cookie}`}`;
+  const run = (args: string, node = opts.node) =>
+    `npm run admin -- ${args} --node ${node}${opts.cookie === 'workshop' ? '' : ` --cookie ${opts.cookie}`}`;
   const status = async () => (await conn.call('admin.status', {}, 5000)) as StatusView;
   const target = opts.args[0] === undefined ? conn.node : parseNodeName(opts.args[0], 'node');
   switch (code) {
@@ -153,7 +191,8 @@ export async function advice(err: unknown, opts: AdminOptions, conn: AdminConnec
     }
     case 'ring_not_ready': {
       const unreachable = (await status()).members.filter((m) => !m.up && m.status !== 'down').map((m) => m.node);
-      if (unreachable.length === 0) return `gossip is still carrying the last change: run ${opts.command} again in a second`;
+      if (unreachable.length === 0)
+        return `gossip is still carrying the last change: run ${opts.command} again in a second`;
       return `${unreachable.join(', ')} ${unreachable.length === 1 ? 'is' : 'are'} unreachable: wait until ${unreachable.length === 1 ? 'it is' : 'they are'} back, or mark ${unreachable.length === 1 ? 'it' : 'each'} down: ${run(`down ${unreachable[0]}`)}`;
     }
     case 'nothing_staged':
@@ -204,7 +243,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   conn.close();
-  process.stdout.write(`${parsed.json ? JSON.stringify(result ?? null, null, 2) : spec.show(result, parsed.args, conn.node)}\n`);
+  process.stdout.write(
+    `${parsed.json ? JSON.stringify(result ?? null, null, 2) : spec.show(result, parsed.args, conn.node)}\n`,
+  );
   // Don't wait for the WebSocket close handshake.
   process.exit(0);
 }

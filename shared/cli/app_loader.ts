@@ -29,11 +29,15 @@ export async function loadApp(tree: AppTree, name?: string): Promise<App> {
   if (!existsSync(file)) throw new Error(`${shown} not found (expected ${file} to export loadApps, see shared/app.ts)`);
   let apps: Record<string, App>;
   try {
-    const mod = (await import(new URL('../../exercises/app.ts', import.meta.url).href)) as { loadApps?: (tree: AppTree) => Promise<Record<string, App>> };
+    const mod = (await import(new URL('../../exercises/app.ts', import.meta.url).href)) as {
+      loadApps?: (tree: AppTree) => Promise<Record<string, App>>;
+    };
     if (typeof mod.loadApps !== 'function') throw new Error('it does not export loadApps(tree)');
     apps = await mod.loadApps(tree);
   } catch (err) {
-    throw new Error(`cannot load ${shown} on ${tree}/: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`cannot load ${shown} on ${tree}/: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   const names = Object.keys(apps);
   const app = apps[name ?? names[names.length - 1] ?? ''];

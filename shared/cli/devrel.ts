@@ -17,7 +17,19 @@ import type { Endpoint } from '../app.js';
 import { DEFAULT_RING_SIZE } from '../chash.js';
 import { commitWhenReady } from '../commit.js';
 import { appPath, type AppTree } from './app_loader.js';
-import { DEFAULT_HOST, isMain, nonEmpty, parseCommandLine, parseInteger, parsePort, parseRingSize, PARENT_PID_ENV, printError, runMain, UsageError } from './options.js';
+import {
+  DEFAULT_HOST,
+  isMain,
+  nonEmpty,
+  parseCommandLine,
+  parseInteger,
+  parsePort,
+  parseRingSize,
+  PARENT_PID_ENV,
+  printError,
+  runMain,
+  UsageError,
+} from './options.js';
 
 const PROG = 'npm start';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -97,7 +109,8 @@ export function parseDevrelArgs(argv: readonly string[]): DevrelOptions | 'help'
   if (values.help) return 'help';
   const nodes = values.nodes === undefined ? 3 : parseInteger(values.nodes, '--nodes', 1, 9);
   const basePort = values['base-port'] === undefined ? 8101 : parsePort(values['base-port'], '--base-port', false);
-  if (basePort + nodes - 1 > 65535) throw new UsageError(`--base-port ${basePort} leaves no room for ${nodes} nodes (ports must stay below 65536)`);
+  if (basePort + nodes - 1 > 65535)
+    throw new UsageError(`--base-port ${basePort} leaves no room for ${nodes} nodes (ports must stay below 65536)`);
   return {
     nodes,
     basePort,
@@ -106,8 +119,10 @@ export function parseDevrelArgs(argv: readonly string[]): DevrelOptions | 'help'
     ringSize: values['ring-size'] === undefined ? DEFAULT_RING_SIZE : parseRingSize(values['ring-size']),
     tree: values.exercises ? 'exercises' : 'solutions',
     app: values.app === undefined ? undefined : nonEmpty(values.app, '--app'),
-    httpBasePort: values['http-base-port'] === undefined ? 8091 : parsePort(values['http-base-port'], '--http-base-port', false),
-    chatBasePort: values['chat-base-port'] === undefined ? 4040 : parsePort(values['chat-base-port'], '--chat-base-port', false),
+    httpBasePort:
+      values['http-base-port'] === undefined ? 8091 : parsePort(values['http-base-port'], '--http-base-port', false),
+    chatBasePort:
+      values['chat-base-port'] === undefined ? 4040 : parsePort(values['chat-base-port'], '--chat-base-port', false),
     dataDir: values.data === undefined ? join(ROOT, 'data') : resolve(nonEmpty(values.data, '--data')),
   };
 }
@@ -120,14 +135,29 @@ export function checkPortFree(host: string, port: number, flag = '--base-port'):
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (another npm start still running?); pick other ports with ${flag}, e.g. ${flag} ${port < 65000 ? port - (port % 100) + 101 : 8201}`));
+      if (err.code === 'EADDRINUSE')
+        reject(
+          new Error(
+            `port ${port} on ${host} is already in use (another npm start still running?); pick other ports with ${flag}, e.g. ${flag} ${port < 65000 ? port - (port % 100) + 101 : 8201}`,
+          ),
+        );
       else reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
     });
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolvePort()));
   });
 }
 
-const PALETTE = [chalk.cyan, chalk.magenta, chalk.yellow, chalk.green, chalk.blue, chalk.red, chalk.cyanBright, chalk.magentaBright, chalk.yellowBright];
+const PALETTE = [
+  chalk.cyan,
+  chalk.magenta,
+  chalk.yellow,
+  chalk.green,
+  chalk.blue,
+  chalk.red,
+  chalk.cyanBright,
+  chalk.magentaBright,
+  chalk.yellowBright,
+];
 
 /** One node process. */
 interface Node {
@@ -157,7 +187,24 @@ function spawnNode(k: number, opts: DevrelOptions, dialHost: string, onClose: (n
   const short = `dev${k}`;
   const name = `${short}@127.0.0.1`;
   const port = opts.basePort + k - 1;
-  const args = ['--import', 'tsx', NODE_CONSOLE, '--name', name, '--port', String(port), '--host', opts.host, '--cookie', opts.cookie, '--ring-size', String(opts.ringSize), '--ring-file', join(opts.dataDir, short, 'ring.json'), '--no-repl'];
+  const args = [
+    '--import',
+    'tsx',
+    NODE_CONSOLE,
+    '--name',
+    name,
+    '--port',
+    String(port),
+    '--host',
+    opts.host,
+    '--cookie',
+    opts.cookie,
+    '--ring-size',
+    String(opts.ringSize),
+    '--ring-file',
+    join(opts.dataDir, short, 'ring.json'),
+    '--no-repl',
+  ];
   if (opts.tree === 'exercises') args.push('--exercises');
   if (opts.app) args.push('--app', opts.app);
   args.push('--http-port', String(opts.httpBasePort + k - 1), '--chat-port', String(opts.chatBasePort + k - 1));
@@ -200,7 +247,10 @@ async function connectWhenUp(node: Node, cookie: string, deadline: number): Prom
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() >= deadline) throw new Error(`${node.short} did not accept connections on ${node.addr} within ${STARTUP_DEADLINE_MS / 1000} s (last error: ${last})`);
+    if (Date.now() >= deadline)
+      throw new Error(
+        `${node.short} did not accept connections on ${node.addr} within ${STARTUP_DEADLINE_MS / 1000} s (last error: ${last})`,
+      );
     await delay(POLL_MS);
   }
 }
@@ -226,12 +276,16 @@ async function formCluster(nodes: readonly Node[], conns: readonly AdminConnecti
       timeoutMs: deadline - Date.now(),
       intervalMs: POLL_MS,
       beforeAttempt: alive,
-      timeoutError: () => new Error(`the claimant did not accept the commit within ${STARTUP_DEADLINE_MS / 1000} s (ring not ready)`),
+      timeoutError: () =>
+        new Error(`the claimant did not accept the commit within ${STARTUP_DEADLINE_MS / 1000} s (ring not ready)`),
     });
   }
   for (;;) {
     alive();
-    const statuses = (await Promise.all(conns.map((c) => c.call('admin.status', {}, remaining(deadline))))) as { settled?: boolean; members?: unknown[] }[];
+    const statuses = (await Promise.all(conns.map((c) => c.call('admin.status', {}, remaining(deadline))))) as {
+      settled?: boolean;
+      members?: unknown[];
+    }[];
     if (statuses.every((s) => s.settled === true && s.members?.length === nodes.length)) return;
     if (Date.now() >= deadline) throw new Error(`the ring did not settle within ${STARTUP_DEADLINE_MS / 1000} s`);
     await delay(POLL_MS);
@@ -244,14 +298,16 @@ async function formCluster(nodes: readonly Node[], conns: readonly AdminConnecti
  * @throws Error naming what is wrong and how to choose otherwise.
  */
 async function preflight(opts: DevrelOptions): Promise<void> {
-  if (!existsSync(appPath())) throw new Error('exercises/app.ts not found; it must export loadApps (see shared/app.ts)');
+  if (!existsSync(appPath()))
+    throw new Error('exercises/app.ts not found; it must export loadApps (see shared/app.ts)');
   for (let k = 1; k <= opts.nodes; k++) {
     await checkPortFree(opts.host, opts.basePort + k - 1);
     await checkPortFree(opts.host, opts.httpBasePort + k - 1, '--http-base-port');
     await checkPortFree(opts.host, opts.chatBasePort + k - 1, '--chat-base-port');
     await checkPortFree(opts.host, opts.chatBasePort + 1000 + k - 1, '--chat-base-port'); // the chat's WebSocket
   }
-  if (existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory()) throw new Error(`--data ${opts.dataDir} is not a directory`);
+  if (existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory())
+    throw new Error(`--data ${opts.dataDir} is not a directory`);
 }
 
 /** Every start is a fresh cluster: delete dev1..devN's ring files and data. */
@@ -303,7 +359,10 @@ class Devrel {
   /** A node process ended without being asked to: say so; once ready, exit when none is left. */
   private onClose(node: Node): void {
     if (this.stopping || !node.exit) return;
-    say(chalk.red(`${node.short} exited unexpectedly (${describeExit(node.exit)})`) + (this.ready ? '; the other nodes keep running' : ''));
+    say(
+      chalk.red(`${node.short} exited unexpectedly (${describeExit(node.exit)})`) +
+        (this.ready ? '; the other nodes keep running' : ''),
+    );
     if (this.ready && this.nodes.every((n) => n.exit)) {
       say('all nodes have exited');
       void this.stopAll(1);
@@ -352,20 +411,34 @@ function printReady(opts: DevrelOptions, nodes: readonly Node[], formed: Formed,
   say(formed.memberStatus);
   say('');
   const nameWidth = Math.max(4, ...nodes.map((n) => n.name.length)) + 2;
-  const urls = (i: number, kind: Endpoint['kind']) => formed.endpoints[i]?.find((e) => e.kind === kind)?.url.replace(/^[a-z]+:\/\//, '') ?? '-';
-  say(chalk.bold(`${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}${'port'.padEnd(8)}${'http'.padEnd(18)}${'chat'.padEnd(18)}ws`));
+  const urls = (i: number, kind: Endpoint['kind']) =>
+    formed.endpoints[i]?.find((e) => e.kind === kind)?.url.replace(/^[a-z]+:\/\//, '') ?? '-';
+  say(
+    chalk.bold(
+      `${'node'.padEnd(nameWidth)}${'pid'.padEnd(9)}${'port'.padEnd(8)}${'http'.padEnd(18)}${'chat'.padEnd(18)}ws`,
+    ),
+  );
   nodes.forEach((n, i) => {
-    say(`${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${String(n.port).padEnd(8)}${urls(i, 'http').padEnd(18)}${urls(i, 'chat').padEnd(18)}${urls(i, 'ws')}`);
+    say(
+      `${n.name.padEnd(nameWidth)}${String(n.proc.pid ?? '?').padEnd(9)}${String(n.port).padEnd(8)}${urls(i, 'http').padEnd(18)}${urls(i, 'chat').padEnd(18)}${urls(i, 'ws')}`,
+    );
   });
   say('');
   const http = [urls(0, 'http'), urls(1, 'http')];
   if (http[0] !== '-') {
-    say(`HTTP: curl -XPUT -H 'content-type: application/json' -d '{"a":"b"}' ${http[0]}/api/store/k && curl ${http[1] ?? http[0]}/api/store/k`);
+    say(
+      `HTTP: curl -XPUT -H 'content-type: application/json' -d '{"a":"b"}' ${http[0]}/api/store/k && curl ${http[1] ?? http[0]}/api/store/k`,
+    );
   }
-  if (urls(0, 'chat') !== '-') say(`chat: nc ${urls(0, 'chat').replace(':', ' ')}   (then: set-name ada, join lobby, say lobby hello)`);
+  if (urls(0, 'chat') !== '-')
+    say(`chat: nc ${urls(0, 'chat').replace(':', ' ')}   (then: set-name ada, join lobby, say lobby hello)`);
   say(`Try: npm run admin -- member-status --node ${first.addr}${cookie}`);
-  say(`or add a node with its own console: npm run node -- --name dev${next}@127.0.0.1 --port ${opts.basePort + opts.nodes} --join ${first.addr}${cookie}${exercises}`);
-  say(chalk.green(`cluster of ${opts.nodes} ready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops it`));
+  say(
+    `or add a node with its own console: npm run node -- --name dev${next}@127.0.0.1 --port ${opts.basePort + opts.nodes} --join ${first.addr}${cookie}${exercises}`,
+  );
+  say(
+    chalk.green(`cluster of ${opts.nodes} ready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops it`),
+  );
 }
 
 /** `npm start`: check, wipe, spawn, form, show the banner, then relay logs until Ctrl-C. */
@@ -381,7 +454,11 @@ async function main(): Promise<void> {
   wipeDataDirs(opts);
   const devrel = new Devrel();
   devrel.handleSignals();
-  say(chalk.bold(`starting ${opts.nodes} node${opts.nodes === 1 ? '' : 's'} (the app on ${opts.tree}/, ring size ${opts.ringSize}, ports ${opts.basePort}..${opts.basePort + opts.nodes - 1})`));
+  say(
+    chalk.bold(
+      `starting ${opts.nodes} node${opts.nodes === 1 ? '' : 's'} (the app on ${opts.tree}/, ring size ${opts.ringSize}, ports ${opts.basePort}..${opts.basePort + opts.nodes - 1})`,
+    ),
+  );
   devrel.spawnAll(opts);
   const formed = await startup(devrel, opts, started + STARTUP_DEADLINE_MS);
   if (!formed) return;

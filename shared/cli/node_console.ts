@@ -15,7 +15,21 @@ import { RingNode } from '../node.js';
 import type { Ring } from '../ring.js';
 import { loadRingFile } from '../ring_manager.js';
 import { loadApp, type AppTree } from './app_loader.js';
-import { DEFAULT_HOST, isMain, nonEmpty, parseAddr, parseCommandLine, parseInteger, parseNodeName, parsePort, parseRingSize, PARENT_PID_ENV, printError, runMain, UsageError } from './options.js';
+import {
+  DEFAULT_HOST,
+  isMain,
+  nonEmpty,
+  parseAddr,
+  parseCommandLine,
+  parseInteger,
+  parseNodeName,
+  parsePort,
+  parseRingSize,
+  PARENT_PID_ENV,
+  printError,
+  runMain,
+  UsageError,
+} from './options.js';
 
 const PROG = 'npm run node';
 
@@ -114,7 +128,8 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
     name: parseNodeName(values.name),
     port: values.port === undefined ? 0 : parsePort(values.port),
     host: nonEmpty(values.host ?? DEFAULT_HOST, '--host'),
-    advertiseHost: values['advertise-host'] === undefined ? undefined : nonEmpty(values['advertise-host'], '--advertise-host'),
+    advertiseHost:
+      values['advertise-host'] === undefined ? undefined : nonEmpty(values['advertise-host'], '--advertise-host'),
     cookie: nonEmpty(values.cookie ?? 'workshop', '--cookie'),
     ringSize: values['ring-size'] === undefined ? DEFAULT_RING_SIZE : parseRingSize(values['ring-size']),
     ringFile: values['ring-file'] === undefined ? undefined : resolve(nonEmpty(values['ring-file'], '--ring-file')),
@@ -124,7 +139,10 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
     app: values.app === undefined ? undefined : nonEmpty(values.app, '--app'),
     httpPort: values['http-port'] === undefined ? undefined : parsePort(values['http-port'], '--http-port'),
     chatPort: values['chat-port'] === undefined ? undefined : parsePort(values['chat-port'], '--chat-port'),
-    handoffBatchItems: values['handoff-batch-items'] === undefined ? undefined : parseInteger(values['handoff-batch-items'], '--handoff-batch-items', 1, 100_000),
+    handoffBatchItems:
+      values['handoff-batch-items'] === undefined
+        ? undefined
+        : parseInteger(values['handoff-batch-items'], '--handoff-batch-items', 1, 100_000),
     nemesis: values.nemesis === true,
   };
 }
@@ -139,7 +157,10 @@ async function start(opts: ConsoleOptions, app: App): Promise<RingNode> {
   let ring: Ring | undefined;
   if (opts.ringFile) {
     ring = loadRingFile(opts.ringFile);
-    if (ring && !ring.members[opts.name]) throw new Error(`ring file ${opts.ringFile} belongs to another node (${opts.name} is not a member); delete it or pick another --ring-file`);
+    if (ring && !ring.members[opts.name])
+      throw new Error(
+        `ring file ${opts.ringFile} belongs to another node (${opts.name} is not a member); delete it or pick another --ring-file`,
+      );
   }
   try {
     return await RingNode.start({
@@ -156,8 +177,10 @@ async function start(opts: ConsoleOptions, app: App): Promise<RingNode> {
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (code === 'EADDRINUSE') throw new Error(`port ${opts.port} on ${opts.host} is already in use; pick another with --port`);
-    if (code === 'EADDRNOTAVAIL') throw new Error(`cannot bind ${opts.host}: not an address of this machine (see --host)`);
+    if (code === 'EADDRINUSE')
+      throw new Error(`port ${opts.port} on ${opts.host} is already in use; pick another with --port`);
+    if (code === 'EADDRNOTAVAIL')
+      throw new Error(`cannot bind ${opts.host}: not an address of this machine (see --host)`);
     throw err;
   }
 }
@@ -256,7 +279,9 @@ function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void):
   ctx.help = help;
   for (const [name, cmd] of commands) {
     if (reserved.has(name)) {
-      process.stderr.write(`${chalk.yellow('warning:')} app command "${name}" is hidden by the built-in of that name\n`);
+      process.stderr.write(
+        `${chalk.yellow('warning:')} app command "${name}" is hidden by the built-in of that name\n`,
+      );
       continue;
     }
     ctx[name] = guard((...args: unknown[]) => cmd.run(node, ...args));
@@ -312,7 +337,9 @@ async function main(): Promise<void> {
   const port = node.addr.split(':').pop();
   const services = node.vnodes.services();
   const advertised = opts.advertiseHost ? ` advertised as ${node.addr}` : '';
-  process.stdout.write(`${node.name} listening on ${opts.host}:${port}${advertised} (services: ${services.length ? services.join(', ') : 'none'})\n`);
+  process.stdout.write(
+    `${node.name} listening on ${opts.host}:${port}${advertised} (services: ${services.length ? services.join(', ') : 'none'})\n`,
+  );
   if (app.serve && (opts.httpPort !== undefined || opts.chatPort !== undefined)) {
     try {
       servers = await app.serve(node, { host: opts.host, httpPort: opts.httpPort, chatPort: opts.chatPort });
@@ -334,13 +361,19 @@ async function main(): Promise<void> {
       // Retried while the ring is not ready or the claimant cannot be reached yet: a node that
       // just joined is still dialling it, and RingNode reports that as claimant_unreachable.
       // Someone else committing our join first (nothing_staged) is fine.
-      await commitWhenReady(() => node.commit(), { timeoutMs: JOIN_DEADLINE_MS, retryOn: ['ring_not_ready', 'claimant_unreachable', 'node_down'], doneOn: ['nothing_staged'] });
+      await commitWhenReady(() => node.commit(), {
+        timeoutMs: JOIN_DEADLINE_MS,
+        retryOn: ['ring_not_ready', 'claimant_unreachable', 'node_down'],
+        doneOn: ['nothing_staged'],
+      });
     } catch (err) {
       printError(`cannot join the cluster at ${opts.join}: ${(err as Error).message}`);
       await stop(1);
       return;
     }
-    process.stdout.write(`${node.name} joined the cluster at ${opts.join} (committed; partitions are being handed off)\n`);
+    process.stdout.write(
+      `${node.name} joined the cluster at ${opts.join} (committed; partitions are being handed off)\n`,
+    );
   }
   if (opts.repl) startRepl(node, app, opts.tree, () => void stop(0));
 }
@@ -349,7 +382,15 @@ async function main(): Promise<void> {
 export interface TransfersView {
   readonly node: string;
   /** Transfers leaving this node now; `items`/`sentItems` count items, `sentBytes` bytes. */
-  readonly running: readonly { kind: 'ownership' | 'hinted'; service: string; partition: number; target: string; items: number; sentItems: number; sentBytes: number }[];
+  readonly running: readonly {
+    kind: 'ownership' | 'hinted';
+    service: string;
+    partition: number;
+    target: string;
+    items: number;
+    sentItems: number;
+    sentBytes: number;
+  }[];
   /**
    * Fallback vnodes running here (we stood in for `owner` of `partition`): each still has to
    * hand its data back (hinted handoff) before it stops. Empty once hinted handoff drained.
@@ -376,15 +417,26 @@ export function handleTransfers(node: RingNode): void {
           const owner = ring.owners[p];
           if (owner === undefined || owner === node.name || node.handoff.forwardTo(service, p) !== undefined) continue;
           // A partition moving to or from us by ownership handoff is not a fallback.
-          if (ring.next.some((t) => t.partition === p && (t.nextOwner === node.name || t.owner === node.name))) continue;
+          if (ring.next.some((t) => t.partition === p && (t.nextOwner === node.name || t.owner === node.name)))
+            continue;
           fallbacks.push({ service, partition: p, owner });
         }
       }
       return {
         node: node.name,
-        running: node.handoff.running().map(({ kind, service, partition, target, items, sentItems, sentBytes }) => ({ kind, service, partition, target, items, sentItems, sentBytes })),
+        running: node.handoff.running().map(({ kind, service, partition, target, items, sentItems, sentBytes }) => ({
+          kind,
+          service,
+          partition,
+          target,
+          items,
+          sentItems,
+          sentBytes,
+        })),
         fallbacks,
-        ownership: ring.next.filter((t) => t.owner === node.name && t.status !== 'complete').map((t) => ({ partition: t.partition, nextOwner: t.nextOwner })),
+        ownership: ring.next
+          .filter((t) => t.owner === node.name && t.status !== 'complete')
+          .map((t) => ({ partition: t.partition, nextOwner: t.nextOwner })),
       };
     },
     { clients: true },
@@ -409,7 +461,9 @@ export function handleNemesis(node: RingNode): void {
       }
       const cut = [...new Set(drop as string[])].sort();
       node.transport.setLinkFilter(cut.length === 0 ? undefined : (to) => (cut.includes(to) ? 'drop' : 'deliver'));
-      node.log.info(cut.length === 0 ? 'nemesis: every link delivers again' : `nemesis: dropping frames to ${cut.join(', ')}`);
+      node.log.info(
+        cut.length === 0 ? 'nemesis: every link delivers again' : `nemesis: dropping frames to ${cut.join(', ')}`,
+      );
       return { drop: cut };
     },
     { clients: true },

@@ -57,7 +57,9 @@ function parseErrorMessage(err: unknown, config: ParseArgsConfig): string {
       return `unknown option ${option}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       // The same code for `--flag=value` on a boolean and a string option without its value.
-      return isBooleanOption(config, message) ? `option ${option} does not take a value` : `option ${option} needs a value`;
+      return isBooleanOption(config, message)
+        ? `option ${option} does not take a value`
+        : `option ${option} needs a value`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`.trimEnd();
     default:
@@ -84,7 +86,8 @@ function isBooleanOption(config: ParseArgsConfig, message: string): boolean {
  */
 export function parseInteger(text: string, flag: string, min: number, max: number): number {
   const n = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer between ${min} and ${max}, got "${text}"`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag} must be an integer between ${min} and ${max}, got "${text}"`);
   return n;
 }
 
@@ -130,10 +133,12 @@ export function parseAddr(text: string, flag = '--node'): string {
  */
 export function parseNodeName(text: string, flag = '--name'): string {
   const name = text.trim();
-  if (name === '' || /\s/.test(name)) throw new UsageError(`${flag} must be a node name like dev1@127.0.0.1, got "${text}"`);
+  if (name === '' || /\s/.test(name))
+    throw new UsageError(`${flag} must be a node name like dev1@127.0.0.1, got "${text}"`);
   if (!name.includes('@')) return `${name}@${DEFAULT_HOST}`;
   const [local, host, ...rest] = name.split('@');
-  if (!local || !host || rest.length > 0) throw new UsageError(`${flag} must be a node name like dev1@127.0.0.1, got "${text}"`);
+  if (!local || !host || rest.length > 0)
+    throw new UsageError(`${flag} must be a node name like dev1@127.0.0.1, got "${text}"`);
   return name;
 }
 
@@ -192,7 +197,10 @@ export async function runMain(prog: string, main: () => unknown, opts: RunOption
     const usage = err instanceof UsageError || isParseArgsError(err);
     const message = err instanceof Error ? err.message : String(err);
     if (opts.label === undefined) printError(usage ? `${message} (see ${prog} -- --help)` : message);
-    else process.stderr.write(`${chalk.red(`${opts.label}: ${message}`)}${usage ? chalk.dim(`  (${prog} -- --help)`) : ''}\n`);
+    else
+      process.stderr.write(
+        `${chalk.red(`${opts.label}: ${message}`)}${usage ? chalk.dim(`  (${prog} -- --help)`) : ''}\n`,
+      );
     if (process.env.WORKSHOP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     const code = usage ? USAGE_EXIT_CODE : 1;
     if ((opts.exit ?? 'at-once') === 'at-once') process.exit(code);

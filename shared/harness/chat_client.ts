@@ -135,7 +135,10 @@ export class LineClient {
       if (!good) this.fail(`expected line ${typeof want === 'string' ? JSON.stringify(want) : want}, got ${show(e)}`);
     }
     const e = await this.next('prompt');
-    if (e.kind !== 'prompt') this.fail(`expected the prompt "> " after ${lines.length ? lines.map(String).join(' | ') : 'nothing'}, got ${show(e)}`);
+    if (e.kind !== 'prompt')
+      this.fail(
+        `expected the prompt "> " after ${lines.length ? lines.map(String).join(' | ') : 'nothing'}, got ${show(e)}`,
+      );
   }
 
   /** `line` then the expected reply lines and the prompt. */
@@ -164,7 +167,8 @@ export class LineClient {
     for (const room of rooms) await this.settle(room);
     this.line('');
     const e = await this.next('the prompt answering an empty line');
-    if (e.kind !== 'prompt') this.fail(`expected nothing more (an empty line sent to check: its prompt should come next), got ${show(e)}`);
+    if (e.kind !== 'prompt')
+      this.fail(`expected nothing more (an empty line sent to check: its prompt should come next), got ${show(e)}`);
   }
 
   close(): void {
@@ -205,10 +209,12 @@ export class WsClient {
     const ws = new WebSocket(`ws://${opts.host ?? '127.0.0.1'}:${port}`);
     const c = new WsClient(ws, opts.stepMs ?? STEP_MS);
     await new Promise<void>((resolve, reject) =>
-      ws.once('open', () => resolve()).once('error', (err) => {
-        ws.terminate();
-        reject(err);
-      }),
+      ws
+        .once('open', () => resolve())
+        .once('error', (err) => {
+          ws.terminate();
+          reject(err);
+        }),
     );
     return c;
   }

@@ -74,7 +74,9 @@ export class History {
 
   /** The last acknowledged value of `key`, if any. */
   lastAcknowledged(key: string): string | undefined {
-    const w = this.key(key).writes.filter((x) => x.outcome === 'ok').pop();
+    const w = this.key(key)
+      .writes.filter((x) => x.outcome === 'ok')
+      .pop();
     return w?.value;
   }
 
@@ -94,7 +96,9 @@ export class History {
       if (seen === undefined) problems.push(`${key}: no final read`);
       else if (!ok.includes(seen)) {
         const show = (v: Observed) => (v === NOT_FOUND ? 'not found' : JSON.stringify(v));
-        problems.push(`${key}: read ${show(seen)}, last acknowledged ${JSON.stringify(this.lastAcknowledged(key) ?? null)}, acceptable ${ok.map(show).join(' | ')}`);
+        problems.push(
+          `${key}: read ${show(seen)}, last acknowledged ${JSON.stringify(this.lastAcknowledged(key) ?? null)}, acceptable ${ok.map(show).join(' | ')}`,
+        );
       }
     }
     return problems;
@@ -190,7 +194,9 @@ export class Workload<N> {
   async drained(since: number, timeoutMs = 20_000): Promise<void> {
     await waitFor(
       'every client to finish an operation started after the fault healed',
-      () => this.done() || Array.from({ length: this.opts.clients }, (_, c) => this.finishedStart[c] ?? -1).every((t) => t > since),
+      () =>
+        this.done() ||
+        Array.from({ length: this.opts.clients }, (_, c) => this.finishedStart[c] ?? -1).every((t) => t > since),
       { timeoutMs },
     );
   }

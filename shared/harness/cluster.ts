@@ -29,7 +29,12 @@ export const TEST_TIMING: Required<NodeTiming> = {
 };
 
 /** Handoff for tests: short inactivity and retry so transfers start and recover quickly. */
-export const TEST_HANDOFF: HandoffOptions = { inactivityMs: 50, retryMs: 200, batchTimeoutMs: 2000, progressEveryMs: 500 };
+export const TEST_HANDOFF: HandoffOptions = {
+  inactivityMs: 50,
+  retryMs: 200,
+  batchTimeoutMs: 2000,
+  progressEveryMs: 500,
+};
 
 /** Options of {@link TestCluster.start}. */
 export interface TestClusterOptions {
@@ -161,7 +166,9 @@ export class TestCluster {
       retryOn: 'any',
       intervalMs: 20,
       timeoutError: (last) =>
-        new Error(`timed out after ${timeoutMs} ms waiting for a commit the claimant accepts${ringErrorCode(last) === 'ring_not_ready' ? '' : ` (last error: ${last.message})`}`),
+        new Error(
+          `timed out after ${timeoutMs} ms waiting for a commit the claimant accepts${ringErrorCode(last) === 'ring_not_ready' ? '' : ` (last error: ${last.message})`}`,
+        ),
     });
   }
 
@@ -195,7 +202,10 @@ export class TestCluster {
       'every node to hold the same ring',
       () => {
         const [first, ...rest] = this.nodes;
-        return !first || rest.every((n) => vc.equal(n.ring.vclock, first.ring.vclock) && n.ring.clusterId === first.ring.clusterId);
+        return (
+          !first ||
+          rest.every((n) => vc.equal(n.ring.vclock, first.ring.vclock) && n.ring.clusterId === first.ring.clusterId)
+        );
       },
       opts,
     );

@@ -63,7 +63,12 @@ const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * PUT `{"value": value}` to `key` on `base` with quorum `n`/`w`.
  * @returns true on 2xx; false on any other status, a network error or the deadline (`timeoutMs`).
  */
-export async function putValue(base: string, key: string, value: string, opts: { n: number; w: number; timeoutMs: number }): Promise<boolean> {
+export async function putValue(
+  base: string,
+  key: string,
+  value: string,
+  opts: { n: number; w: number; timeoutMs: number },
+): Promise<boolean> {
   try {
     const res = await fetch(`${base}/api/store/${encodeURIComponent(key)}?n=${opts.n}&w=${opts.w}`, {
       method: 'PUT',
@@ -84,8 +89,14 @@ export async function putValue(base: string, key: string, value: string, opts: {
  * @throws Error for anything else (another status, a body not written by this workload, a
  *   network error, the deadline `timeoutMs`): no observation was made.
  */
-export async function getValue(base: string, key: string, opts: { n: number; r: number; timeoutMs: number }): Promise<Observed> {
-  const res = await fetch(`${base}/api/store/${encodeURIComponent(key)}?n=${opts.n}&r=${opts.r}`, { signal: AbortSignal.timeout(opts.timeoutMs) });
+export async function getValue(
+  base: string,
+  key: string,
+  opts: { n: number; r: number; timeoutMs: number },
+): Promise<Observed> {
+  const res = await fetch(`${base}/api/store/${encodeURIComponent(key)}?n=${opts.n}&r=${opts.r}`, {
+    signal: AbortSignal.timeout(opts.timeoutMs),
+  });
   const text = await res.text();
   const body = JSON.parse(text) as { value?: { value?: unknown }; error?: { code?: string } };
   if (res.status === 404 && body.error?.code === 'not_found') return NOT_FOUND;
@@ -154,7 +165,13 @@ export class HttpWorkload {
       for (let i = next++; i < count; i = next++) {
         const key = `${prefix}p-${i}`;
         const op = this.history.write(key, `${key}=preload`);
-        if (await putValue(targets[i % targets.length] as string, key, `${key}=preload`, { n: this.n, w: this.w, timeoutMs: this.timeoutMs })) {
+        if (
+          await putValue(targets[i % targets.length] as string, key, `${key}=preload`, {
+            n: this.n,
+            w: this.w,
+            timeoutMs: this.timeoutMs,
+          })
+        ) {
           op.ok();
           acked++;
         } else op.fail();
@@ -172,9 +189,13 @@ export class HttpWorkload {
     const target = this.history.acknowledged + count;
     const failedBefore = this.history.failed;
     try {
-      await waitFor(`${count} more acknowledged writes`, () => this.history.acknowledged >= target, { timeoutMs, intervalMs: 50 });
+      await waitFor(`${count} more acknowledged writes`, () => this.history.acknowledged >= target, {
+        timeoutMs,
+        intervalMs: 50,
+      });
     } catch (err) {
-      (err as Error).message += ` (got ${count - (target - this.history.acknowledged)}, ${this.history.failed - failedBefore} failed meanwhile)`;
+      (err as Error).message +=
+        ` (got ${count - (target - this.history.acknowledged)}, ${this.history.failed - failedBefore} failed meanwhile)`;
       throw err;
     }
   }
@@ -187,7 +208,11 @@ export class HttpWorkload {
 
   /** Counts so far. */
   counts(): WorkloadCounts {
-    return { acknowledged: this.history.acknowledged, failed: this.history.failed, keys: this.history.writtenKeys().length };
+    return {
+      acknowledged: this.history.acknowledged,
+      failed: this.history.failed,
+      keys: this.history.writtenKeys().length,
+    };
   }
 }
 
@@ -222,10 +247,16 @@ export interface FinalCheckOptions {
  *   proves nothing); if a key got no answer within `keyTimeoutMs`; or, listing the first
  *   violations, if any key read back a value the history does not allow.
  */
-export async function finalCheck(history: History, readFrom: () => readonly string[], opts: FinalCheckOptions = {}): Promise<CheckReport> {
+export async function finalCheck(
+  history: History,
+  readFrom: () => readonly string[],
+  opts: FinalCheckOptions = {},
+): Promise<CheckReport> {
   const keys = history.writtenKeys();
   if (keys.length === 0 || history.acknowledged === 0) {
-    throw new Error(`nothing to check: ${keys.length} keys written, ${history.acknowledged} writes acknowledged (${history.failed} failed)`);
+    throw new Error(
+      `nothing to check: ${keys.length} keys written, ${history.acknowledged} writes acknowledged (${history.failed} failed)`,
+    );
   }
   const q = { n: opts.n ?? 3, r: opts.r ?? 2, timeoutMs: opts.requestTimeoutMs ?? 3000 };
   const reads = new Map<string, Observed>();
@@ -252,7 +283,15 @@ export async function finalCheck(history: History, readFrom: () => readonly stri
   await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 16, keys.length) }, worker));
   const problems = history.check(reads);
   if (problems.length > 0) {
-    throw new Error(`${problems.length} of ${keys.length} keys read back a value the history does not allow (acknowledged ${history.acknowledged}, failed ${history.failed}):\n  ${problems.slice(0, 20).join('\n  ')}`);
+    throw new Error(
+      `${problems.length} of ${keys.length} keys read back a value the history does not allow (acknowledged ${history.acknowledged}, failed ${history.failed}):\n  ${problems.slice(0, 20).join('\n  ')}`,
+    );
   }
-  return { acknowledged: history.acknowledged, failed: history.failed, keys: keys.length, checked: reads.size, retries };
+  return {
+    acknowledged: history.acknowledged,
+    failed: history.failed,
+    keys: keys.length,
+    checked: reads.size,
+    retries,
+  };
 }

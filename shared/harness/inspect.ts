@@ -12,7 +12,12 @@ import type { Vnode } from '../vnode.js';
  * @returns what `look` returns, or undefined when that vnode is not running on `node` (never
  *   started there, handed off, or the node has no such service).
  */
-export async function inspectVnode<V, T>(node: RingNode, service: string, partition: number, look: (vnode: V) => T): Promise<T | undefined> {
+export async function inspectVnode<V, T>(
+  node: RingNode,
+  service: string,
+  partition: number,
+  look: (vnode: V) => T,
+): Promise<T | undefined> {
   const worker = node.vnodes.running(service).find((w) => w.id.partition === partition);
   return worker?.run((vnode: Vnode) => look(vnode as unknown as V));
 }
@@ -21,7 +26,16 @@ export async function inspectVnode<V, T>(node: RingNode, service: string, partit
  * Run `look` on every running vnode of `service` on `node`, in partition order.
  * @returns one `{ partition, value }` per running vnode.
  */
-export async function inspectVnodes<V, T>(node: RingNode, service: string, look: (vnode: V) => T): Promise<{ partition: number; value: T }[]> {
+export async function inspectVnodes<V, T>(
+  node: RingNode,
+  service: string,
+  look: (vnode: V) => T,
+): Promise<{ partition: number; value: T }[]> {
   const workers = node.vnodes.running(service).sort((a, b) => a.id.partition - b.id.partition);
-  return Promise.all(workers.map(async (w) => ({ partition: w.id.partition, value: await w.run((vnode: Vnode) => look(vnode as unknown as V)) })));
+  return Promise.all(
+    workers.map(async (w) => ({
+      partition: w.id.partition,
+      value: await w.run((vnode: Vnode) => look(vnode as unknown as V)),
+    })),
+  );
 }

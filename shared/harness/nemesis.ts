@@ -32,7 +32,10 @@ export class Nemesis {
   /** Frames dropped so far. */
   dropped = 0;
 
-  constructor(private readonly cluster: TestCluster, readonly seed: number) {
+  constructor(
+    private readonly cluster: TestCluster,
+    readonly seed: number,
+  ) {
     this.random = prng(seed);
     cluster.setLinkFilter((from, to, frame) => this.verdict(from, to, frame));
   }

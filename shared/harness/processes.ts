@@ -46,13 +46,27 @@ export interface NodeStatus {
   readonly members: readonly MemberRow[];
   readonly ring: RingStatusData;
   /** Transfers leaving the node now (items counted in items). */
-  readonly handoffs?: readonly { kind: string; service: string; partition: number; target: string; items: number; sentItems: number }[];
+  readonly handoffs?: readonly {
+    kind: string;
+    service: string;
+    partition: number;
+    target: string;
+    items: number;
+    sentItems: number;
+  }[];
 }
 
 /** What `admin.transfers` answers (see `handleTransfers` in shared/cli/node_console.ts). */
 export interface NodeTransfers {
   readonly node: string;
-  readonly running: readonly { kind: string; service: string; partition: number; target: string; items: number; sentItems: number }[];
+  readonly running: readonly {
+    kind: string;
+    service: string;
+    partition: number;
+    target: string;
+    items: number;
+    sentItems: number;
+  }[];
   readonly fallbacks: readonly { service: string; partition: number; owner: string }[];
   readonly ownership: readonly { partition: number; nextOwner: string }[];
 }
@@ -222,7 +236,17 @@ export class ProcessCluster {
     this.slots.push(slotStub);
     const [port, httpPort] = await this.allocPorts();
     mkdirSync(join(this.dataDir, short), { recursive: true });
-    const slot: Slot = { short, name: nodeName(short), port, httpPort, ringFile: join(this.dataDir, short, 'ring.json'), closed: Promise.resolve(), paused: false, starts: 0, log: [] };
+    const slot: Slot = {
+      short,
+      name: nodeName(short),
+      port,
+      httpPort,
+      ringFile: join(this.dataDir, short, 'ring.json'),
+      closed: Promise.resolve(),
+      paused: false,
+      starts: 0,
+      log: [],
+    };
     this.slots[k - 1] = slot;
     this.launch(slot);
     await this.waitAdmin(slot, opts.timeoutMs ?? 30_000);
@@ -277,7 +301,12 @@ export class ProcessCluster {
     } catch (err) {
       if (timedOut) throw this.withLogs(err, [via]);
       const code = (err as { remoteCode?: unknown; code?: unknown }).remoteCode ?? (err as { code?: unknown }).code;
-      throw this.withLogs(new AbortWait(`admin.commit through ${nodeName(via)} failed: ${(err as Error).message}${code ? ` (code ${String(code)})` : ''}`), [via]);
+      throw this.withLogs(
+        new AbortWait(
+          `admin.commit through ${nodeName(via)} failed: ${(err as Error).message}${code ? ` (code ${String(code)})` : ''}`,
+        ),
+        [via],
+      );
     }
     this.note(`committed through ${nodeName(via)}`);
     return plan;
@@ -293,7 +322,10 @@ export class ProcessCluster {
     const s = this.live(node);
     this.dropConn(s);
     s.proc?.kill('SIGKILL');
-    await this.wait(`${s.name} (pid ${s.proc?.pid}) to exit after SIGKILL`, () => s.exit !== undefined, { timeoutMs: 10_000, logsOf: [s.name] });
+    await this.wait(`${s.name} (pid ${s.proc?.pid}) to exit after SIGKILL`, () => s.exit !== undefined, {
+      timeoutMs: 10_000,
+      logsOf: [s.name],
+    });
     s.paused = false;
     this.note(`SIGKILL ${s.name}`);
   }
@@ -346,7 +378,9 @@ export class ProcessCluster {
     });
     const all = this.names();
     const group = (n: string) => groupOf.get(n) ?? -1;
-    await Promise.all(this.running().map((n) => this.admin(n, 'admin.nemesis', { drop: all.filter((o) => group(o) !== group(n)) })));
+    await Promise.all(
+      this.running().map((n) => this.admin(n, 'admin.nemesis', { drop: all.filter((o) => group(o) !== group(n)) })),
+    );
     this.note(`partition ${groups.map((g) => `[${g.map(nodeName).join(' ')}]`).join(' | ')}`);
   }
 
@@ -420,7 +454,9 @@ export class ProcessCluster {
    * @returns the statuses, in the order of `nodes`.
    * @throws Error after `timeoutMs` (default 30 000) saying which node was not settled and why.
    */
-  async waitSettled(opts: { nodes?: readonly string[]; members?: number; timeoutMs?: number; logsOf?: readonly string[] } = {}): Promise<NodeStatus[]> {
+  async waitSettled(
+    opts: { nodes?: readonly string[]; members?: number; timeoutMs?: number; logsOf?: readonly string[] } = {},
+  ): Promise<NodeStatus[]> {
     const nodes = (opts.nodes ?? this.running().filter((n) => !this.slot(n).paused)).map(nodeName);
     let why = '';
     try {
@@ -455,7 +491,10 @@ export class ProcessCluster {
           const all = await Promise.all(nodes.map((n) => this.transfers(n)));
           left = all
             .filter((t) => t.running.length + t.fallbacks.length + t.ownership.length > 0)
-            .map((t) => `${t.node}: ${t.running.length} running, ${t.fallbacks.length} fallback vnodes, ${t.ownership.length} ownership transfers`)
+            .map(
+              (t) =>
+                `${t.node}: ${t.running.length} running, ${t.fallbacks.length} fallback vnodes, ${t.ownership.length} ownership transfers`,
+            )
             .join('; ');
           return left === '';
         },
@@ -525,7 +564,8 @@ export class ProcessCluster {
 
   private live(node: string): Slot {
     const s = this.slot(node);
-    if (!s.proc || s.exit) throw new Error(`${s.name} is not running${s.exit ? ` (exited: ${describeExit(s.exit)})` : ''}`);
+    if (!s.proc || s.exit)
+      throw new Error(`${s.name} is not running${s.exit ? ` (exited: ${describeExit(s.exit)})` : ''}`);
     return s;
   }
 
@@ -540,19 +580,33 @@ export class ProcessCluster {
   private launch(s: Slot): void {
     if (this.stopped) throw new Error('the cluster is stopped');
     const args = [
-      '--import', 'tsx', NODE_CONSOLE,
-      '--name', s.name,
-      '--port', String(s.port),
-      '--host', HOST,
-      '--cookie', this.cookie,
-      '--ring-size', String(this.opts.ringSize ?? 64),
-      '--ring-file', s.ringFile,
+      '--import',
+      'tsx',
+      NODE_CONSOLE,
+      '--name',
+      s.name,
+      '--port',
+      String(s.port),
+      '--host',
+      HOST,
+      '--cookie',
+      this.cookie,
+      '--ring-size',
+      String(this.opts.ringSize ?? 64),
+      '--ring-file',
+      s.ringFile,
       '--no-repl',
-      '--http-port', String(s.httpPort),
+      '--http-port',
+      String(s.httpPort),
       '--nemesis',
       ...(this.opts.args ?? []),
     ];
-    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', RING_LOG: process.env.RING_LOG ?? 'info', [PARENT_PID_ENV]: String(process.pid) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      FORCE_COLOR: '0',
+      RING_LOG: process.env.RING_LOG ?? 'info',
+      [PARENT_PID_ENV]: String(process.pid),
+    };
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     s.starts++;
     s.proc = proc;
@@ -563,7 +617,8 @@ export class ProcessCluster {
       if (s.log.length > LOG_LINES) s.log.splice(0, s.log.length - LOG_LINES);
     };
     push(`=== start #${s.starts}: pid ${proc.pid}, port ${s.port}, http ${s.httpPort} ===`);
-    for (const stream of [proc.stdout, proc.stderr]) if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', push);
+    for (const stream of [proc.stdout, proc.stderr])
+      if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', push);
     let markClosed!: () => void;
     s.closed = new Promise<void>((r) => (markClosed = r));
     const done = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -602,7 +657,8 @@ export class ProcessCluster {
     await this.wait(
       `${s.name} to accept admin connections on ${this.addr(s.name)}`,
       async () => {
-        if (s.exit) throw new AbortWait(`${s.name} exited (${describeExit(s.exit)}) before it accepted admin connections`);
+        if (s.exit)
+          throw new AbortWait(`${s.name} exited (${describeExit(s.exit)}) before it accepted admin connections`);
         return (await this.status(s.name)).node === s.name;
       },
       { timeoutMs, logsOf: [s.name] },
@@ -614,13 +670,17 @@ export class ProcessCluster {
 function describeUnsettled(statuses: readonly NodeStatus[], members?: number): string {
   for (const s of statuses) {
     if (!s.settled) {
-      const notValid = s.members.filter((m) => m.status !== 'valid' || !m.up).map((m) => `${m.node} ${m.status}${m.up ? '' : ' unreachable'}`);
+      const notValid = s.members
+        .filter((m) => m.status !== 'valid' || !m.up)
+        .map((m) => `${m.node} ${m.status}${m.up ? '' : ' unreachable'}`);
       return `${s.node} not settled (ring ready ${s.ring.ringReady}, ${s.ring.pending.length} pending transfers${notValid.length ? `, ${notValid.join(', ')}` : ''})`;
     }
-    if (members !== undefined && s.members.length !== members) return `${s.node} sees ${s.members.length} members (${s.members.map((m) => m.node).join(', ')}), not ${members}`;
+    if (members !== undefined && s.members.length !== members)
+      return `${s.node} sees ${s.members.length} members (${s.members.map((m) => m.node).join(', ')}), not ${members}`;
   }
   const [first, ...rest] = statuses;
   const view = (s: NodeStatus) => `claimant ${s.ring.claimant}, members ${s.members.map((m) => m.node).join(' ')}`;
-  for (const s of rest) if (first && view(s) !== view(first)) return `${s.node} sees ${view(s)}, ${first.node} sees ${view(first)}`;
+  for (const s of rest)
+    if (first && view(s) !== view(first)) return `${s.node} sees ${view(s)}, ${first.node} sees ${view(first)}`;
   return '';
 }

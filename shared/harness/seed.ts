@@ -15,7 +15,11 @@ export function testSeed(label: string): number {
  * A small deterministic PRNG (mulberry32). `next()` returns a float in [0, 1).
  * Used by the harness and nemesis so a printed seed replays the same choices.
  */
-export function prng(seed: number): { next(): number; int(maxExclusive: number): number; pick<T>(xs: readonly T[]): T } {
+export function prng(seed: number): {
+  next(): number;
+  int(maxExclusive: number): number;
+  pick<T>(xs: readonly T[]): T;
+} {
   let a = seed >>> 0;
   const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -27,7 +27,11 @@ export class AbortWait extends Error {
  * @throws Error `timed out after <ms> ms waiting for <what>` (with the last error the condition threw, if any);
  *   the condition's AbortWait as it is.
  */
-export async function waitFor<T>(what: string, condition: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | Promise<T>,
+  opts: WaitOptions = {},
+): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const intervalMs = opts.intervalMs ?? 20;
   const deadline = Date.now() + timeoutMs;

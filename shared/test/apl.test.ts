@@ -183,7 +183,9 @@ describe('getApl (riak_core_apl:get_apl_ann/3)', () => {
         const fallbacks = got.slice(upPrimaries.length);
         expect(fallbacks.every((e) => e.type === 'fallback')).toBe(true);
         // fallbacks keep the down primaries' partitions, in ring order, and live on up nodes
-        expect(fallbacks.map((e) => e.partition)).toEqual(downPrimaries.slice(0, fallbacks.length).map((e) => e.partition));
+        expect(fallbacks.map((e) => e.partition)).toEqual(
+          downPrimaries.slice(0, fallbacks.length).map((e) => e.partition),
+        );
         for (const e of fallbacks) expect(upSet.has(e.node)).toBe(true);
         // every vnode named is a distinct partition
         expect(new Set(got.map((e) => e.partition)).size).toBe(got.length);

@@ -128,7 +128,8 @@ describe('chash properties', () => {
 
 describe('chash errors', () => {
   it('validateRingSize accepts powers of two in 8..1024', () => {
-    for (const q of [8, 16, 32, DEFAULT_RING_SIZE, 128, 256, 512, 1024]) expect(() => validateRingSize(q)).not.toThrow();
+    for (const q of [8, 16, 32, DEFAULT_RING_SIZE, 128, 256, 512, 1024])
+      expect(() => validateRingSize(q)).not.toThrow();
   });
 
   it.each([0, 4, 12, 2048, 64.5, -64, Number.NaN])('validateRingSize rejects %s', (q) => {

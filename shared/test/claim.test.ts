@@ -16,8 +16,7 @@ const seed = testSeed('claim properties');
 
 const RING_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024] as const;
 const names = (n: number) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
-const moved = (before: readonly string[], after: readonly string[]) =>
-  before.filter((o, p) => o !== after[p]).length;
+const moved = (before: readonly string[], after: readonly string[]) => before.filter((o, p) => o !== after[p]).length;
 
 /** Balanced over `members`, and violation-free when the numbers allow it. */
 function expectGood(owners: readonly string[], members: readonly string[], targetN = DEFAULT_TARGET_N): void {
@@ -346,14 +345,22 @@ describe('claim: movement', () => {
     for (let s = 5; s <= 16; s++) expect(steps[s - 2]).toBeLessThanOrEqual(Math.ceil(64 / s) + 2);
   });
 
-  it('a leave moves little: the leaver\'s share when there is slack, modestly more when tight', () => {
+  it("a leave moves little: the leaver's share when there is slack, modestly more when tight", () => {
     const grown = (q: number, size: number) => {
       let owners = freshOwners(q, 'n1');
       for (let s = 2; s <= size; s++) owners = claim(owners, names(s));
       return owners;
     };
     const leaveMoves = (owners: readonly string[], size: number) =>
-      names(size).map((leaver) => moved(owners, claim(owners, names(size).filter((m) => m !== leaver))));
+      names(size).map((leaver) =>
+        moved(
+          owners,
+          claim(
+            owners,
+            names(size).filter((m) => m !== leaver),
+          ),
+        ),
+      );
     // 256 partitions, 16 -> 15: only the leaver's 16 partitions move, whoever leaves
     expect(leaveMoves(grown(256, 16), 16)).toEqual(new Array(16).fill(16));
     // 64 partitions, 6 -> 5 is tight (5 nodes can hardly meet target_n 4), so some leaves need

@@ -46,8 +46,12 @@ describe('option helpers', () => {
   it('turn parseArgs errors into one-line usage errors', () => {
     const options = { port: { type: 'string' as const } };
     expect(() => parseCommandLine({ args: ['--nope'], options })).toThrow(new UsageError('unknown option --nope'));
-    expect(() => parseCommandLine({ args: ['--port'], options })).toThrow(new UsageError('option --port needs a value'));
-    expect(() => parseCommandLine({ args: ['--port', '--x'], options })).toThrow(new UsageError('option --port needs a value'));
+    expect(() => parseCommandLine({ args: ['--port'], options })).toThrow(
+      new UsageError('option --port needs a value'),
+    );
+    expect(() => parseCommandLine({ args: ['--port', '--x'], options })).toThrow(
+      new UsageError('option --port needs a value'),
+    );
     expect(() => parseCommandLine({ args: ['stray'], options })).toThrow(new UsageError('unexpected argument stray'));
   });
 });
@@ -57,17 +61,38 @@ describe('tool arguments', () => {
     expect(() => parseConsoleArgs([])).toThrow('--name is required');
     expect(parseConsoleArgs(['--help'])).toBe('help');
     const opts = parseConsoleArgs(['--name', 'dev2', '--port', '8102', '--no-repl', '--join', '127.0.0.1:8101']);
-    expect(opts).toMatchObject({ name: 'dev2@127.0.0.1', port: 8102, host: '127.0.0.1', cookie: 'workshop', ringSize: 64, repl: false, join: '127.0.0.1:8101', tree: 'solutions' });
+    expect(opts).toMatchObject({
+      name: 'dev2@127.0.0.1',
+      port: 8102,
+      host: '127.0.0.1',
+      cookie: 'workshop',
+      ringSize: 64,
+      repl: false,
+      join: '127.0.0.1:8101',
+      tree: 'solutions',
+    });
     expect(parseConsoleArgs(['--name', 'x', '--exercises'])).toMatchObject({ tree: 'exercises', repl: true, port: 0 });
     expect(() => parseConsoleArgs(['--name', 'x', '--port', 'http'])).toThrow(UsageError);
     expect(parseConsoleArgs(['--name', 'x'])).toMatchObject({ nemesis: false, handoffBatchItems: undefined });
-    expect(parseConsoleArgs(['--name', 'x', '--nemesis', '--handoff-batch-items', '10'])).toMatchObject({ nemesis: true, handoffBatchItems: 10 });
-    expect(() => parseConsoleArgs(['--name', 'x', '--handoff-batch-items', '0'])).toThrow('--handoff-batch-items must be an integer between 1 and 100000');
+    expect(parseConsoleArgs(['--name', 'x', '--nemesis', '--handoff-batch-items', '10'])).toMatchObject({
+      nemesis: true,
+      handoffBatchItems: 10,
+    });
+    expect(() => parseConsoleArgs(['--name', 'x', '--handoff-batch-items', '0'])).toThrow(
+      '--handoff-batch-items must be an integer between 1 and 100000',
+    );
   });
 
   it('devrel: defaults, node count and port range checks', () => {
     const opts = parseDevrelArgs([]);
-    expect(opts).toMatchObject({ nodes: 3, basePort: 8101, host: '127.0.0.1', cookie: 'workshop', ringSize: 64, tree: 'solutions' });
+    expect(opts).toMatchObject({
+      nodes: 3,
+      basePort: 8101,
+      host: '127.0.0.1',
+      cookie: 'workshop',
+      ringSize: 64,
+      tree: 'solutions',
+    });
     expect(opts !== 'help' && opts.dataDir).toBe(fileURLToPath(new URL('../../data', import.meta.url)));
     expect(() => parseDevrelArgs(['--nodes', '10'])).toThrow('--nodes must be an integer between 1 and 9');
     expect(() => parseDevrelArgs(['--base-port', '65534'])).toThrow('leaves no room for 3 nodes');
@@ -75,8 +100,19 @@ describe('tool arguments', () => {
   });
 
   it('admin: commands, argument counts, defaults', () => {
-    expect(parseAdminArgs(['member-status'])).toEqual({ command: 'member-status', args: [], node: '127.0.0.1:8101', cookie: 'workshop', json: false });
-    expect(parseAdminArgs(['leave', 'dev2', '--node', '8102', '--json'])).toMatchObject({ command: 'leave', args: ['dev2'], node: '127.0.0.1:8102', json: true });
+    expect(parseAdminArgs(['member-status'])).toEqual({
+      command: 'member-status',
+      args: [],
+      node: '127.0.0.1:8101',
+      cookie: 'workshop',
+      json: false,
+    });
+    expect(parseAdminArgs(['leave', 'dev2', '--node', '8102', '--json'])).toMatchObject({
+      command: 'leave',
+      args: ['dev2'],
+      node: '127.0.0.1:8102',
+      json: true,
+    });
     expect(() => parseAdminArgs([])).toThrow('missing command');
     expect(() => parseAdminArgs(['frobnicate'])).toThrow('unknown command "frobnicate"');
     expect(() => parseAdminArgs(['join'])).toThrow('join takes <addr>, got none');
@@ -151,7 +187,9 @@ describe('npm run admin against a running cluster', () => {
     const run = await admin('member-status', '--node', addr, '--cookie', 'not-the-cookie');
     expect(run.code).not.toBe(0);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(new RegExp(`^error: cannot reach a node at ${addr.replace(/\./g, '\\.')}: .*cookie`, 'm'));
+    expect(run.stderr).toMatch(
+      new RegExp(`^error: cannot reach a node at ${addr.replace(/\./g, '\\.')}: .*cookie`, 'm'),
+    );
   });
 });
 
@@ -173,7 +211,9 @@ describe('npm run admin says why a command is refused and what to run next', () 
     const nothing = await admin('commit', ...opts);
     expect(nothing.code).toBe(1);
     expect(nothing.stderr).toContain('error: there are no staged changes to commit');
-    expect(nothing.stderr).toContain(`next: stage a change first (join, leave or remove), look at it with npm run admin -- plan --node ${via}`);
+    expect(nothing.stderr).toContain(
+      `next: stage a change first (join, leave or remove), look at it with npm run admin -- plan --node ${via}`,
+    );
     const up = await admin('down', 'dev3', ...opts);
     expect(up.code).toBe(1);
     expect(up.stderr).toContain('next: dev3@127.0.0.1 is reachable, so it is not down');
@@ -183,14 +223,21 @@ describe('npm run admin says why a command is refused and what to run next', () 
     const refused = await admin('remove', 'dev1', ...opts);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`error: the claimant ${dev1} is unreachable`);
-    expect(refused.stderr).toContain(`next: if ${dev1} is gone, mark it down (any live member takes over as claimant): npm run admin -- down ${dev1} --node ${via} --cookie test-cookie; then run remove again`);
+    expect(refused.stderr).toContain(
+      `next: if ${dev1} is gone, mark it down (any live member takes over as claimant): npm run admin -- down ${dev1} --node ${via} --cookie test-cookie; then run remove again`,
+    );
 
-    for (const args of [['down', 'dev1'], ['remove', 'dev1']]) {
+    for (const args of [
+      ['down', 'dev1'],
+      ['remove', 'dev1'],
+    ]) {
       const run = await admin(...args, ...opts);
       expect(run.stderr, args.join(' ')).toBe('');
       expect(run.code).toBe(0);
     }
-    await waitFor('a commit through dev2 to be accepted', async () => (await admin('commit', ...opts)).code === 0, { timeoutMs: 20_000 });
+    await waitFor('a commit through dev2 to be accepted', async () => (await admin('commit', ...opts)).code === 0, {
+      timeoutMs: 20_000,
+    });
     await cluster.waitSettled({ expectMembers: [dev2, 'dev3@127.0.0.1'] });
     const status = await admin('member-status', ...opts);
     expect(status.stdout.split('\n').filter((l) => /^valid\s+50\.0%/.test(l))).toHaveLength(2);

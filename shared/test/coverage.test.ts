@@ -38,7 +38,9 @@ describe('coveragePlan', () => {
           const ring = ringOf(q, s);
           const up = Array.from({ length: s }, (_, i) => `n${i + 1}`).filter((_, i) => !downFlags[i]);
           // A key space is coverable when one of its n owners (partitions p..p+n-1) is up.
-          const coverable = Array.from({ length: q }, (_, p) => Array.from({ length: n }, (__, i) => ring.owners[(p + i) % q]!).some((o) => up.includes(o)));
+          const coverable = Array.from({ length: q }, (_, p) =>
+            Array.from({ length: n }, (__, i) => ring.owners[(p + i) % q]!).some((o) => up.includes(o)),
+          );
           if (!coverable.every(Boolean)) {
             expect(() => coveragePlan(ring, n, up, offset)).toThrow(/cannot cover/);
             return;
@@ -101,7 +103,8 @@ describe('coverage requests on a cluster', () => {
     const node = cluster.node(0);
     const keys = Array.from({ length: 300 }, (_, i) => `key-${i}`);
     for (const k of keys) {
-      for (const e of preflist(node.ring, chashKey('c', k)).slice(0, 3)) await node.syncCommand(e, { type: 'put', key: k }, 'keys');
+      for (const e of preflist(node.ring, chashKey('c', k)).slice(0, 3))
+        await node.syncCommand(e, { type: 'put', key: k }, 'keys');
     }
     const { plan, replies } = await cluster.node(2).coverage('keys', { type: 'keys' }, { n: 3 });
     expect(plan.length).toBe(Math.ceil(64 / 3));
@@ -186,7 +189,8 @@ describe('coverage requests after a handoff, before the ring switch', () => {
     const keys = Array.from({ length: 2000 }, (_, i) => `key-${i}`)
       .filter((k) => ring.owners[partitionOf(k)] === holder.name)
       .slice(0, 200);
-    for (const k of keys) await holder.syncCommand({ partition: partitionOf(k), node: holder.name }, { type: 'put', key: k }, 'keys');
+    for (const k of keys)
+      await holder.syncCommand({ partition: partitionOf(k), node: holder.name }, { type: 'put', key: k }, 'keys');
     return { cluster, holder, keys };
   }
 
@@ -198,7 +202,9 @@ describe('coverage requests after a handoff, before the ring switch', () => {
     return dev3;
   }
 
-  it('is answered by the new owner, whether it starts on the old owner or arrives there as a frame', { timeout: 30_000 }, async () => {
+  it('is answered by the new owner, whether it starts on the old owner or arrives there as a frame', {
+    timeout: 30_000,
+  }, async () => {
     const { cluster, holder, keys } = await twoNodesWithKeys();
     // Hold the ring switch: the holder's "my transfer is complete" never reaches the claimant.
     cluster.setLinkFilter((from, _to, frame) =>
@@ -206,13 +212,19 @@ describe('coverage requests after a handoff, before the ring switch', () => {
     );
     await joinThird(cluster);
     // (Claim also moves some of the holder's partitions to the claimant, not only to dev3.)
-    const held = await waitFor('the holder to finish its handoffs, every other transfer switched, rings converged', () => {
-      const [first, ...rest] = cluster.nodes;
-      if (!rest.every((n) => vc.equal(n.ring.vclock, first!.ring.vclock))) return undefined;
-      const next = first!.ring.next;
-      if (next.length === 0 || !next.every((t) => t.owner === holder.name)) return undefined;
-      return next.every((t) => holder.handoff.forwardTo('keys', t.partition) === t.nextOwner) ? next.map((t) => t.partition) : undefined;
-    }, { timeoutMs: 20_000 });
+    const held = await waitFor(
+      'the holder to finish its handoffs, every other transfer switched, rings converged',
+      () => {
+        const [first, ...rest] = cluster.nodes;
+        if (!rest.every((n) => vc.equal(n.ring.vclock, first!.ring.vclock))) return undefined;
+        const next = first!.ring.next;
+        if (next.length === 0 || !next.every((t) => t.owner === holder.name)) return undefined;
+        return next.every((t) => holder.handoff.forwardTo('keys', t.partition) === t.nextOwner)
+          ? next.map((t) => t.partition)
+          : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     const moved = keys.filter((k) => held.includes(partitionOf(k)));
     expect(moved.length).toBeGreaterThan(0); // the held partitions hold keys, now only on their next owners
     for (const p of held) expect(holder.ring.owners[p]).toBe(holder.name); // not switched
@@ -224,7 +236,9 @@ describe('coverage requests after a handoff, before the ring switch', () => {
     }
   });
 
-  it('is answered by the new owner when it was queued behind the delete that ended the handoff', { timeout: 30_000 }, async () => {
+  it('is answered by the new owner when it was queued behind the delete that ended the handoff', {
+    timeout: 30_000,
+  }, async () => {
     const { cluster, holder, keys } = await twoNodesWithKeys();
     let release: () => void = () => undefined;
     const open = new Promise<void>((resolve) => {

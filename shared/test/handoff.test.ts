@@ -80,7 +80,8 @@ afterEach(async () => {
 async function fill(c: TestCluster, perPartition = 20): Promise<void> {
   const n = c.node(0);
   for (let p = 0; p < n.ring.ringSize; p++) {
-    for (let i = 0; i < perPartition; i++) await n.syncCommand({ partition: p, node: n.name }, { type: 'put', key: `k${i}`, value: `p${p}-${i}` }, 'bag');
+    for (let i = 0; i < perPartition; i++)
+      await n.syncCommand({ partition: p, node: n.name }, { type: 'put', key: `k${i}`, value: `p${p}-${i}` }, 'bag');
   }
 }
 
@@ -94,28 +95,41 @@ describe('handoff manager', () => {
     await dev2.join(c.node(0).addr);
     await c.commitWhenReady(c.node(0));
     let most = 0;
-    await waitFor('the ring to settle', () => {
-      most = Math.max(most, c.node(0).handoff.running().length);
-      return c.nodes.every((n) => n.isSettled());
-    }, { timeoutMs: 45_000, intervalMs: 5 });
+    await waitFor(
+      'the ring to settle',
+      () => {
+        most = Math.max(most, c.node(0).handoff.running().length);
+        return c.nodes.every((n) => n.isSettled());
+      },
+      { timeoutMs: 45_000, intervalMs: 5 },
+    );
     expect(most).toBe(2);
     const ring = c.node(0).ring;
     for (let p = 0; p < ring.ringSize; p++) {
       const owner = ring.owners[p]!;
-      expect(await c.node(0).syncCommand({ partition: p, node: owner }, { type: 'get', key: 'k7' }, 'bag')).toBe(`p${p}-7`);
+      expect(await c.node(0).syncCommand({ partition: p, node: owner }, { type: 'get', key: 'k7' }, 'bag')).toBe(
+        `p${p}-7`,
+      );
     }
     expect(c.node(0).handoff.stats.itemsSent).toBe(32 * 20);
   });
 
   it('a vnode that never goes idle still hands off (after maxWaitMs)', { timeout: 60_000 }, async () => {
-    const c = (cluster = await TestCluster.start({ size: 1, services: () => [bag(true)], handoff: { inactivityMs: 60_000, maxWaitMs: 300 } }));
+    const c = (cluster = await TestCluster.start({
+      size: 1,
+      services: () => [bag(true)],
+      handoff: { inactivityMs: 60_000, maxWaitMs: 300 },
+    }));
     await fill(c, 2);
     const dev2 = await c.addNode();
     let stop = false;
     const busy = (async () => {
       // Keep every partition busy: with inactivityMs of a minute, only maxWaitMs can start handoff.
       for (let i = 0; !stop && i < 100_000; i++) {
-        await c.node(0).syncCommand({ partition: i % 64, node: c.node(0).name }, { type: 'get', key: 'k0' }, 'bag').catch(() => undefined);
+        await c
+          .node(0)
+          .syncCommand({ partition: i % 64, node: c.node(0).name }, { type: 'get', key: 'k0' }, 'bag')
+          .catch(() => undefined);
       }
     })();
     await dev2.join(c.node(0).addr);
@@ -135,19 +149,25 @@ describe('handoff manager', () => {
     const dev2 = await c.addNode();
     await dev2.join(c.node(0).addr);
     await c.commitWhenReady(c.node(0));
-    await waitFor('the handoff to be tried and refused', () => /cannot hand it off/.test(c.node(0).handoff.stats.lastError ?? ''));
+    await waitFor('the handoff to be tried and refused', () =>
+      /cannot hand it off/.test(c.node(0).handoff.stats.lastError ?? ''),
+    );
     const status = stripVTControlCharacters(c.node(0).ringStatus());
     expect(status).toContain('Owner:      dev1@127.0.0.1');
     expect(status).toContain('Next Owner: dev2@127.0.0.1');
     expect(status).toMatch(/Waiting on: \[bag\]/);
     expect(c.node(0).ring.next.length).toBe(32);
-    expect(await c.node(0).syncCommand({ partition: 1, node: c.node(0).name }, { type: 'get', key: 'k0' }, 'bag')).toBe('p1-0');
+    expect(await c.node(0).syncCommand({ partition: 1, node: c.node(0).name }, { type: 'get', key: 'k0' }, 'bag')).toBe(
+      'p1-0',
+    );
   });
 });
 
 /** Most intervals [first, last] that overlap at one instant (touching ends do not overlap). */
 function maxOverlap(intervals: readonly (readonly [number, number])[]): number {
-  const events = intervals.flatMap(([a, b]) => [[a, 1] as const, [b, -1] as const]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const events = intervals
+    .flatMap(([a, b]) => [[a, 1] as const, [b, -1] as const])
+    .sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let now = 0;
   let most = 0;
   for (const [, d] of events) most = Math.max(most, (now += d));
@@ -155,7 +175,9 @@ function maxOverlap(intervals: readonly (readonly [number, number])[]): number {
 }
 
 describe('handoff concurrency counts transfers in and out together (riak handoff_concurrency)', () => {
-  it('a joining node receiving from three senders never has more than 2 transfers in at once; nothing is lost, refusals are not failures', { timeout: 60_000 }, async () => {
+  it('a joining node receiving from three senders never has more than 2 transfers in at once; nothing is lost, refusals are not failures', {
+    timeout: 60_000,
+  }, async () => {
     const joiner = 'dev4@127.0.0.1';
     /** partition → [first, last] time (ms, performance.now) a handoff item was applied on the joiner. */
     const seen = new Map<number, [number, number]>();
@@ -173,7 +195,9 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
     }));
     const ring = c.node(0).ring;
     for (let p = 0; p < ring.ringSize; p++) {
-      await c.node(0).syncCommand({ partition: p, node: ring.owners[p]! }, { type: 'fill', n: perPartition, tag: `p${p}` }, 'bag');
+      await c
+        .node(0)
+        .syncCommand({ partition: p, node: ring.owners[p]! }, { type: 'fill', n: perPartition, tag: `p${p}` }, 'bag');
     }
     // Slow every link into the joiner a little, so that each transfer takes a few round trips.
     const nemesis = new Nemesis(c, testSeed('handoff inbound concurrency'));
@@ -181,7 +205,12 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
     for (const n of c.nodes) if (n !== dev4) nemesis.latency(n.name, joiner, 5);
     await dev4.join(c.node(0).addr);
     await c.commitWhenReady(c.node(0));
-    const senders = new Set(c.node(0).ring.next.filter((t) => t.nextOwner === joiner).map((t) => t.owner));
+    const senders = new Set(
+      c
+        .node(0)
+        .ring.next.filter((t) => t.nextOwner === joiner)
+        .map((t) => t.owner),
+    );
     expect(senders.size).toBe(3);
     await waitFor('the ring to settle', () => c.nodes.every((n) => n.isSettled()), { timeoutMs: 45_000 });
     await c.waitSettled({ timeoutMs: 15_000 });
@@ -195,7 +224,9 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
     for (let p = 0; p < after.ringSize; p++) {
       const owner = after.owners[p]!;
       expect(await c.node(0).syncCommand({ partition: p, node: owner }, { type: 'count' }, 'bag')).toBe(perPartition);
-      expect(await c.node(0).syncCommand({ partition: p, node: owner }, { type: 'get', key: 'k7' }, 'bag')).toBe(`p${p}-7`);
+      expect(await c.node(0).syncCommand({ partition: p, node: owner }, { type: 'get', key: 'k7' }, 'bag')).toBe(
+        `p${p}-7`,
+      );
     }
     for (const p of moved) expect(after.owners[p]).toBe(joiner);
     // The senders were turned away (max_concurrency) and came back; none of it counts as a failure.
@@ -219,7 +250,11 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
         (to: string, frame: Frame) => {
           const peer = rpcs.get(to);
           if (!peer) return false;
-          setImmediate(() => peer.handleFrame(name, frame, 'node', (back) => setImmediate(() => rpcs.get(name)?.handleFrame(to, back, 'node', () => undefined))));
+          setImmediate(() =>
+            peer.handleFrame(name, frame, 'node', (back) =>
+              setImmediate(() => rpcs.get(name)?.handleFrame(to, back, 'node', () => undefined)),
+            ),
+          );
           return true;
         },
         log,
@@ -233,7 +268,16 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
     const ring = { ...fresh(8, 'r', ''), owners: ['r', 'r', 'r', 'x', 'r', 'r', 'r', 'r'] };
     const r = new HandoffManager(
       // Jitter fixed at its middle: a refused target is asked again after refusedRetryMs = 5 s.
-      { node: 'r', ring: () => ring, vnodes, rpc: rpcOf('r'), isUp: (n) => n === 'x', transferComplete: async () => undefined, log, random: () => 0.5 },
+      {
+        node: 'r',
+        ring: () => ring,
+        vnodes,
+        rpc: rpcOf('r'),
+        isUp: (n) => n === 'x',
+        transferComplete: async () => undefined,
+        log,
+        random: () => 0.5,
+      },
       { concurrency: 2, inactivityMs: 0, batchTimeoutMs: 5000, tickMs: 1000, retryMs: 1000, refusedRetryMs: 5000 },
     );
     /** Calls to `x`, which refuses every transfer (it is busy). */
@@ -243,14 +287,21 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
       throw new RingError('max_concurrency', 'x is busy');
     });
     const s = (name: string) => rpcOf(name);
-    const open = (from: Rpc, partition: number, timeoutMs = 5000) => from.call('r', 'handoff.open', { service: 'bag', partition, timeoutMs }, 2000);
+    const open = (from: Rpc, partition: number, timeoutMs = 5000) =>
+      from.call('r', 'handoff.open', { service: 'bag', partition, timeoutMs }, 2000);
     const data = (from: Rpc, partition: number) =>
-      from.call('r', 'handoff.data', { service: 'bag', partition, items: [Buffer.from(JSON.stringify([`k${partition}`, 'v']))] }, 2000);
-    const close = (from: Rpc, partition: number) => from.call('r', 'handoff.close', { service: 'bag', partition }, 2000);
+      from.call(
+        'r',
+        'handoff.data',
+        { service: 'bag', partition, items: [Buffer.from(JSON.stringify([`k${partition}`, 'v']))] },
+        2000,
+      );
+    const close = (from: Rpc, partition: number) =>
+      from.call('r', 'handoff.close', { service: 'bag', partition }, 2000);
     return { r, vnodes, s, open, data, close, applied, xCalls };
   }
 
-  it('a target grants concurrency slots, refuses more with max_concurrency, frees them on close and after a silent sender\'s batch timeout', async () => {
+  it("a target grants concurrency slots, refuses more with max_concurrency, frees them on close and after a silent sender's batch timeout", async () => {
     const { r, s, open, data, close, applied } = slotRig();
     const [s1, s2, s3, s4] = ['s1', 's2', 's3', 's4'].map(s);
     await expect(open(s1!, 1)).resolves.toBe(true);
@@ -258,7 +309,12 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
     await expect(open(s2!, 2, 150)).resolves.toBe(true); // s2's batch timeout: 150 ms
     await expect(open(s3!, 3)).rejects.toMatchObject({ code: 'max_concurrency' });
     await expect(open(s1!, 1)).resolves.toBe(true); // a retry re-opens its own slot, takes no second one
-    expect(r.receiving().map((t) => `${t.source} ${t.partition}`).sort()).toEqual(['s1 1', 's2 2']);
+    expect(
+      r
+        .receiving()
+        .map((t) => `${t.source} ${t.partition}`)
+        .sort(),
+    ).toEqual(['s1 1', 's2 2']);
     await expect(data(s1!, 1)).resolves.toBe(1);
     expect(applied).toEqual([1]);
     expect(r.receiving().find((t) => t.source === 's1')).toMatchObject({ items: 1 });
@@ -266,9 +322,22 @@ describe('handoff concurrency counts transfers in and out together (riak handoff
     await expect(open(s3!, 3)).resolves.toBe(true);
     // s2 sends nothing more (killed): after its batch timeout its slot goes to the next sender.
     await expect(open(s4!, 4)).rejects.toMatchObject({ code: 'max_concurrency' });
-    await waitFor('s2\'s silent slot to expire and s4 to get it', () => open(s4!, 4).then(() => true, () => false), { timeoutMs: 5000 });
+    await waitFor(
+      "s2's silent slot to expire and s4 to get it",
+      () =>
+        open(s4!, 4).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 5000 },
+    );
     expect(Date.now() - s2Opened).toBeGreaterThanOrEqual(150);
-    expect(r.receiving().map((t) => t.source).sort()).toEqual(['s3', 's4']);
+    expect(
+      r
+        .receiving()
+        .map((t) => t.source)
+        .sort(),
+    ).toEqual(['s3', 's4']);
     // s2 comes back: no slot any more and none free, so its batch is refused (and not applied).
     await expect(data(s2!, 2)).rejects.toMatchObject({ code: 'max_concurrency' });
     expect(applied).toEqual([1]);

@@ -109,7 +109,9 @@ describe('every ring change converges on every node', () => {
     await dev4.leave();
     await c.commitWhenReady(c.node(0));
     const rest = c.nodes.filter((n) => n !== dev4);
-    await waitFor('the three that stay to settle without dev4', () => rest.every((n) => n.isSettled() && members(n.ring).join() === rest.map((r) => r.name).join()));
+    await waitFor('the three that stay to settle without dev4', () =>
+      rest.every((n) => n.isSettled() && members(n.ring).join() === rest.map((r) => r.name).join()),
+    );
     await waitFor('dev4 to start over alone', () => members(dev4.ring).join() === dev4.name);
     expect(seen).toContain('exiting');
     expect(seen.at(-1), `dev4's statuses: ${seen.join(' ')}`).toBe('invalid');
@@ -140,7 +142,11 @@ describe('every ring change converges on every node', () => {
     // completes, dev2 keeps its partitions for now.
     await waitFor('every transfer not involving dev2 to finish', () => {
       const ring = c.node(0).ring;
-      return memberStatus(ring, newcomer.name) === 'valid' && ring.next.length === 0 && ownedPartitions(ring, newcomer.name).length > 0;
+      return (
+        memberStatus(ring, newcomer.name) === 'valid' &&
+        ring.next.length === 0 &&
+        ownedPartitions(ring, newcomer.name).length > 0
+      );
     });
     expect(memberStatus(c.node(0).ring, dev2)).toBe('down');
     expect(ownedPartitions(c.node(0).ring, dev2)).toEqual(before);
@@ -184,7 +190,10 @@ describe('losing the claimant (riak: riak_core:down/1 on any node, maybe_update_
     await c.kill(dev1);
     await waitFor('dev2 to see dev1 down', () => !c.node(dev2).watcher.isUp(dev1));
     // Before `down`, changes need the claimant: refused with what to do.
-    await expect(c.node(dev2).remove(dev1)).rejects.toMatchObject({ code: 'claimant_unreachable', message: expect.stringContaining(`down ${dev1}`) });
+    await expect(c.node(dev2).remove(dev1)).rejects.toMatchObject({
+      code: 'claimant_unreachable',
+      message: expect.stringContaining(`down ${dev1}`),
+    });
     await c.node(dev3).down(dev1); // on dev3, not the heir: the heir learns it by gossip
     await waitFor('every node to name dev2 the claimant', () => claimants(c).every((x) => x === dev2));
     await c.node(dev3).remove(dev1);
@@ -197,7 +206,10 @@ describe('losing the claimant (riak: riak_core:down/1 on any node, maybe_update_
     }
     // The old claimant comes back with its old ring (a ring file): it does not take over.
     const old = await c.restart(dev1);
-    await waitFor('dev1 to learn it was removed and start over alone', () => members(old.ring).join() === dev1 && old.ring.clusterId !== c.node(dev2).ring.clusterId);
+    await waitFor(
+      'dev1 to learn it was removed and start over alone',
+      () => members(old.ring).join() === dev1 && old.ring.clusterId !== c.node(dev2).ring.clusterId,
+    );
     for (const n of [c.node(dev2), c.node(dev3)]) {
       expect(n.ring.claimant).toBe(dev2);
       expect(members(n.ring)).toEqual([dev2, dev3]);
@@ -220,7 +232,10 @@ describe('losing the claimant (riak: riak_core:down/1 on any node, maybe_update_
     const c = (cluster = await TestCluster.start({ size: 3 }));
     const nemesis = new Nemesis(c, testSeed('cut-off claimant'));
     nemesis.isolate(dev1);
-    await waitFor('each side to see the other down', () => !c.node(dev2).watcher.isUp(dev1) && !c.node(dev1).watcher.isUp(dev2));
+    await waitFor(
+      'each side to see the other down',
+      () => !c.node(dev2).watcher.isUp(dev1) && !c.node(dev1).watcher.isUp(dev2),
+    );
     await c.node(dev2).down(dev1);
     await waitFor('dev3 to follow the new claimant', () => c.node(dev3).ring.claimant === dev2);
     expect(c.node(dev1).ring.claimant).toBe(dev1); // it cannot know yet

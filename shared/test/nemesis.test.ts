@@ -25,12 +25,21 @@ describe('nemesis', () => {
     const c = (cluster = await TestCluster.start({ size: 3, services: () => [echo] }));
     const nemesis = new Nemesis(c, seed);
     nemesis.partition([[D1, D2], [D3]]);
-    await waitFor('each side to see the other down', () =>
-      !c.node(0).watcher.isUp(D3) && !c.node(1).watcher.isUp(D3) && !c.node(2).watcher.isUp(D1) && !c.node(2).watcher.isUp(D2),
+    await waitFor(
+      'each side to see the other down',
+      () =>
+        !c.node(0).watcher.isUp(D3) &&
+        !c.node(1).watcher.isUp(D3) &&
+        !c.node(2).watcher.isUp(D1) &&
+        !c.node(2).watcher.isUp(D2),
     );
     expect(c.node(0).watcher.isUp(D2)).toBe(true);
-    await expect(c.node(0).syncCommand({ partition: 0, node: D3 }, 'hi', 'echo', 300)).rejects.toMatchObject({ code: 'timeout' });
-    await expect(c.node(2).syncCommand({ partition: 0, node: D1 }, 'hi', 'echo', 300)).rejects.toMatchObject({ code: 'timeout' });
+    await expect(c.node(0).syncCommand({ partition: 0, node: D3 }, 'hi', 'echo', 300)).rejects.toMatchObject({
+      code: 'timeout',
+    });
+    await expect(c.node(2).syncCommand({ partition: 0, node: D1 }, 'hi', 'echo', 300)).rejects.toMatchObject({
+      code: 'timeout',
+    });
     nemesis.heal();
     await waitFor('everyone to see everyone up', () => c.nodes.every((n) => n.upNodes().length === 3));
     expect(await c.node(0).syncCommand({ partition: 0, node: D3 }, 'back', 'echo', 2000)).toBe('back');
@@ -52,7 +61,10 @@ describe('nemesis', () => {
     c.node(2).transport.on('up', (n: string) => ups.push(`${D3} saw ${n} up`));
     // Each side dropped its silent link and dials again; the first heartbeat on the new link
     // used to bypass the filter, and the other side saw the cut peer up for downAfterMs.
-    await waitFor('dev1 and dev3 to redial each other across the cut', () => hellos.has(`${D1}>${D3}`) && hellos.has(`${D3}>${D1}`));
+    await waitFor(
+      'dev1 and dev3 to redial each other across the cut',
+      () => hellos.has(`${D1}>${D3}`) && hellos.has(`${D3}>${D1}`),
+    );
     const until = Date.now() + 5 * TEST_TIMING.heartbeatMs;
     await waitFor('five heartbeat periods after the redials', () => Date.now() >= until);
     expect(ups).toEqual([]);

@@ -152,7 +152,9 @@ describe('isReady', () => {
           // seen by an old version does not count
           r = { ...r, seen: { ...r.seen, b: { a: 1 } } };
           for (const m of marks) r = markSeen(r, m);
-          const mustSee = ['a', ...names].filter((n) => ['valid', 'leaving', 'exiting'].includes(r.members[n]?.status ?? 'invalid'));
+          const mustSee = ['a', ...names].filter((n) =>
+            ['valid', 'leaving', 'exiting'].includes(r.members[n]?.status ?? 'invalid'),
+          );
           const missing = mustSee.filter((n) => !marks.includes(n) && n !== 'a');
           expect(isReady(r)).toBe(missing.length === 0);
           expect(notSeenBy(r)).toEqual(missing.sort());
@@ -226,7 +228,10 @@ describe('reconcile', () => {
 
   describe('divergent rings (same base, bumped by two actors)', () => {
     // side A (actor a): c starts leaving, e joins (only on this side), d -> exiting
-    const sideA = bump(setMember(setMember(setMember(base, 'a', 'c', 'leaving'), 'a', 'e', 'joining', 'e:1'), 'a', 'd', 'exiting'), 'a');
+    const sideA = bump(
+      setMember(setMember(setMember(base, 'a', 'c', 'leaving'), 'a', 'e', 'joining', 'e:1'), 'a', 'd', 'exiting'),
+      'a',
+    );
     // side B (actor b): b leaves (only on this side), d -> down (concurrent with A's change)
     const sideB = bump(setMember(setMember(base, 'b', 'b', 'leaving'), 'b', 'd', 'down'), 'b');
 
@@ -283,7 +288,9 @@ describe('reconcile', () => {
       // side B makes many member-only changes: a heavier clock, but no claimant decision
       let busy = base;
       for (let i = 0; i < 6; i++) busy = bump(setMember(busy, 'b', 'e', i % 2 ? 'valid' : 'joining', 'e:1'), 'b');
-      expect(Object.values(busy.vclock).reduce((x, y) => x + y)).toBeGreaterThan(Object.values(decided.vclock).reduce((x, y) => x + y));
+      expect(Object.values(busy.vclock).reduce((x, y) => x + y)).toBeGreaterThan(
+        Object.values(decided.vclock).reduce((x, y) => x + y),
+      );
       for (const [mine, theirs, self] of [
         [decided, busy, 'a'],
         [busy, decided, 'b'],
@@ -298,7 +305,10 @@ describe('reconcile', () => {
 
     it('diverged claimant decisions: the ring whose claimant is still valid wins (a claimant took over from one marked down)', () => {
       // b marks the claimant a down and takes over (riak: maybe_update_claimant)
-      const takeover = bump({ ...setMember(base, 'b', 'a', 'down'), claimant: 'b', rvsn: vc.increment(base.rvsn, 'b') }, 'b');
+      const takeover = bump(
+        { ...setMember(base, 'b', 'a', 'down'), claimant: 'b', rvsn: vc.increment(base.rvsn, 'b') },
+        'b',
+      );
       // meanwhile a, cut off but alive, moved a partition as claimant
       const owners = [...base.owners];
       owners[1] = 'c';
@@ -405,85 +415,104 @@ describe('every ring change converges on all nodes', () => {
     const NODES = ['a', 'b', 'c', 'd'];
     const replicaArb = fc.integer({ min: 0, max: NODES.length - 1 });
     const opArb: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant('member' as const), node: fc.constantFrom(...NODES), status: fc.constantFrom(...STATUSES), reclaim: fc.boolean() }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('self' as const), replica: fc.integer({ min: 1, max: NODES.length - 1 }), status: fc.constantFrom(...STATUSES) }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant('member' as const),
+          node: fc.constantFrom(...NODES),
+          status: fc.constantFrom(...STATUSES),
+          reclaim: fc.boolean(),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('self' as const),
+          replica: fc.integer({ min: 1, max: NODES.length - 1 }),
+          status: fc.constantFrom(...STATUSES),
+        }),
+      },
       { weight: 6, arbitrary: fc.record({ kind: fc.constant('gossip' as const), from: replicaArb, to: replicaArb }) },
     );
     let divergent = 0; // exchanges of concurrent versions, so the property is not vacuous
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 40 }), fc.integer({ min: 3, max: 5 }).map((e) => 2 ** e), (ops, q) => {
-        const start = seenByAll(cluster(q, { b: 'valid', c: 'valid', d: 'valid' }));
-        const replicas: Ring[] = NODES.map(() => start);
-        // every ring version and member clock ever made, to check nothing is lost
-        const versions: VClock[] = [start.vclock];
-        const memberClocks: Array<[string, VClock]> = [];
-        const record = (r: Ring) => {
-          versions.push(r.vclock);
-          for (const [n, m] of Object.entries(r.members)) memberClocks.push([n, m.vclock]);
-        };
+      fc.property(
+        fc.array(opArb, { maxLength: 40 }),
+        fc.integer({ min: 3, max: 5 }).map((e) => 2 ** e),
+        (ops, q) => {
+          const start = seenByAll(cluster(q, { b: 'valid', c: 'valid', d: 'valid' }));
+          const replicas: Ring[] = NODES.map(() => start);
+          // every ring version and member clock ever made, to check nothing is lost
+          const versions: VClock[] = [start.vclock];
+          const memberClocks: Array<[string, VClock]> = [];
+          const record = (r: Ring) => {
+            versions.push(r.vclock);
+            for (const [n, m] of Object.entries(r.members)) memberClocks.push([n, m.vclock]);
+          };
 
-        for (const op of ops) {
-          if (op.kind === 'member') {
-            // the claimant (node a, replica 0) changes a member and maybe re-claims, then bumps
-            let r = setMember(replicas[0] as Ring, 'a', op.node, op.status);
-            if (op.reclaim) {
-              const valid = members(r, ['valid']);
-              // a claimant decision: the claimant version moves too (as Claimant.write does)
-              if (valid.length > 0) r = { ...r, owners: claim(r.owners, valid), rvsn: vc.increment(r.rvsn, 'a') };
+          for (const op of ops) {
+            if (op.kind === 'member') {
+              // the claimant (node a, replica 0) changes a member and maybe re-claims, then bumps
+              let r = setMember(replicas[0] as Ring, 'a', op.node, op.status);
+              if (op.reclaim) {
+                const valid = members(r, ['valid']);
+                // a claimant decision: the claimant version moves too (as Claimant.write does)
+                if (valid.length > 0) r = { ...r, owners: claim(r.owners, valid), rvsn: vc.increment(r.rvsn, 'a') };
+              }
+              replicas[0] = bump(r, 'a');
+              record(replicas[0]);
+            } else if (op.kind === 'self') {
+              // a non-claimant changes its own entry in its own ring: the versions diverge
+              const name = NODES[op.replica] as string;
+              replicas[op.replica] = bump(setMember(replicas[op.replica] as Ring, name, name, op.status), name);
+              record(replicas[op.replica] as Ring);
+            } else if (op.from !== op.to) {
+              if (vc.concurrent((replicas[op.to] as Ring).vclock, (replicas[op.from] as Ring).vclock)) divergent++;
+              const res = reconcile(replicas[op.to] as Ring, replicas[op.from] as Ring, NODES[op.to] as string);
+              replicas[op.to] = res.ring;
+              record(res.ring);
             }
-            replicas[0] = bump(r, 'a');
-            record(replicas[0]);
-          } else if (op.kind === 'self') {
-            // a non-claimant changes its own entry in its own ring: the versions diverge
-            const name = NODES[op.replica] as string;
-            replicas[op.replica] = bump(setMember(replicas[op.replica] as Ring, name, name, op.status), name);
-            record(replicas[op.replica] as Ring);
-          } else if (op.from !== op.to) {
-            if (vc.concurrent((replicas[op.to] as Ring).vclock, (replicas[op.from] as Ring).vclock)) divergent++;
-            const res = reconcile(replicas[op.to] as Ring, replicas[op.from] as Ring, NODES[op.to] as string);
-            replicas[op.to] = res.ring;
-            record(res.ring);
           }
-        }
 
-        let rounds = 0;
-        for (let changed = true; changed; rounds++) {
-          expect(rounds, 'all-to-all exchange did not settle').toBeLessThan(10);
-          changed = false;
-          for (let to = 0; to < NODES.length; to++) {
-            for (let from = 0; from < NODES.length; from++) {
-              if (from === to) continue;
-              if (vc.concurrent((replicas[to] as Ring).vclock, (replicas[from] as Ring).vclock)) divergent++;
-              const res = reconcile(replicas[to] as Ring, replicas[from] as Ring, NODES[to] as string);
-              if (res.changed) {
-                changed = true;
-                replicas[to] = res.ring;
-              } else {
-                // not changed means nothing to gossip: same version and seen table
-                expect(sameRing(res.ring, replicas[to] as Ring)).toBe(true);
+          let rounds = 0;
+          for (let changed = true; changed; rounds++) {
+            expect(rounds, 'all-to-all exchange did not settle').toBeLessThan(10);
+            changed = false;
+            for (let to = 0; to < NODES.length; to++) {
+              for (let from = 0; from < NODES.length; from++) {
+                if (from === to) continue;
+                if (vc.concurrent((replicas[to] as Ring).vclock, (replicas[from] as Ring).vclock)) divergent++;
+                const res = reconcile(replicas[to] as Ring, replicas[from] as Ring, NODES[to] as string);
+                if (res.changed) {
+                  changed = true;
+                  replicas[to] = res.ring;
+                } else {
+                  // not changed means nothing to gossip: same version and seen table
+                  expect(sameRing(res.ring, replicas[to] as Ring)).toBe(true);
+                }
               }
             }
           }
-        }
 
-        const first = replicas[0] as Ring;
-        for (const r of replicas) {
-          expect(vc.equal(r.vclock, first.vclock)).toBe(true);
-          expect(r.members).toEqual(first.members);
-          expect(r.owners).toEqual(first.owners);
-          expect(r.claimant).toBe(first.claimant);
-          expect(r.next).toEqual(first.next);
-          expect(sameRing(r, first)).toBe(true);
-        }
-        // nothing is lost: the final version descends every version ever made, and each member's
-        // final clock descends every clock that member ever had
-        for (const v of versions) expect(vc.descends(first.vclock, v)).toBe(true);
-        for (const [n, clock] of memberClocks) expect(vc.descends(first.members[n]?.vclock ?? {}, clock)).toBe(true);
-        // every replica marked itself as having seen the final version
-        for (const n of NODES) expect(first.seen[n]).toEqual(first.vclock);
-        // so the ring is ready as far as these replicas are concerned
-        expect(isReady(first)).toBe(true);
-      }),
+          const first = replicas[0] as Ring;
+          for (const r of replicas) {
+            expect(vc.equal(r.vclock, first.vclock)).toBe(true);
+            expect(r.members).toEqual(first.members);
+            expect(r.owners).toEqual(first.owners);
+            expect(r.claimant).toBe(first.claimant);
+            expect(r.next).toEqual(first.next);
+            expect(sameRing(r, first)).toBe(true);
+          }
+          // nothing is lost: the final version descends every version ever made, and each member's
+          // final clock descends every clock that member ever had
+          for (const v of versions) expect(vc.descends(first.vclock, v)).toBe(true);
+          for (const [n, clock] of memberClocks) expect(vc.descends(first.members[n]?.vclock ?? {}, clock)).toBe(true);
+          // every replica marked itself as having seen the final version
+          for (const n of NODES) expect(first.seen[n]).toEqual(first.vclock);
+          // so the ring is ready as far as these replicas are concerned
+          expect(isReady(first)).toBe(true);
+        },
+      ),
       { seed, numRuns: 150 },
     );
     expect(divergent).toBeGreaterThan(20);

@@ -25,17 +25,29 @@ afterEach(async () => {
 /** A logger that keeps warnings so tests can check what the node said. */
 function recordingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
-  return { warnings, debug: () => undefined, info: () => undefined, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
+  return {
+    warnings,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (m) => warnings.push(m),
+    error: (m) => warnings.push(m),
+  };
 }
 
-async function startNode(name: string, cookie: string, extra: Partial<Parameters<typeof RingNode.start>[0]> = {}): Promise<RingNode> {
+async function startNode(
+  name: string,
+  cookie: string,
+  extra: Partial<Parameters<typeof RingNode.start>[0]> = {},
+): Promise<RingNode> {
   const node = await RingNode.start({ name, cookie, host: '127.0.0.1', port: 0, timing: TEST_TIMING, ...extra });
   started.push(node);
   return node;
 }
 
 /** Open a raw WebSocket, returning it once open plus a promise of its close code. */
-async function rawSocket(addr: string): Promise<{ ws: WebSocket; closed: Promise<number>; firstFrame: Promise<Buffer> }> {
+async function rawSocket(
+  addr: string,
+): Promise<{ ws: WebSocket; closed: Promise<number>; firstFrame: Promise<Buffer> }> {
   const ws = new WebSocket(`ws://${addr}/`);
   ws.on('error', () => undefined);
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
@@ -59,8 +71,16 @@ describe('cookie handshake', () => {
     // The node is still up and still accepts a peer that knows the cookie.
     const friend = await startNode('friend@127.0.0.1', 'right-cookie');
     await friend.join(a.addr);
-    await waitFor('the commit to be accepted', () => a.commit().then(() => true, () => false));
-    await waitFor('a and friend to settle', () => a.isSettled() && friend.isSettled() && members(friend.ring).length === 2);
+    await waitFor('the commit to be accepted', () =>
+      a.commit().then(
+        () => true,
+        () => false,
+      ),
+    );
+    await waitFor(
+      'a and friend to settle',
+      () => a.isSettled() && friend.isSettled() && members(friend.ring).length === 2,
+    );
   });
 
   it('refuses an admin client with the wrong cookie', async () => {
@@ -95,7 +115,12 @@ describe('addresses', () => {
     expect(a.addr).toMatch(/^localhost:\d+$/);
     const b = await startNode('b@127.0.0.1', 'c');
     await b.join(a.addr);
-    await waitFor('the commit to be accepted', () => a.commit().then(() => true, () => false));
+    await waitFor('the commit to be accepted', () =>
+      a.commit().then(
+        () => true,
+        () => false,
+      ),
+    );
     await waitFor('both to settle', () => a.isSettled() && b.isSettled() && members(b.ring).length === 2);
     expect(b.ring.members['a@127.0.0.1']?.addr).toBe(a.addr);
     // What b dials: a announced itself in the handshake, and that must be the advertised address.
@@ -116,7 +141,11 @@ describe('bad frames close one connection, never the node', () => {
 
   it('closes an authenticated connection that sends a malformed frame; the cluster stays settled', async () => {
     cluster = await TestCluster.start({ size: 2 });
-    const { socket } = await dial(cluster.node(0).addr, { node: 'mallory@127.0.0.1', role: 'node', cookie: 'test-cookie' });
+    const { socket } = await dial(cluster.node(0).addr, {
+      node: 'mallory@127.0.0.1',
+      role: 'node',
+      cookie: 'test-cookie',
+    });
     const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
     socket.send(encodeFrame({ t: 'call' } as never).subarray(0, 3)); // truncated map
     expect(await closed).toBe(CLOSE.malformed);
@@ -128,7 +157,11 @@ describe('bad frames close one connection, never the node', () => {
 
   it('closes a connection that sends a text frame', async () => {
     cluster = await TestCluster.start({ size: 1 });
-    const { socket } = await dial(cluster.node(0).addr, { node: 'texter@127.0.0.1', role: 'client', cookie: 'test-cookie' });
+    const { socket } = await dial(cluster.node(0).addr, {
+      node: 'texter@127.0.0.1',
+      role: 'client',
+      cookie: 'test-cookie',
+    });
     const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
     socket.send('{"t":"call"}');
     expect(await closed).toBe(CLOSE.malformed);

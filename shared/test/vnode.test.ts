@@ -72,9 +72,17 @@ const dev2 = () => cluster.node(1);
 
 describe('vnode workers', () => {
   it('start lazily, on the first command for their partition', async () => {
-    expect(dev1().vnodes.running('test').some((w) => w.id.partition === 5)).toBe(false);
+    expect(
+      dev1()
+        .vnodes.running('test')
+        .some((w) => w.id.partition === 5),
+    ).toBe(false);
     await dev1().syncCommand({ partition: 5, node: dev1().name }, { type: 'echo', value: 1 }, 'test');
-    expect(dev1().vnodes.running('test').some((w) => w.id.partition === 5)).toBe(true);
+    expect(
+      dev1()
+        .vnodes.running('test')
+        .some((w) => w.id.partition === 5),
+    ).toBe(true);
     expect(probe.inits.filter((i) => i === `5@${dev1().name}`)).toHaveLength(1);
   });
 
@@ -111,7 +119,11 @@ describe('vnode workers', () => {
   it('run as fallbacks: any node can host any partition on demand', async () => {
     const ring = dev1().ring;
     const notOwned = ring.owners.findIndex((o) => o !== dev2().name);
-    const answer = await dev1().syncCommand({ partition: notOwned, node: dev2().name }, { type: 'echo', value: 'f' }, 'test');
+    const answer = await dev1().syncCommand(
+      { partition: notOwned, node: dev2().name },
+      { type: 'echo', value: 'f' },
+      'test',
+    );
     expect(answer).toEqual({ value: 'f', partition: notOwned, node: dev2().name });
   });
 });
@@ -120,13 +132,27 @@ describe('notifications from vnodes', () => {
   it('reach the subscribers of a topic on the named node, remote or local', async () => {
     const heard: unknown[] = [];
     const off = dev1().subscribe('shouts', (p) => heard.push(p));
-    await dev2().syncCommand({ partition: 6, node: dev2().name }, { type: 'shout', to: dev1().name, text: 'hello' }, 'test');
-    await dev1().syncCommand({ partition: 6, node: dev1().name }, { type: 'shout', to: dev1().name, text: 'local' }, 'test');
+    await dev2().syncCommand(
+      { partition: 6, node: dev2().name },
+      { type: 'shout', to: dev1().name, text: 'hello' },
+      'test',
+    );
+    await dev1().syncCommand(
+      { partition: 6, node: dev1().name },
+      { type: 'shout', to: dev1().name, text: 'local' },
+      'test',
+    );
     await waitFor('both shouts', () => heard.length === 2);
     expect(heard).toContainEqual({ text: 'hello', from: `6@${dev2().name}` });
     expect(heard).toContainEqual({ text: 'local', from: `6@${dev1().name}` });
     off();
-    expect(await dev2().syncCommand({ partition: 6, node: dev2().name }, { type: 'shout', to: 'nobody@127.0.0.1', text: 'x' }, 'test')).toBe(false);
+    expect(
+      await dev2().syncCommand(
+        { partition: 6, node: dev2().name },
+        { type: 'shout', to: 'nobody@127.0.0.1', text: 'x' },
+        'test',
+      ),
+    ).toBe(false);
   });
 });
 
@@ -138,13 +164,17 @@ describe('vnode master', () => {
     dev1().command(apl, { type: 'echo', value: 'all' }, sender, 'test');
     await waitFor('three replies', () => got.length === 3);
     dev1().vnodes.release(sender);
-    expect(got.map((r) => `${r.from.partition}@${r.from.node}`).sort()).toEqual(apl.map((e) => `${e.partition}@${e.node}`).sort());
+    expect(got.map((r) => `${r.from.partition}@${r.from.node}`).sort()).toEqual(
+      apl.map((e) => `${e.partition}@${e.node}`).sort(),
+    );
     expect(got.every((r) => r.ok)).toBe(true);
   });
 
   it('times out a sync command whose vnode never answers, and forgets the sender', async () => {
     const before = dev1().vnodes.waitingSenders;
-    await expect(dev1().syncCommand({ partition: 1, node: dev2().name }, { type: 'silent' }, 'test', 200)).rejects.toMatchObject({
+    await expect(
+      dev1().syncCommand({ partition: 1, node: dev2().name }, { type: 'silent' }, 'test', 200),
+    ).rejects.toMatchObject({
       code: 'timeout',
     });
     expect(dev1().vnodes.waitingSenders).toBe(before);
@@ -167,20 +197,32 @@ describe('vnode master', () => {
     const sender = dev1().vnodes.newSender((r) => got.push(r), 50);
     expect(dev1().vnodes.waitingSenders).toBe(before + 1);
     await waitFor('the sender to expire', () => dev1().vnodes.waitingSenders === before);
-    dev1().command([{ partition: 4, node: dev2().name }, { partition: 4, node: dev1().name }], { type: 'echo', value: 'late' }, sender, 'test');
+    dev1().command(
+      [
+        { partition: 4, node: dev2().name },
+        { partition: 4, node: dev1().name },
+      ],
+      { type: 'echo', value: 'late' },
+      sender,
+      'test',
+    );
     await waitFor('both late replies to be dropped', () => dev1().vnodes.droppedReplies === dropped + 2);
     expect(got).toEqual([]);
     expect(dev1().vnodes.waitingSenders).toBe(before);
   });
 
   it('rejects a sync command to a node that is not connected at once', async () => {
-    await expect(dev1().syncCommand({ partition: 1, node: 'nobody@127.0.0.1' }, { type: 'echo', value: 1 }, 'test')).rejects.toMatchObject({
+    await expect(
+      dev1().syncCommand({ partition: 1, node: 'nobody@127.0.0.1' }, { type: 'echo', value: 1 }, 'test'),
+    ).rejects.toMatchObject({
       code: 'node_down',
     });
   });
 
   it('answers an unknown service with an error instead of hanging', async () => {
-    await expect(dev1().syncCommand({ partition: 1, node: dev2().name }, {}, 'no-such-service', 2000)).rejects.toThrow(/unknown vnode service/);
+    await expect(dev1().syncCommand({ partition: 1, node: dev2().name }, {}, 'no-such-service', 2000)).rejects.toThrow(
+      /unknown vnode service/,
+    );
   });
 });
 
@@ -192,17 +234,25 @@ describe('vnode worker handoff states', () => {
       service: 'kv',
       init: () => ({
         handleCommand: (r) => {
-        seen.push(`local ${r.k}`);
-        return reply('local');
-      },
+          seen.push(`local ${r.k}`);
+          return reply('local');
+        },
         handleHandoffCommand: (r) => {
-        seen.push(`handoff ${(r as { k: string }).k}`);
-        return forward();
-      },
+          seen.push(`handoff ${(r as { k: string }).k}`);
+          return forward();
+        },
         delete: () => void seen.push('delete'),
       }),
     };
-    const w = new VnodeWorker(module, 'a', 0, 64, createLogger('a'), () => undefined, (target, req) => forwarded.push(`${target} ${(req as { k: string }).k}`));
+    const w = new VnodeWorker(
+      module,
+      'a',
+      0,
+      64,
+      createLogger('a'),
+      () => undefined,
+      (target, req) => forwarded.push(`${target} ${(req as { k: string }).k}`),
+    );
     w.handoffTarget = 'b';
     void w.command({ k: 'during' }, null);
     // What the handoff manager does at the end of a transfer: one turn deletes and starts forwarding.
@@ -235,8 +285,16 @@ describe('coverage requests for a handed-off partition', () => {
   it('a worker forwards a coverage request queued behind the turn that deleted the data and started forwarding', async () => {
     const seen: string[] = [];
     const forwarded: unknown[] = [];
-    const w = new VnodeWorker(keysModule(seen), 'a', 5, 64, createLogger('a'), () => undefined, () => undefined, () => false, (target, request, partitions, sender) =>
-      forwarded.push({ target, request, partitions, sender }),
+    const w = new VnodeWorker(
+      keysModule(seen),
+      'a',
+      5,
+      64,
+      createLogger('a'),
+      () => undefined,
+      () => undefined,
+      () => false,
+      (target, request, partitions, sender) => forwarded.push({ target, request, partitions, sender }),
     );
     const sender = { node: 'c', ref: 'r1' };
     const finished = w.run(async (v) => {
@@ -269,10 +327,23 @@ describe('coverage requests for a handed-off partition', () => {
     master.register(keysModule(seen));
     const sender = { node: 'c', ref: 'r1' };
     master.coverage({ partition: 5, node: 'a' }, [4, 5], { type: 'keys' }, sender, 'kv');
-    master.handleFrame('c', { t: 'vnode_cov', service: 'kv', partition: 5, partitions: [5], request: { type: 'keys' }, sender });
+    master.handleFrame('c', {
+      t: 'vnode_cov',
+      service: 'kv',
+      partition: 5,
+      partitions: [5],
+      request: { type: 'keys' },
+      sender,
+    });
     expect(sent).toEqual([
-      { to: 'b', frame: { t: 'vnode_cov', service: 'kv', partition: 5, partitions: [4, 5], request: { type: 'keys' }, sender } },
-      { to: 'b', frame: { t: 'vnode_cov', service: 'kv', partition: 5, partitions: [5], request: { type: 'keys' }, sender } },
+      {
+        to: 'b',
+        frame: { t: 'vnode_cov', service: 'kv', partition: 5, partitions: [4, 5], request: { type: 'keys' }, sender },
+      },
+      {
+        to: 'b',
+        frame: { t: 'vnode_cov', service: 'kv', partition: 5, partitions: [5], request: { type: 'keys' }, sender },
+      },
     ]);
     expect(master.running('kv')).toEqual([]); // no vnode started for the handed-off partition
     // A partition that was not handed off is still answered here.

@@ -24,20 +24,29 @@ export async function formCluster(nodes: readonly RingNode[]): Promise<PlanView>
 
   // Step 2: commit. The claimant refuses while some member has not seen the latest ring
   // (ring_ready is false right after the joins), so retry until it accepts.
-  const plan = await waitFor('the claimant to accept the commit', async () => {
-    try {
-      return await seed.commit();
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ring_not_ready') return undefined;
-      throw err;
-    }
-  }, { timeoutMs: SETTLE_TIMEOUT_MS });
+  const plan = await waitFor(
+    'the claimant to accept the commit',
+    async () => {
+      try {
+        return await seed.commit();
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ring_not_ready') return undefined;
+        throw err;
+      }
+    },
+    { timeoutMs: SETTLE_TIMEOUT_MS },
+  );
 
   // Step 3: wait until every node holds the same settled ring with every node in it.
-  const names = nodes.map((n) => n.name).sort().join();
-  await waitFor('every node to see a settled ring', () =>
-    nodes.every((n) => n.isSettled() && members(n.ring).join() === names),
-  { timeoutMs: SETTLE_TIMEOUT_MS });
+  const names = nodes
+    .map((n) => n.name)
+    .sort()
+    .join();
+  await waitFor(
+    'every node to see a settled ring',
+    () => nodes.every((n) => n.isSettled() && members(n.ring).join() === names),
+    { timeoutMs: SETTLE_TIMEOUT_MS },
+  );
   return plan;
 }
 
@@ -48,16 +57,24 @@ export async function formCluster(nodes: readonly RingNode[]): Promise<PlanView>
 export async function leaveCluster(node: RingNode, via: RingNode): Promise<void> {
   // Step 4: stage and commit the leave.
   await node.leave();
-  await waitFor('the claimant to accept the commit', async () => {
-    try {
-      return await via.commit();
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ring_not_ready') return undefined;
-      throw err;
-    }
-  }, { timeoutMs: SETTLE_TIMEOUT_MS });
+  await waitFor(
+    'the claimant to accept the commit',
+    async () => {
+      try {
+        return await via.commit();
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ring_not_ready') return undefined;
+        throw err;
+      }
+    },
+    { timeoutMs: SETTLE_TIMEOUT_MS },
+  );
   // The leaving node hands its partitions off, becomes exiting, then is gone.
-  await waitFor(`${node.name} to be gone from the ring`, () => !members(via.ring).includes(node.name) && via.isSettled(), {
-    timeoutMs: SETTLE_TIMEOUT_MS,
-  });
+  await waitFor(
+    `${node.name} to be gone from the ring`,
+    () => !members(via.ring).includes(node.name) && via.isSettled(),
+    {
+      timeoutMs: SETTLE_TIMEOUT_MS,
+    },
+  );
 }

@@ -10,10 +10,40 @@ import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
 import type { RingNode } from '../../shared/node.js';
 import type { VnodeId } from '../../shared/vnode.js';
-import { compareVersions, newVersion, SERVICE, type Entry, type GetReply, type KvRequest, type PingReply } from '../../exercises/ex3-coordinator/kv_vnode.js';
-import { aplFor, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from '../../exercises/ex3-coordinator/quorum.js';
+import {
+  compareVersions,
+  newVersion,
+  SERVICE,
+  type Entry,
+  type GetReply,
+  type KvRequest,
+  type PingReply,
+} from '../../exercises/ex3-coordinator/kv_vnode.js';
+import {
+  aplFor,
+  DEFAULTS,
+  QuorumError,
+  QuorumParamError,
+  type Answer,
+  type Collected,
+  type FetchResult,
+  type QuorumOptions,
+  type Received,
+  type WriteResult,
+} from '../../exercises/ex3-coordinator/quorum.js';
 
-export { BUCKET, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Collected, type FetchResult, type QuorumOptions, type Received, type WriteResult } from '../../exercises/ex3-coordinator/quorum.js';
+export {
+  BUCKET,
+  DEFAULTS,
+  QuorumError,
+  QuorumParamError,
+  type Answer,
+  type Collected,
+  type FetchResult,
+  type QuorumOptions,
+  type Received,
+  type WriteResult,
+} from '../../exercises/ex3-coordinator/quorum.js';
 
 /**
  * Step 1: check N and W (or R) before sending anything.
@@ -22,11 +52,13 @@ export { BUCKET, DEFAULTS, QuorumError, QuorumParamError, type Answer, type Coll
  */
 export function checkQuorum(node: RingNode, n: number, name: 'w' | 'r', quorum: number, timeoutMs: number): void {
   const q = node.ring.ringSize;
-  if (!Number.isInteger(n) || n < 1 || n > q) throw new QuorumParamError('n', `n must be an integer between 1 and ${q} (the number of partitions), got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > q)
+    throw new QuorumParamError('n', `n must be an integer between 1 and ${q} (the number of partitions), got ${n}`);
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > n) {
     throw new QuorumParamError(name, `${name} must be an integer between 1 and n (${n}), got ${quorum}`);
   }
-  if (!(timeoutMs > 0)) throw new QuorumParamError('timeoutMs', `timeoutMs must be a positive number of ms, got ${timeoutMs}`);
+  if (!(timeoutMs > 0))
+    throw new QuorumParamError('timeoutMs', `timeoutMs must be a positive number of ms, got ${timeoutMs}`);
 }
 
 /**
@@ -63,12 +95,31 @@ export function collect(
       if (reply.ok) ok.push({ from, reply });
       if (ok.length === need) finish();
     }, timeoutMs);
-    const timer = setTimeout(() => finish(new QuorumError('timeout', op, need, apl, ok.map((r) => r.from), all)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new QuorumError(
+            'timeout',
+            op,
+            need,
+            apl,
+            ok.map((r) => r.from),
+            all,
+          ),
+        ),
+      timeoutMs,
+    );
     node.command(apl, request, sender, SERVICE);
   });
 }
 
-async function write(node: RingNode, op: 'store' | 'delete', key: string, entry: Entry, opts: QuorumOptions): Promise<WriteResult> {
+async function write(
+  node: RingNode,
+  op: 'store' | 'delete',
+  key: string,
+  entry: Entry,
+  opts: QuorumOptions,
+): Promise<WriteResult> {
   const { n, w, timeoutMs } = { ...DEFAULTS, ...opts };
   checkQuorum(node, n, 'w', w, timeoutMs);
   const got = await collect(node, op, aplFor(node, key, n), { type: 'put', key, entry }, w, timeoutMs);
@@ -106,7 +157,11 @@ export async function fetch(node: RingNode, key: string, opts: QuorumOptions = {
  * time, like ex1's ping) and wait for all of them.
  * @throws QuorumParamError, QuorumError.
  */
-export async function ping(node: RingNode, n: number = DEFAULTS.n, timeoutMs: number = DEFAULTS.timeoutMs): Promise<PingReply[]> {
+export async function ping(
+  node: RingNode,
+  n: number = DEFAULTS.n,
+  timeoutMs: number = DEFAULTS.timeoutMs,
+): Promise<PingReply[]> {
   checkQuorum(node, n, 'w', n, timeoutMs);
   const apl = node.getApl({ hash: chashKey('ping', String(process.hrtime.bigint())) }, n, SERVICE);
   const got = await collect(node, 'ping', apl, { type: 'ping' }, n, timeoutMs);
@@ -121,7 +176,9 @@ export async function ping(node: RingNode, n: number = DEFAULTS.n, timeoutMs: nu
 export function readRepair(node: RingNode, key: string, result: FetchResult): Answer[] {
   const best = newest(result.entries.map((e) => e.entry));
   if (!best) return [];
-  const stale = result.entries.filter((e) => !e.entry || compareVersions(e.entry.version, best.version) < 0).map((e) => e.from);
+  const stale = result.entries
+    .filter((e) => !e.entry || compareVersions(e.entry.version, best.version) < 0)
+    .map((e) => e.from);
   node.command(stale, { type: 'put', key, entry: best }, null, SERVICE);
   return stale;
 }

@@ -7,8 +7,23 @@
  * new owner `handleHandoffData` per item; then `handoffFinished` and `delete` on the old owner.
  */
 import { Packr } from 'msgpackr';
-import { forward, isFoldRequest, reply, type FoldRequest, type HandoffCommandResult, type Sender, type VnodeModule } from '../../shared/vnode.js';
-import { compareVersions, Disk, KvVnode as ReplicatedKvVnode, SERVICE, type Entry, type KvRequest } from '../../exercises/ex3-coordinator/kv_vnode.js';
+import {
+  forward,
+  isFoldRequest,
+  reply,
+  type FoldRequest,
+  type HandoffCommandResult,
+  type Sender,
+  type VnodeModule,
+} from '../../shared/vnode.js';
+import {
+  compareVersions,
+  Disk,
+  KvVnode as ReplicatedKvVnode,
+  SERVICE,
+  type Entry,
+  type KvRequest,
+} from '../../exercises/ex3-coordinator/kv_vnode.js';
 
 /** The KV vnode with handoff: exercise 3's vnode plus the callbacks below. */
 export class KvVnode extends ReplicatedKvVnode {
@@ -69,7 +84,9 @@ export class KvVnode extends ReplicatedKvVnode {
 
   /** Step 2: the handoff failed; we keep our data and serve as before. */
   handoffCancelled(): void {
-    this.ctx.log.info(`kv partition ${this.ctx.partition}: handoff to ${this.handingOffTo} cancelled, keeping the data`);
+    this.ctx.log.info(
+      `kv partition ${this.ctx.partition}: handoff to ${this.handingOffTo} cancelled, keeping the data`,
+    );
     this.handingOffTo = undefined;
   }
 

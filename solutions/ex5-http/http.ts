@@ -15,9 +15,27 @@
  * Every error is JSON of one shape: `{ error: { status, code, message, ...details } }`.
  * Every node serves every key: the coordinator runs on whichever node got the request.
  */
-import { DEFAULTS, fetch, QuorumError, QuorumParamError, remove, store } from '../../solutions/ex3-coordinator/coordinator.js';
+import {
+  DEFAULTS,
+  fetch,
+  QuorumError,
+  QuorumParamError,
+  remove,
+  store,
+} from '../../solutions/ex3-coordinator/coordinator.js';
 import { listKeys } from '../../exercises/ex5-http/list_keys.js';
-import { HttpError, keyRoute, paramOf, quorumOf, ref, replies, requireBody, type KeyRoute, type KeysRoute, type RoutesPlugin } from '../../exercises/ex5-http/api.js';
+import {
+  HttpError,
+  keyRoute,
+  paramOf,
+  quorumOf,
+  ref,
+  replies,
+  requireBody,
+  type KeyRoute,
+  type KeysRoute,
+  type RoutesPlugin,
+} from '../../exercises/ex5-http/api.js';
 
 /**
  * Step 4: the coordinator's typed errors as HTTP errors; undefined for any other error (the
@@ -30,7 +48,8 @@ import { HttpError, keyRoute, paramOf, quorumOf, ref, replies, requireBody, type
  *   reply received.
  */
 export function coordinatorError(err: unknown): HttpError | undefined {
-  if (err instanceof QuorumParamError) return new HttpError(400, 'invalid_param', err.message, { param: paramOf(err.param) });
+  if (err instanceof QuorumParamError)
+    return new HttpError(400, 'invalid_param', err.message, { param: paramOf(err.param) });
   if (err instanceof QuorumError) {
     return new HttpError(503, 'quorum_not_reached', err.message, {
       reason: err.code,
@@ -38,7 +57,9 @@ export function coordinatorError(err: unknown): HttpError | undefined {
       needed: err.needed,
       asked: err.asked,
       answered: err.answered,
-      replies: err.replies.map(({ from, reply }) => (reply.ok ? { from, ok: true } : { from, ok: false, error: reply.error.message })),
+      replies: err.replies.map(({ from, reply }) =>
+        reply.ok ? { from, ok: true } : { from, ok: false, error: reply.error.message },
+      ),
     });
   }
   return undefined;
@@ -61,7 +82,8 @@ export const routes: RoutesPlugin = async (app, { node }) => {
     // Step 2: a quorum read; a missing or deleted key is a 404 that says who answered.
     const { key } = request.params;
     const result = await fetch(node, key, quorumOf(request.query));
-    if (!result.found) throw new HttpError(404, 'not_found', `no value for key "${key}"`, { key, answered: result.answered });
+    if (!result.found)
+      throw new HttpError(404, 'not_found', `no value for key "${key}"`, { key, answered: result.answered });
     return { key, value: result.value, version: result.version, answered: result.answered };
   });
 
@@ -72,16 +94,24 @@ export const routes: RoutesPlugin = async (app, { node }) => {
     return { key, version: result.version, answered: result.answered };
   });
 
-  app.get<KeysRoute>('/api/keys', { schema: { querystring: ref('KeysQuery'), response: replies('KeysReply') } }, async (request) => {
-    // Step 5: list every live key through a coverage request.
-    const { n, timeout } = request.query;
-    return { keys: await listKeys(node, { n: n ?? DEFAULTS.n, timeoutMs: timeout ?? DEFAULTS.timeoutMs }) };
-  });
+  app.get<KeysRoute>(
+    '/api/keys',
+    { schema: { querystring: ref('KeysQuery'), response: replies('KeysReply') } },
+    async (request) => {
+      // Step 5: list every live key through a coverage request.
+      const { n, timeout } = request.query;
+      return { keys: await listKeys(node, { n: n ?? DEFAULTS.n, timeoutMs: timeout ?? DEFAULTS.timeoutMs }) };
+    },
+  );
 
   app.get('/api/ring', { schema: { response: replies('RingReply') } }, async () => {
     // Step 6: ring_status as JSON, plus who owns each partition.
     const ring = node.ring;
-    return { node: node.name, ...node.ringStatusData(), owners: ring.owners.map((owner, partition) => ({ partition, node: owner })) };
+    return {
+      node: node.name,
+      ...node.ringStatusData(),
+      owners: ring.owners.map((owner, partition) => ({ partition, node: owner })),
+    };
   });
 
   app.get('/api/members', { schema: { response: replies('MembersReply') } }, async () => {

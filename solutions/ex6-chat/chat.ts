@@ -46,7 +46,9 @@ export async function handleLine(session: Session, line: string): Promise<Reply[
       const bad = checkWord(name, 'name');
       if (bad !== undefined || name === undefined) return [error(bad ?? 'usage: set-name <name>')];
       if (session.rooms.size > 0 && name !== session.name) {
-        return [error(`sorry, leave your rooms before changing your name (you are in ${[...session.rooms].join(', ')})`)];
+        return [
+          error(`sorry, leave your rooms before changing your name (you are in ${[...session.rooms].join(', ')})`),
+        ];
       }
       session.name = name;
       return [ok('set-name', `ok your name is ${name}`, { name })];
@@ -61,7 +63,12 @@ export async function handleLine(session: Session, line: string): Promise<Reply[
  * after `cmd`; `line` is the whole line (the message of `say` keeps its inner spaces).
  * @returns the replies, or undefined if `cmd` is not a room command.
  */
-export async function roomCommand(session: Session, cmd: string, args: readonly string[], line: string): Promise<Reply[] | undefined> {
+export async function roomCommand(
+  session: Session,
+  cmd: string,
+  args: readonly string[],
+  line: string,
+): Promise<Reply[] | undefined> {
   const node = session.node;
   const room = args[0];
   switch (cmd) {
@@ -95,7 +102,12 @@ export async function roomCommand(session: Session, cmd: string, args: readonly 
       const bad = checkWord(room, 'room');
       if (bad !== undefined) return [error(bad)];
       const names = (await whoRoom(node, room)).map((m) => m.name).sort();
-      return [ok('who', names.length > 0 ? `in ${room}: ${names.join(', ')}` : `nobody is in ${room}`, { room, members: names })];
+      return [
+        ok('who', names.length > 0 ? `in ${room}: ${names.join(', ')}` : `nobody is in ${room}`, {
+          room,
+          members: names,
+        }),
+      ];
     }
     default:
       return undefined;
@@ -106,4 +118,5 @@ export async function roomCommand(session: Session, cmd: string, args: readonly 
  * Start the chat servers of `node` (TCP, and WebSocket with `opts.wsPort`), answering each line
  * with {@link handleLine}. @throws the listen error (e.g. EADDRINUSE).
  */
-export const startChat = (node: RingNode, opts?: ChatOptions): Promise<ChatServer> => startChatServer(node, handleLine, opts);
+export const startChat = (node: RingNode, opts?: ChatOptions): Promise<ChatServer> =>
+  startChatServer(node, handleLine, opts);

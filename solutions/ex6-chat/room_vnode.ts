@@ -11,7 +11,26 @@
  * gone, a say whose id is already in the history change nothing and push nothing.
  */
 import type { VnodeModule } from '../../shared/vnode.js';
-import { HISTORY_MAX, HISTORY_SHOWN, memberKey, SERVICE, TOPIC, type ChatPush, type HistoryEntry, type JoinReply, type JoinRequest, type LeaveReply, type LeaveRequest, type Room, type RoomEvent, type RoomRequest, type SayReply, type SayRequest, type WhoReply, type WhoRequest } from '../../exercises/ex6-chat/room_types.js';
+import {
+  HISTORY_MAX,
+  HISTORY_SHOWN,
+  memberKey,
+  SERVICE,
+  TOPIC,
+  type ChatPush,
+  type HistoryEntry,
+  type JoinReply,
+  type JoinRequest,
+  type LeaveReply,
+  type LeaveRequest,
+  type Room,
+  type RoomEvent,
+  type RoomRequest,
+  type SayReply,
+  type SayRequest,
+  type WhoReply,
+  type WhoRequest,
+} from '../../exercises/ex6-chat/room_types.js';
 import { RoomVnodeBase } from '../../exercises/ex6-chat/room_vnode_base.js';
 
 /** The rooms of one partition on one node: the request handlers. */
@@ -37,7 +56,8 @@ export class RoomVnode extends RoomVnodeBase {
   leave(req: LeaveRequest): LeaveReply {
     const room = this.room(req.room, req.up);
     const wasMember = room.members.delete(memberKey(req.member));
-    if (wasMember && req.broadcast && !req.quiet) this.broadcast(room, { type: 'left', room: room.name, name: req.member.name });
+    if (wasMember && req.broadcast && !req.quiet)
+      this.broadcast(room, { type: 'left', room: room.name, name: req.member.name });
     return { wasMember };
   }
 

@@ -5,10 +5,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../shared/cli/options.js';
-import { checkFiles, combineSuites, exerciseSources, sharedBlocks, stubMessageSeen, verdict, type StubRow } from '../check-stubs.js';
+import {
+  checkFiles,
+  combineSuites,
+  exerciseSources,
+  sharedBlocks,
+  stubMessageSeen,
+  verdict,
+  type StubRow,
+} from '../check-stubs.js';
 import { parseGradeArgs } from '../workshop/grade.js';
 import type { Exercise } from '../workshop/manifest.js';
-import { cleanMessage, gradeReport, gradeSuite, MESSAGE_LIMIT, NOT_RUN, resultsJson, type GradedSuite, type VitestReport } from '../workshop/vitest_report.js';
+import {
+  cleanMessage,
+  gradeReport,
+  gradeSuite,
+  MESSAGE_LIMIT,
+  NOT_RUN,
+  resultsJson,
+  type GradedSuite,
+  type VitestReport,
+} from '../workshop/vitest_report.js';
 
 const ROOT = '/repo';
 const ex = (n: number, name: string, over: Partial<Exercise> = {}): Exercise => ({
@@ -50,7 +67,9 @@ const REPORT: VitestReport = {
           ancestorTitles: ['ex1-ping: pingKey', 'nested'],
           title: 'alpha fails',
           status: 'failed',
-          failureMessages: [`${RED('NotImplementedError')}: ex1-ping step 2 is not done yet: implement pingKey()\n    at todo (/repo/shared/todo.ts:23:9)\n    at pingKey (/repo/exercises/ex1-ping/ping.ts:30:3)`],
+          failureMessages: [
+            `${RED('NotImplementedError')}: ex1-ping step 2 is not done yet: implement pingKey()\n    at todo (/repo/shared/todo.ts:23:9)\n    at pingKey (/repo/exercises/ex1-ping/ping.ts:30:3)`,
+          ],
         },
       ],
     },
@@ -68,7 +87,14 @@ const REPORT: VitestReport = {
       name: `${ROOT}/exercises/ex1-ping/ex1-ping.bonus.test.ts`,
       status: 'failed',
       message: '',
-      assertionResults: [{ ancestorTitles: ['bonus'], title: 'extra', status: 'failed', failureMessages: ['AssertionError: expected 1 to be 2'] }],
+      assertionResults: [
+        {
+          ancestorTitles: ['bonus'],
+          title: 'extra',
+          status: 'failed',
+          failureMessages: ['AssertionError: expected 1 to be 2'],
+        },
+      ],
     },
     {
       name: `${ROOT}/exercises/ex2-kv/ex2-kv.test.ts`,
@@ -77,7 +103,12 @@ const REPORT: VitestReport = {
       assertionResults: [],
     },
     // Not an exercise suite: ignored.
-    { name: `${ROOT}/shared/test/ring.test.ts`, status: 'passed', message: '', assertionResults: [{ ancestorTitles: [], title: 'ring', status: 'passed' }] },
+    {
+      name: `${ROOT}/shared/test/ring.test.ts`,
+      status: 'passed',
+      message: '',
+      assertionResults: [{ ancestorTitles: [], title: 'ring', status: 'passed' }],
+    },
   ],
 };
 
@@ -113,7 +144,7 @@ describe('gradeReport: a vitest JSON report per exercise', () => {
     expect(byId('ex2').bonus).toBeUndefined();
   });
 
-  it('a suite that did not load is an error carrying vitest\'s message', () => {
+  it("a suite that did not load is an error carrying vitest's message", () => {
     const ex2 = byId('ex2').main;
     expect(ex2.status).toBe('error');
     expect(ex2.message).toBe("exercises/ex2-kv/ex2-kv.test.ts did not load: Cannot find module '@ex/ex2-kv/kv.js'");
@@ -136,15 +167,37 @@ describe('gradeReport: a vitest JSON report per exercise', () => {
 
   it('a file that failed although all its tests passed (afterAll) is an error', () => {
     const suite = gradeSuite(
-      [{ name: `${ROOT}/exercises/ex1-ping/ex1-ping.test.ts`, status: 'failed', message: 'teardown', assertionResults: [{ ancestorTitles: [], title: 't', status: 'passed' }] }],
+      [
+        {
+          name: `${ROOT}/exercises/ex1-ping/ex1-ping.test.ts`,
+          status: 'failed',
+          message: 'teardown',
+          assertionResults: [{ ancestorTitles: [], title: 't', status: 'passed' }],
+        },
+      ],
       'suite',
       ROOT,
     );
-    expect(suite).toMatchObject({ status: 'error', passed: 1, total: 1, message: 'exercises/ex1-ping/ex1-ping.test.ts failed outside its tests: teardown' });
+    expect(suite).toMatchObject({
+      status: 'error',
+      passed: 1,
+      total: 1,
+      message: 'exercises/ex1-ping/ex1-ping.test.ts failed outside its tests: teardown',
+    });
   });
 
   it('an all-passing suite passes', () => {
-    const suite = gradeSuite([{ name: `${ROOT}/exercises/x/x.test.ts`, status: 'passed', assertionResults: [{ ancestorTitles: ['d'], title: 't', status: 'passed' }] }], 'suite', ROOT);
+    const suite = gradeSuite(
+      [
+        {
+          name: `${ROOT}/exercises/x/x.test.ts`,
+          status: 'passed',
+          assertionResults: [{ ancestorTitles: ['d'], title: 't', status: 'passed' }],
+        },
+      ],
+      'suite',
+      ROOT,
+    );
     expect(suite).toEqual({ status: 'pass', passed: 1, total: 1, tests: [{ name: 'd > t', status: 'pass', raw: [] }] });
   });
 });
@@ -165,9 +218,16 @@ describe('resultsJson: the results.json document', () => {
           tests: [
             { name: 'a > from a', status: 'pass' },
             { name: 'ex1-ping: pingKey > zeta answers', status: 'pass' },
-            { name: 'ex1-ping: pingKey > nested > alpha fails', status: 'fail', message: 'NotImplementedError: ex1-ping step 2 is not done yet: implement pingKey()' },
+            {
+              name: 'ex1-ping: pingKey > nested > alpha fails',
+              status: 'fail',
+              message: 'NotImplementedError: ex1-ping step 2 is not done yet: implement pingKey()',
+            },
           ],
-          bonus: { status: 'fail', tests: [{ name: 'bonus > extra', status: 'fail', message: 'AssertionError: expected 1 to be 2' }] },
+          bonus: {
+            status: 'fail',
+            tests: [{ name: 'bonus > extra', status: 'fail', message: 'AssertionError: expected 1 to be 2' }],
+          },
         },
       ],
     });
@@ -177,13 +237,24 @@ describe('resultsJson: the results.json document', () => {
     expect(resultsJson(gradeReport(REPORT, EXERCISES, ROOT), 'solutions').status).toBe('error');
     const passing: VitestReport = {
       testResults: [
-        { name: `${ROOT}/exercises/ex1-ping/ex1-ping.test.ts`, status: 'passed', assertionResults: [{ ancestorTitles: [], title: 't', status: 'passed' }] },
+        {
+          name: `${ROOT}/exercises/ex1-ping/ex1-ping.test.ts`,
+          status: 'passed',
+          assertionResults: [{ ancestorTitles: [], title: 't', status: 'passed' }],
+        },
         REPORT.testResults.find((f) => f.name.endsWith('.bonus.test.ts'))!, // the failing bonus suite
       ],
     };
     const doc = resultsJson(gradeReport(passing, EXERCISES.slice(0, 1), ROOT), '/tmp/sub');
-    expect([doc.status, doc.tree, doc.exercises[0]?.status, doc.exercises[0]?.bonus?.status]).toEqual(['pass', '/tmp/sub', 'pass', 'fail']);
-    expect(resultsJson(gradeReport(passing, EXERCISES.slice(0, 1), ROOT), 'x', 'vitest exited with code 1').status).toBe('error');
+    expect([doc.status, doc.tree, doc.exercises[0]?.status, doc.exercises[0]?.bonus?.status]).toEqual([
+      'pass',
+      '/tmp/sub',
+      'pass',
+      'fail',
+    ]);
+    expect(
+      resultsJson(gradeReport(passing, EXERCISES.slice(0, 1), ROOT), 'x', 'vitest exited with code 1').status,
+    ).toBe('error');
   });
 });
 
@@ -198,7 +269,9 @@ describe('cleanMessage', () => {
   it('strips ANSI codes before measuring, and stack frames', () => {
     const coloured = RED('z'.repeat(MESSAGE_LIMIT)); // 500 visible characters, more with codes
     expect(cleanMessage(coloured)).toBe('z'.repeat(MESSAGE_LIMIT));
-    expect(cleanMessage(`Error: boom\n    at f (/repo/a.ts:1:1)\n    at g (/repo/b.ts:2:2)\nmore`)).toBe('Error: boom\nmore');
+    expect(cleanMessage(`Error: boom\n    at f (/repo/a.ts:1:1)\n    at g (/repo/b.ts:2:2)\nmore`)).toBe(
+      'Error: boom\nmore',
+    );
   });
 });
 
@@ -207,11 +280,27 @@ describe('check:stubs verdicts', () => {
   const test = (name: string, status: 'pass' | 'fail' | 'error', raw: string[] = []) => ({ name, status, raw });
   const suite = (tests: ReturnType<typeof test>[], status?: GradedSuite['status'], message?: string): GradedSuite => {
     const passed = tests.filter((t) => t.status === 'pass').length;
-    return { status: status ?? (passed === tests.length ? 'pass' : 'fail'), passed, total: tests.length, tests, ...(message ? { message } : {}) };
+    return {
+      status: status ?? (passed === tests.length ? 'pass' : 'fail'),
+      passed,
+      total: tests.length,
+      tests,
+      ...(message ? { message } : {}),
+    };
   };
-  const stubFails = suite([test('a', 'fail', ['NotImplementedError: ex1-ping step 1 is not done yet']), test('b', 'fail', ['TypeError: x'])]);
+  const stubFails = suite([
+    test('a', 'fail', ['NotImplementedError: ex1-ping step 1 is not done yet']),
+    test('b', 'fail', ['TypeError: x']),
+  ]);
   const solved = suite([test('a', 'pass'), test('b', 'pass')]);
-  const row = (over: Partial<StubRow> = {}): StubRow => ({ exercise: e, stub: stubFails, solution: solved, bonusTests: 0, files: [], ...over });
+  const row = (over: Partial<StubRow> = {}): StubRow => ({
+    exercise: e,
+    stub: stubFails,
+    solution: solved,
+    bonusTests: 0,
+    files: [],
+    ...over,
+  });
 
   it('ok when every stub test fails with its own message and the solution passes', () => {
     expect(verdict(row())).toEqual([]);
@@ -219,11 +308,19 @@ describe('check:stubs verdicts', () => {
   });
 
   it('stub passes', () => {
-    expect(verdict(row({ stub: suite([test('a', 'pass'), test('b', 'fail', ['ex1-ping step 2 is not done yet'])]) }))).toEqual(['stub passes 1 test']);
+    expect(
+      verdict(row({ stub: suite([test('a', 'pass'), test('b', 'fail', ['ex1-ping step 2 is not done yet'])]) })),
+    ).toEqual(['stub passes 1 test']);
   });
 
   it('stub fails for another reason (no "<name> step" message; another exercise\'s does not count)', () => {
-    expect(verdict(row({ stub: suite([test('a', 'fail', ['TypeError: x']), test('b', 'fail', ['ex2-kv step 1 is not done yet'])]) }))).toEqual(['stub fails for another reason']);
+    expect(
+      verdict(
+        row({
+          stub: suite([test('a', 'fail', ['TypeError: x']), test('b', 'fail', ['ex2-kv step 1 is not done yet'])]),
+        }),
+      ),
+    ).toEqual(['stub fails for another reason']);
   });
 
   it('no stub results', () => {
@@ -231,16 +328,23 @@ describe('check:stubs verdicts', () => {
   });
 
   it('solution fails, and no solution results', () => {
-    expect(verdict(row({ solution: suite([test('a', 'pass'), test('b', 'fail'), test('c', 'error')]) }))).toEqual(['solution fails 2 tests']);
+    expect(verdict(row({ solution: suite([test('a', 'pass'), test('b', 'fail'), test('c', 'error')]) }))).toEqual([
+      'solution fails 2 tests',
+    ]);
     expect(verdict(row({ solution: suite([], 'error', 'no suite ran') }))).toEqual(['no solution results']);
   });
 
   it('solution errors although every test passed (a hook outside the tests failed)', () => {
-    expect(verdict(row({ solution: suite([test('a', 'pass')], 'error', 'failed outside its tests') }))).toEqual(['solution errors']);
+    expect(verdict(row({ solution: suite([test('a', 'pass')], 'error', 'failed outside its tests') }))).toEqual([
+      'solution errors',
+    ]);
   });
 
   it('file problems, after the test verdicts; a stub that passes everything is not also "another reason"', () => {
-    expect(verdict(row({ stub: suite([test('a', 'pass')]), files: ['x', 'y'] }))).toEqual(['stub passes 1 test', '2 file problems']);
+    expect(verdict(row({ stub: suite([test('a', 'pass')]), files: ['x', 'y'] }))).toEqual([
+      'stub passes 1 test',
+      '2 file problems',
+    ]);
   });
 
   it('a failing bonus suite fails the combined solution suite', () => {
@@ -286,7 +390,10 @@ describe('check:stubs file checks (a)–(d)', () => {
   it('a stub without todo( and a solution still calling it', () => {
     put('exercises/ex1-a/s.ts', 'export const s = 1; // todo later');
     put('solutions/ex1-a/s.ts', "todo('ex1-a', 1, import.meta.url, 'x');");
-    expect(checkFiles(e1, all, root)).toEqual(['stub exercises/ex1-a/s.ts does not call todo(', 'solution solutions/ex1-a/s.ts still calls todo(']);
+    expect(checkFiles(e1, all, root)).toEqual([
+      'stub exercises/ex1-a/s.ts does not call todo(',
+      'solution solutions/ex1-a/s.ts still calls todo(',
+    ]);
     put('exercises/ex1-a/s.ts', "todo('ex1-a', 1, import.meta.url, 'x');");
     put('solutions/ex1-a/s.ts', 'export const s = 1;');
   });
@@ -304,7 +411,9 @@ describe('check:stubs file checks (a)–(d)', () => {
 
   it('uses: only finished stubs or given files of earlier exercises', () => {
     const later = ex(1, 'a', { ...e1, uses: ['solutions/ex2-b/t.ts'] });
-    expect(checkFiles(later, [later, e2], root)).toEqual(['uses solutions/ex2-b/t.ts: ex2 is not an earlier exercise than ex1']);
+    expect(checkFiles(later, [later, e2], root)).toEqual([
+      'uses solutions/ex2-b/t.ts: ex2 is not an earlier exercise than ex1',
+    ]);
     const stranger = ex(2, 'b', { ...e2, uses: ['shared/x.ts', 'exercises/ex1-a/s.ts'] });
     expect(checkFiles(stranger, [e1, stranger], root)).toEqual([
       'uses shared/x.ts: not a finished stub (solutions/exN-*/) or given file (exercises/exN-*/) of another exercise',
@@ -330,9 +439,23 @@ describe('check:stubs shared blocks', () => {
   });
 
   it('19 shared lines are a skeleton, not a copy; comments do not count', () => {
-    expect(sharedBlocks(new Map([['exercises/ex1-a/s.ts', block(0)], ['solutions/ex1-a/s.ts', block(1)]]))).toEqual([]);
+    expect(
+      sharedBlocks(
+        new Map([
+          ['exercises/ex1-a/s.ts', block(0)],
+          ['solutions/ex1-a/s.ts', block(1)],
+        ]),
+      ),
+    ).toEqual([]);
     const doc = Array.from({ length: 25 }, (_, i) => ` * doc ${i}`).join('\n');
-    expect(sharedBlocks(new Map([['exercises/ex1-a/s.ts', `/**\n${doc}\n */`], ['solutions/ex1-a/s.ts', `/**\n${doc}\n */`]]))).toEqual([]);
+    expect(
+      sharedBlocks(
+        new Map([
+          ['exercises/ex1-a/s.ts', `/**\n${doc}\n */`],
+          ['solutions/ex1-a/s.ts', `/**\n${doc}\n */`],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('the repository has no shared blocks', () => {
@@ -343,9 +466,17 @@ describe('check:stubs shared blocks', () => {
 });
 
 describe('grade options', () => {
-  it('--solutions implies the bonus suites; paths resolve against the caller\'s directory', () => {
-    expect(parseGradeArgs(['--solutions', '--json', 'r.json'], '/home/me')).toMatchObject({ tree: 'solutions', bonus: true, json: '/home/me/r.json' });
-    expect(parseGradeArgs(['--dir', 'sub'], '/home/me')).toMatchObject({ tree: 'dir', dir: '/home/me/sub', bonus: false });
+  it("--solutions implies the bonus suites; paths resolve against the caller's directory", () => {
+    expect(parseGradeArgs(['--solutions', '--json', 'r.json'], '/home/me')).toMatchObject({
+      tree: 'solutions',
+      bonus: true,
+      json: '/home/me/r.json',
+    });
+    expect(parseGradeArgs(['--dir', 'sub'], '/home/me')).toMatchObject({
+      tree: 'dir',
+      dir: '/home/me/sub',
+      bonus: false,
+    });
     expect(parseGradeArgs([], '/x')).toMatchObject({ tree: 'exercises', bonus: false, verbose: false });
   });
 

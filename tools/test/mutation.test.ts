@@ -7,7 +7,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatSummary, formatUndetected, inWrittenCode, mutateFiles, strykerOptions, summarize, vitestConfigText, writtenLines, type MutantResult } from '../mutation.js';
+import {
+  formatSummary,
+  formatUndetected,
+  inWrittenCode,
+  mutateFiles,
+  strykerOptions,
+  summarize,
+  vitestConfigText,
+  writtenLines,
+  type MutantResult,
+} from '../mutation.js';
 import { addedLines } from '../workshop/diff.js';
 import type { Exercise } from '../workshop/manifest.js';
 
@@ -29,7 +39,13 @@ const EX: Exercise = {
 };
 
 /** A fake mutant result with what tools/mutation.ts reads. */
-function mutant(status: string, fileName: string, line: number, endLine = line, extra: Partial<MutantResult> = {}): MutantResult {
+function mutant(
+  status: string,
+  fileName: string,
+  line: number,
+  endLine = line,
+  extra: Partial<MutantResult> = {},
+): MutantResult {
   return {
     id: `${fileName}:${line}:${status}`,
     fileName,
@@ -85,7 +101,9 @@ describe('mutation', () => {
     const s = summarize(results);
     expect(s).toMatchObject({ total: 6, killed: 2, timeout: 1, survived: 1, noCoverage: 1, errors: 1 });
     expect(s.score).toBe(60);
-    expect(formatSummary('ex1 score', s)).toBe('ex1 score 60.0%: 2 killed, 1 survived, 1 timeout, 1 no coverage, 1 errors (6 mutants)');
+    expect(formatSummary('ex1 score', s)).toBe(
+      'ex1 score 60.0%: 2 killed, 1 survived, 1 timeout, 1 no coverage, 1 errors (6 mutants)',
+    );
     expect(summarize([]).score).toBeUndefined();
   });
 
@@ -108,10 +126,23 @@ describe('mutation', () => {
     expect(inWrittenCode(mutant('Survived', file, 2), written, root)).toBe(true);
     expect(inWrittenCode(mutant('Survived', file, 1), written, root)).toBe(false);
     expect(inWrittenCode(mutant('Survived', file, 1, 3), written, root)).toBe(true); // a block spanning a written line
-    expect(inWrittenCode(mutant('Survived', join(root, 'solutions', 'ex1-ping', 'ping_vnode.ts'), 1), written, root)).toBe(true);
+    expect(
+      inWrittenCode(mutant('Survived', join(root, 'solutions', 'ex1-ping', 'ping_vnode.ts'), 1), written, root),
+    ).toBe(true);
 
     // Columns are 1-based with an exclusive end: 5..9 is `ten(` of `written();`.
-    expect(formatUndetected([mutant('Killed', file, 2), mutant('NoCoverage', file, 3), mutant('Survived', file, 2), mutant('Survived', file, 1, 2)], written, root)).toEqual([
+    expect(
+      formatUndetected(
+        [
+          mutant('Killed', file, 2),
+          mutant('NoCoverage', file, 3),
+          mutant('Survived', file, 2),
+          mutant('Survived', file, 1, 2),
+        ],
+        written,
+        root,
+      ),
+    ).toEqual([
       'solutions/ex1-ping/ping.ts:1:5  StringLiteral  n(); … → ""',
       'solutions/ex1-ping/ping.ts:2:5  StringLiteral  ten( → ""',
       'solutions/ex1-ping/ping.ts:3:5  StringLiteral  (); → "" [given] (no test reaches it)',

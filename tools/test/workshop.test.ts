@@ -39,7 +39,11 @@ function write(root: string, path: string, text: string): void {
 /** Git without the caller's GIT_* variables, with an identity for commits. */
 function git(root: string, ...args: string[]): string {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
-  const r = spawnSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd: root, encoding: 'utf8', env });
+  const r = spawnSync(
+    'git',
+    ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args],
+    { cwd: root, encoding: 'utf8', env },
+  );
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -76,7 +80,14 @@ function workshop(): { root: string; pristineCommit: string } {
   const manifest = {
     exercises: [
       exercise(),
-      exercise({ id: 'ex2', name: 'ex2-demo', title: 'Demo two', folder: 'exercises/ex2-demo', stubs: ['b.ts'], hints: ['only hint'] }),
+      exercise({
+        id: 'ex2',
+        name: 'ex2-demo',
+        title: 'Demo two',
+        folder: 'exercises/ex2-demo',
+        stubs: ['b.ts'],
+        hints: ['only hint'],
+      }),
     ],
   };
   write(root, 'exercises/manifest.json', JSON.stringify(manifest, null, 2));
@@ -89,16 +100,34 @@ function workshop(): { root: string; pristineCommit: string } {
 }
 
 type Assertion = VitestReport['testResults'][number]['assertionResults'][number];
-const test = (title: string, status: string, failureMessages: string[] = []): Assertion => ({ title, fullName: `suite ${title}`, status, failureMessages });
-const report = (root: string, files: Record<string, Assertion[]>, messages: Record<string, string> = {}): VitestReport => ({
-  testResults: Object.entries(files).map(([path, assertionResults]) => ({ name: join(root, path), status: 'failed', message: messages[path] ?? '', assertionResults })),
+const test = (title: string, status: string, failureMessages: string[] = []): Assertion => ({
+  title,
+  fullName: `suite ${title}`,
+  status,
+  failureMessages,
+});
+const report = (
+  root: string,
+  files: Record<string, Assertion[]>,
+  messages: Record<string, string> = {},
+): VitestReport => ({
+  testResults: Object.entries(files).map(([path, assertionResults]) => ({
+    name: join(root, path),
+    status: 'failed',
+    message: messages[path] ?? '',
+    assertionResults,
+  })),
 });
 
 const notDone = (name: string, step: number, what: string, file: string) =>
   `NotImplementedError: ${name} step ${step} is not done yet: ${what} in exercises/${name}/${file}\n    at todo (/x/shared/todo.ts:23:9)`;
 
 /** Run one of the commands on a fixture workshop, without colour and without a terminal. */
-function cli(command: string, root: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function cli(
+  command: string,
+  root: string,
+  ...args: string[]
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/workshop', `${command}.ts`), ...args], {
       cwd: ROOT,
@@ -167,8 +196,11 @@ describe('status', () => {
       step: 2,
       text: 'ex1-demo step 2 is not done yet: implement a() in exercises/ex1-demo/a.ts',
     });
-    const quoted = 'Error: ada: expected line "ok", got line "error: ex6-chat step 3 is not done yet: answer the line \\"set-name ada\\" in exercises/ex6-chat/chat.ts"\n--- received';
-    expect(stepMessage(quoted, 'ex6-chat')?.text).toBe('ex6-chat step 3 is not done yet: answer the line "set-name ada" in exercises/ex6-chat/chat.ts');
+    const quoted =
+      'Error: ada: expected line "ok", got line "error: ex6-chat step 3 is not done yet: answer the line \\"set-name ada\\" in exercises/ex6-chat/chat.ts"\n--- received';
+    expect(stepMessage(quoted, 'ex6-chat')?.text).toBe(
+      'ex6-chat step 3 is not done yet: answer the line "set-name ada" in exercises/ex6-chat/chat.ts',
+    );
     expect(stepMessage(notDone('ex2-demo', 1, 'b', 'b.ts'), 'ex1-demo')).toBeUndefined();
     expect(stepMessage('expected NotImplementedError: ex1-demo step… { …(3) }', 'ex1-demo')).toBeUndefined();
   });
@@ -177,30 +209,71 @@ describe('status', () => {
     const root = tmp();
     const suites = suiteResults(
       report(root, {
-        'exercises/ex1-demo/ex1-demo.test.ts': [test('works', 'passed'), test('later', 'skipped'), test('breaks', 'failed', ['boom'])],
+        'exercises/ex1-demo/ex1-demo.test.ts': [
+          test('works', 'passed'),
+          test('later', 'skipped'),
+          test('breaks', 'failed', ['boom']),
+        ],
         'shared/test/ring.test.ts': [test('ring', 'passed')],
       }),
       root,
     );
     expect([...suites.keys()]).toEqual(['ex1-demo']);
-    expect(suites.get('ex1-demo')?.tests.map((t) => `${t.status}:${t.name}`)).toEqual(['passed:suite works', 'skipped:suite later', 'failed:suite breaks']);
+    expect(suites.get('ex1-demo')?.tests.map((t) => `${t.status}:${t.name}`)).toEqual([
+      'passed:suite works',
+      'skipped:suite later',
+      'failed:suite breaks',
+    ]);
   });
 
   it('classifies: not started, failing, passed', () => {
-    const failing = (msgs: string[][]): SuiteResult => ({ tests: msgs.map((m, i) => ({ name: `t${i}`, status: 'failed', messages: m })), errors: [] });
+    const failing = (msgs: string[][]): SuiteResult => ({
+      tests: msgs.map((m, i) => ({ name: `t${i}`, status: 'failed', messages: m })),
+      errors: [],
+    });
     const allFail = failing([[notDone('ex1-demo', 2, 'b', 'a.ts')], [notDone('ex1-demo', 1, 'a', 'a.ts')]]);
-    expect(classify(allFail, 'ex1-demo', true)).toEqual({ status: 'not started', passed: 0, total: 2, next: 'ex1-demo step 1 is not done yet: a in exercises/ex1-demo/a.ts' });
+    expect(classify(allFail, 'ex1-demo', true)).toEqual({
+      status: 'not started',
+      passed: 0,
+      total: 2,
+      next: 'ex1-demo step 1 is not done yet: a in exercises/ex1-demo/a.ts',
+    });
     expect(classify(allFail, 'ex1-demo', false).status).toBe('failing');
     expect(classify(allFail, 'ex1-demo', undefined).status).toBe('not started');
-    const some: SuiteResult = { tests: [{ name: 'ok', status: 'passed', messages: [] }, { name: 'bad one', status: 'failed', messages: ['AssertionError: 1 !== 2'] }], errors: [] };
-    expect(classify(some, 'ex1-demo', true)).toEqual({ status: 'failing', passed: 1, total: 2, next: 'failing: bad one' });
-    const all: SuiteResult = { tests: [{ name: 'ok', status: 'passed', messages: [] }, { name: 'later', status: 'skipped', messages: [] }], errors: [] };
+    const some: SuiteResult = {
+      tests: [
+        { name: 'ok', status: 'passed', messages: [] },
+        { name: 'bad one', status: 'failed', messages: ['AssertionError: 1 !== 2'] },
+      ],
+      errors: [],
+    };
+    expect(classify(some, 'ex1-demo', true)).toEqual({
+      status: 'failing',
+      passed: 1,
+      total: 2,
+      next: 'failing: bad one',
+    });
+    const all: SuiteResult = {
+      tests: [
+        { name: 'ok', status: 'passed', messages: [] },
+        { name: 'later', status: 'skipped', messages: [] },
+      ],
+      errors: [],
+    };
     expect(classify(all, 'ex1-demo', false)).toEqual({ status: 'passed', passed: 1, total: 1 });
   });
 
   it('an exercise whose suite did not run is failing, with the reason', () => {
-    const broken: SuiteResult = { tests: [], errors: ['\nSyntaxError: Unexpected token in exercises/ex1-demo/a.ts\n  at x'] };
-    expect(classify(broken, 'ex1-demo', true)).toEqual({ status: 'failing', passed: 0, total: 0, next: 'the suite did not run: SyntaxError: Unexpected token in exercises/ex1-demo/a.ts' });
+    const broken: SuiteResult = {
+      tests: [],
+      errors: ['\nSyntaxError: Unexpected token in exercises/ex1-demo/a.ts\n  at x'],
+    };
+    expect(classify(broken, 'ex1-demo', true)).toEqual({
+      status: 'failing',
+      passed: 0,
+      total: 0,
+      next: 'the suite did not run: SyntaxError: Unexpected token in exercises/ex1-demo/a.ts',
+    });
     expect(classify(undefined, 'ex1-demo', true).status).toBe('failing');
     expect(nextStep({ tests: [], errors: [] }, 'ex1-demo')).toBeUndefined();
   });
@@ -215,7 +288,11 @@ describe('hint state', () => {
     const seen: unknown[] = [];
     for (let i = 0; i < 4; i++) {
       const r = nextHint(state, ex);
-      seen.push(r.step.kind === 'hint' ? `${r.step.index}/${r.step.total}${r.step.last ? ' last' : ''}: ${r.step.text}` : r.step.kind);
+      seen.push(
+        r.step.kind === 'hint'
+          ? `${r.step.index}/${r.step.total}${r.step.last ? ' last' : ''}: ${r.step.text}`
+          : r.step.kind,
+      );
       state = r.state;
     }
     expect(seen).toEqual(['1/3: first hint', '2/3: second hint', '3/3 last: third `code` hint', 'done']);
@@ -254,7 +331,7 @@ describe('pristine stubs', () => {
     expect(p.content.toString()).toBe(`${STUB_A}// a later version of the stub\n`);
     const [state] = stubStates(root, exercise());
     expect(state).toMatchObject({ path, changed: true });
-    write(root, path, (`${STUB_A}// a later version of the stub\n`).replace(/\n/g, '\r\n'));
+    write(root, path, `${STUB_A}// a later version of the stub\n`.replace(/\n/g, '\r\n'));
     expect(allPristine(stubStates(root, exercise()))).toBe(true);
   });
 
@@ -264,7 +341,9 @@ describe('pristine stubs', () => {
     write(root, 'exercises/ex1-demo/new.ts', 'export {};\n');
     commit(root, 'solved');
     expect(findPristine(root, 'exercises/ex1-demo/a.ts').content.toString()).toBe(STUB_A);
-    expect(() => findPristine(root, 'exercises/ex1-demo/new.ts')).toThrow(/git checkout <commit> -- exercises\/ex1-demo\/new\.ts/);
+    expect(() => findPristine(root, 'exercises/ex1-demo/new.ts')).toThrow(
+      /git checkout <commit> -- exercises\/ex1-demo\/new\.ts/,
+    );
     expect(() => findPristine(root, 'exercises/ex1-demo/never.ts')).toThrow(/has no history in git/);
   });
 
@@ -297,7 +376,21 @@ describe('diff', () => {
     const a = 'one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n';
     const b = 'one\ntwo\nthree\nfour\n5\nsix\nseven\neight\nnine\nten\n';
     expect(unifiedDiff(a, a.replace(/\n/g, '\r\n'), 'x', 'y')).toBe('');
-    expect(unifiedDiff(a, b, 'x', 'y', 1)).toBe(['--- x', '+++ y', '@@ -4,3 +4,3 @@', ' four', '-five', '+5', ' six', '@@ -9,1 +9,2 @@', ' nine', '+ten', ''].join('\n'));
+    expect(unifiedDiff(a, b, 'x', 'y', 1)).toBe(
+      [
+        '--- x',
+        '+++ y',
+        '@@ -4,3 +4,3 @@',
+        ' four',
+        '-five',
+        '+5',
+        ' six',
+        '@@ -9,1 +9,2 @@',
+        ' nine',
+        '+ten',
+        '',
+      ].join('\n'),
+    );
     expect(unifiedDiff('', 'new\n', 'x', 'y')).toBe('--- x\n+++ y\n@@ -0,0 +1,1 @@\n+new\n');
   });
 
@@ -385,8 +478,14 @@ describe.concurrent('commands', () => {
     write(root, 'report.json', JSON.stringify(r));
     const out = await cli('progress', root, '--report', join(root, 'report.json'));
     expect(out.code).toBe(0);
-    const rows = out.out.split('\n').filter((l) => /^ex\d /.test(l)).map((l) => l.replace(/\s+/g, ' ').trim());
-    expect(rows).toEqual(['ex1 Demo one passed 2/2', 'ex2 Demo two not started 0/1 ex2-demo step 1 is not done yet: write b in exercises/ex2-demo/b.ts']);
+    const rows = out.out
+      .split('\n')
+      .filter((l) => /^ex\d /.test(l))
+      .map((l) => l.replace(/\s+/g, ' ').trim());
+    expect(rows).toEqual([
+      'ex1 Demo one passed 2/2',
+      'ex2 Demo two not started 0/1 ex2-demo step 1 is not done yet: write b in exercises/ex2-demo/b.ts',
+    ]);
     expect(out.out).toMatch(/1 of 2 exercises pass\. Next: ex2 · Demo two/);
     expect(out.out).toContain('npm test -- ex2');
 
@@ -406,6 +505,8 @@ describe.concurrent('commands', () => {
     expect(diff.out).toContain("-export const a = () => todo('ex1-demo'");
     expect(diff.out).toContain('+export const a = () => 1;');
     writeFileSync(join(root, 'exercises/ex1-demo/a.ts'), DONE_A);
-    expect((await cli('solution', root, 'ex1', '--force')).out).toContain('exercises/ex1-demo/a.ts: the same as solutions/ex1-demo/a.ts');
+    expect((await cli('solution', root, 'ex1', '--force')).out).toContain(
+      'exercises/ex1-demo/a.ts: the same as solutions/ex1-demo/a.ts',
+    );
   });
 });

@@ -26,7 +26,8 @@ export function unifiedDiff(a: string, b: string, aName: string, bName: string, 
   if (hunks.length === 0) return '';
   const range = (start: number, count: number) => `${count === 0 ? start - 1 : start},${count}`;
   const out = [`--- ${aName}`, `+++ ${bName}`];
-  for (const h of hunks) out.push(`@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`, ...h.lines);
+  for (const h of hunks)
+    out.push(`@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`, ...h.lines);
   return `${out.join('\n')}\n`;
 }
 
@@ -52,7 +53,17 @@ export function addedLines(a: string, b: string): Set<number> {
 function colourDiff(diff: string): string {
   return diff
     .split('\n')
-    .map((l) => (/^(---|\+\+\+) /.test(l) ? chalk.bold(l) : l.startsWith('@@') ? chalk.cyan(l) : l.startsWith('-') ? chalk.red(l) : l.startsWith('+') ? chalk.green(l) : l))
+    .map((l) =>
+      /^(---|\+\+\+) /.test(l)
+        ? chalk.bold(l)
+        : l.startsWith('@@')
+          ? chalk.cyan(l)
+          : l.startsWith('-')
+            ? chalk.red(l)
+            : l.startsWith('+')
+              ? chalk.green(l)
+              : l,
+    )
     .join('\n');
 }
 
@@ -63,9 +74,14 @@ function colourDiff(diff: string): string {
  */
 export function fileDiff(root: string, a: string, b: string): string {
   const colour = chalk.level > 0 ? 'always' : 'never';
-  const git = spawnSync('git', ['diff', '--no-index', `--color=${colour}`, '--', a, b], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const git = spawnSync('git', ['diff', '--no-index', `--color=${colour}`, '--', a, b], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   // git diff --no-index exits 0 when equal, 1 when different; anything else is trouble.
-  if (!git.error && (git.status === 0 || git.status === 1) && existsSync(join(root, a)) && existsSync(join(root, b))) return git.stdout;
+  if (!git.error && (git.status === 0 || git.status === 1) && existsSync(join(root, a)) && existsSync(join(root, b)))
+    return git.stdout;
   const read = (p: string) => (existsSync(join(root, p)) ? readFileSync(join(root, p), 'utf8') : '');
   const diff = unifiedDiff(read(a), read(b), a, b);
   return chalk.level > 0 ? colourDiff(diff) : diff;

@@ -69,7 +69,10 @@ export interface GradeOptions {
  * Parse grade's command line. Paths are resolved against `cwd` (npm's `INIT_CWD`: where the user ran npm).
  * @throws UsageError on unknown options, `--solutions` with `--dir`, or an empty path.
  */
-export function parseGradeArgs(args: readonly string[], cwd: string = process.env.INIT_CWD ?? process.cwd()): GradeOptions {
+export function parseGradeArgs(
+  args: readonly string[],
+  cwd: string = process.env.INIT_CWD ?? process.cwd(),
+): GradeOptions {
   const { values } = parseCommandLine({
     args: [...args],
     options: {
@@ -111,10 +114,18 @@ function cleanUp(): void {
  * @returns the vitest run, and the directory the code was run from (for messages).
  * @throws UsageError if the directory is missing or holds none of the exercise folders.
  */
-function prepareDir(dir: string, exercises: readonly Exercise[], bonus: boolean, verbose: boolean): { run: VitestRun; ranFrom: string } {
+function prepareDir(
+  dir: string,
+  exercises: readonly Exercise[],
+  bonus: boolean,
+  verbose: boolean,
+): { run: VitestRun; ranFrom: string } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--dir ${dir}: no such directory`);
   const present = exercises.filter((e) => existsSync(join(dir, e.name)));
-  if (present.length === 0) throw new UsageError(`--dir ${dir} holds none of ${exercises.map((e) => `${e.name}/`).join(', ')}: it should be laid out like exercises/`);
+  if (present.length === 0)
+    throw new UsageError(
+      `--dir ${dir} holds none of ${exercises.map((e) => `${e.name}/`).join(', ')}: it should be laid out like exercises/`,
+    );
   let codeDir = realpathSync(dir);
   if (dirname(codeDir) !== realpathSync(ROOT).replace(/\/$/, '') || basename(codeDir).startsWith('.')) {
     const copy = mkdtempSync(join(ROOT, '.grade-'));
@@ -134,22 +145,36 @@ function rewritePaths(graded: GradedExercise[], from: string, to: string): Grade
   const suite = (s: GradedSuite): GradedSuite => ({
     ...s,
     ...(s.message !== undefined ? { message: fix(s.message) } : {}),
-    tests: s.tests.map((t) => ({ ...t, ...(t.message !== undefined ? { message: fix(t.message) } : {}), raw: t.raw.map(fix) })),
+    tests: s.tests.map((t) => ({
+      ...t,
+      ...(t.message !== undefined ? { message: fix(t.message) } : {}),
+      raw: t.raw.map(fix),
+    })),
   });
   return graded.map((g) => ({ ...g, main: suite(g.main), ...(g.bonus ? { bonus: suite(g.bonus) } : {}) }));
 }
 
 const STATUS_WORD: Record<Status, string> = { pass: 'passed', fail: 'failing', error: 'error' };
-const paint = (s: Status, text: string) => (s === 'pass' ? chalk.green(text) : s === 'fail' ? chalk.yellow(text) : chalk.red(text));
+const paint = (s: Status, text: string) =>
+  s === 'pass' ? chalk.green(text) : s === 'fail' ? chalk.yellow(text) : chalk.red(text);
 
 /** The table, a total line, and for each exercise that did not pass the first reason why. */
 export function formatTable(graded: readonly GradedExercise[], runError?: string): string {
   const withBonus = graded.some((g) => g.bonus);
-  const w = { ex: Math.max(8, ...graded.map((g) => g.exercise.name.length)), title: Math.max(5, ...graded.map((g) => g.exercise.title.length)) };
-  const lines = [chalk.bold(`${'exercise'.padEnd(w.ex)}  ${'title'.padEnd(w.title)}  ${'tests'.padStart(7)}  ${withBonus ? 'status   bonus' : 'status'}`)];
+  const w = {
+    ex: Math.max(8, ...graded.map((g) => g.exercise.name.length)),
+    title: Math.max(5, ...graded.map((g) => g.exercise.title.length)),
+  };
+  const lines = [
+    chalk.bold(
+      `${'exercise'.padEnd(w.ex)}  ${'title'.padEnd(w.title)}  ${'tests'.padStart(7)}  ${withBonus ? 'status   bonus' : 'status'}`,
+    ),
+  ];
   for (const { exercise: e, main, bonus } of graded) {
     const b = bonus ? `  ${paint(bonus.status, `${bonus.passed}/${bonus.total} ${STATUS_WORD[bonus.status]}`)}` : '';
-    lines.push(`${e.name.padEnd(w.ex)}  ${e.title.padEnd(w.title)}  ${`${main.passed}/${main.total}`.padStart(7)}  ${paint(main.status, b ? STATUS_WORD[main.status].padEnd(7) : STATUS_WORD[main.status])}${b}`);
+    lines.push(
+      `${e.name.padEnd(w.ex)}  ${e.title.padEnd(w.title)}  ${`${main.passed}/${main.total}`.padStart(7)}  ${paint(main.status, b ? STATUS_WORD[main.status].padEnd(7) : STATUS_WORD[main.status])}${b}`,
+    );
   }
   const passedEx = graded.filter((g) => g.main.status === 'pass').length;
   const passed = graded.reduce((n, g) => n + g.main.passed, 0);
@@ -191,11 +216,16 @@ async function main(): Promise<void> {
     if (opts.tree === 'dir') {
       ({ run, ranFrom } = prepareDir(opts.dir as string, exercises, opts.bonus, opts.verbose));
     } else {
-      const projects = opts.tree === 'solutions' ? ['solutions'] : opts.bonus ? ['exercises', 'exercises-bonus'] : ['exercises'];
+      const projects =
+        opts.tree === 'solutions' ? ['solutions'] : opts.bonus ? ['exercises', 'exercises-bonus'] : ['exercises'];
       run = { projects, verbose: opts.verbose };
     }
     const started = Date.now();
-    process.stderr.write(chalk.dim(`grading ${exercises.length === 1 ? exercises[0]?.id : `${exercises.length} exercises`} against ${treeName}${opts.bonus ? ' (with bonus suites)' : ''} …\n`));
+    process.stderr.write(
+      chalk.dim(
+        `grading ${exercises.length === 1 ? exercises[0]?.id : `${exercises.length} exercises`} against ${treeName}${opts.bonus ? ' (with bonus suites)' : ''} …\n`,
+      ),
+    );
     const outcome = await runVitest({ ...run, filters });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
@@ -205,7 +235,8 @@ async function main(): Promise<void> {
       runError = `vitest exited with code ${outcome.exitCode} although no test failed: an error outside the tests (e.g. an unhandled rejection); --verbose shows it`;
     }
     let graded = gradeReport(outcome.report ?? { testResults: [] }, exercises);
-    if (ranFrom !== undefined && opts.dir !== undefined && ranFrom !== realpathSync(opts.dir)) graded = rewritePaths(graded, ranFrom, opts.dir);
+    if (ranFrom !== undefined && opts.dir !== undefined && ranFrom !== realpathSync(opts.dir))
+      graded = rewritePaths(graded, ranFrom, opts.dir);
 
     console.log(formatTable(graded, runError));
     console.log(chalk.dim(`(${seconds}s)`));

@@ -60,7 +60,9 @@ async function main(): Promise<number> {
       printHint(exercise, i + 1, text);
     });
     saveState(root, withHintsShown(state, exercise, exercise.hints.length));
-    console.log(chalk.dim(`\nOnce \`npm test -- ${exercise.id}\` passes, \`${solution}\` shows your code next to the solution.`));
+    console.log(
+      chalk.dim(`\nOnce \`npm test -- ${exercise.id}\` passes, \`${solution}\` shows your code next to the solution.`),
+    );
     return 0;
   }
 

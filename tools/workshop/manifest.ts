@@ -43,7 +43,8 @@ export function loadManifest(root: string = ROOT): Exercise[] {
   if (!Array.isArray(data.exercises)) throw new Error(`${file}: "exercises" must be an array`);
   return data.exercises.map((e: Record<string, unknown>, i: number) => {
     for (const field of ['id', 'name', 'title', 'folder'] as const) {
-      if (typeof e[field] !== 'string' || e[field] === '') throw new Error(`${file}: exercise #${i + 1} has no "${field}"`);
+      if (typeof e[field] !== 'string' || e[field] === '')
+        throw new Error(`${file}: exercise #${i + 1} has no "${field}"`);
     }
     for (const field of ['stubs', 'given', 'goals', 'hints'] as const) {
       if (!Array.isArray(e[field])) throw new Error(`${file}: exercise ${String(e.id)} has no "${field}" list`);

@@ -33,7 +33,8 @@ export const STUB_MARKER = 'todo(';
  */
 function git(root: string, args: readonly string[]): Buffer {
   const r = spawnSync('git', args, { cwd: root, maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw new PristineError(`git is not available (${r.error.message}); the pristine stubs come from git history`);
+  if (r.error)
+    throw new PristineError(`git is not available (${r.error.message}); the pristine stubs come from git history`);
   if (r.status !== 0) throw new PristineError(`git ${args[0]} failed: ${r.stderr.toString('utf8').trim()}`);
   return r.stdout;
 }

@@ -37,10 +37,14 @@ const paint: Record<ExerciseStatus['status'], (s: string) => string> = {
 };
 
 /** Cut `s` to `width` characters with an ellipsis. */
-const clip = (s: string, width: number) => (s.length <= width ? s : width <= 1 ? '…'.slice(0, width) : `${s.slice(0, width - 1)}…`);
+const clip = (s: string, width: number) =>
+  s.length <= width ? s : width <= 1 ? '…'.slice(0, width) : `${s.slice(0, width - 1)}…`;
 
 /** Print the table; the next-step column only for `current` (cut to the terminal's width). */
-function printTable(rows: readonly { exercise: Exercise; verdict: ExerciseStatus }[], current: Exercise | undefined): void {
+function printTable(
+  rows: readonly { exercise: Exercise; verdict: ExerciseStatus }[],
+  current: Exercise | undefined,
+): void {
   const cells = rows.map(({ exercise, verdict }) => ({
     id: exercise.id,
     title: exercise.title,
@@ -56,7 +60,11 @@ function printTable(rows: readonly { exercise: Exercise; verdict: ExerciseStatus
   };
   const lead = w.id + w.title + w.status + w.tests + 8;
   const nextWidth = process.stdout.isTTY ? Math.max(20, (process.stdout.columns || 120) - lead - 1) : Infinity;
-  console.log(chalk.bold(`${'id'.padEnd(w.id)}  ${'title'.padEnd(w.title)}  ${'status'.padEnd(w.status)}  ${'tests'.padStart(w.tests)}  next step`));
+  console.log(
+    chalk.bold(
+      `${'id'.padEnd(w.id)}  ${'title'.padEnd(w.title)}  ${'status'.padEnd(w.status)}  ${'tests'.padStart(w.tests)}  next step`,
+    ),
+  );
   for (const c of cells) {
     console.log(
       `${chalk.bold(c.id.padEnd(w.id))}  ${c.title.padEnd(w.title)}  ${paint[c.status](c.status.padEnd(w.status))}  ` +
@@ -74,7 +82,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`progress takes no exercise (got ${positionals.join(' ')}); it shows them all`);
+  if (positionals.length > 0)
+    throw new UsageError(`progress takes no exercise (got ${positionals.join(' ')}); it shows them all`);
   const root = workshopRoot();
   const exercises = loadManifest(root);
 
@@ -89,7 +98,11 @@ async function main(): Promise<number> {
     }
     if (!Array.isArray(report.testResults)) throw new Error(`${file} is not a vitest JSON report (no testResults)`);
   } else {
-    console.log(chalk.dim(`Running the suites of all ${exercises.length} exercises against exercises/ (one vitest run, up to a minute)…`));
+    console.log(
+      chalk.dim(
+        `Running the suites of all ${exercises.length} exercises against exercises/ (one vitest run, up to a minute)…`,
+      ),
+    );
     report = await runSuites({ root });
   }
   const suites = suiteResults(report, root);
@@ -104,15 +117,20 @@ async function main(): Promise<number> {
   console.log();
   const done = rows.filter((r) => r.verdict.status === 'passed').length;
   if (!current) {
-    console.log(`${chalk.green.bold(`All ${rows.length} exercises pass. Well done!`)} Bonus steps: npm run test:bonus -- ex3`);
+    console.log(
+      `${chalk.green.bold(`All ${rows.length} exercises pass. Well done!`)} Bonus steps: npm run test:bonus -- ex3`,
+    );
   } else {
     const { exercise, verdict } = current;
-    console.log(`${done} of ${rows.length} exercises pass. ${chalk.bold(`Next: ${exercise.id} · ${exercise.title}`)} (${exercise.folder}/README.md)`);
+    console.log(
+      `${done} of ${rows.length} exercises pass. ${chalk.bold(`Next: ${exercise.id} · ${exercise.title}`)} (${exercise.folder}/README.md)`,
+    );
     for (const goal of exercise.goals) console.log(highlightCode(wrap(`• ${goal}`, textWidth(), '  ')).join('\n'));
     if (verdict.next) console.log(chalk.cyan(`  ${verdict.next}`));
     console.log(`  npm test -- ${exercise.id}    ·    npm run hint -- ${exercise.id}`);
   }
-  if (values.report === undefined) console.log(chalk.dim(`(suites run in ${((Date.now() - started) / 1000).toFixed(1)} s)`));
+  if (values.report === undefined)
+    console.log(chalk.dim(`(suites run in ${((Date.now() - started) / 1000).toFixed(1)} s)`));
   return 0;
 }
 

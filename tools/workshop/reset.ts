@@ -52,15 +52,20 @@ async function main(): Promise<number> {
   if (broken.length > 0) throw new Error(broken.map((s) => s.error).join('\n'));
   const changed = states.filter((s) => s.changed);
   if (changed.length === 0) {
-    console.log(`${exercise.id}: every stub file is already pristine (${states.map((s) => s.path).join(', ')}); nothing to restore`);
+    console.log(
+      `${exercise.id}: every stub file is already pristine (${states.map((s) => s.path).join(', ')}); nothing to restore`,
+    );
     return 0;
   }
 
   console.log(`${exercise.id}: these stub files differ from the version the workshop handed out:`);
-  for (const s of changed) console.log(`  ${chalk.yellow(s.path)}  ${chalk.dim(`(pristine: commit ${s.pristine?.commit.slice(0, 10)})`)}`);
+  for (const s of changed)
+    console.log(`  ${chalk.yellow(s.path)}  ${chalk.dim(`(pristine: commit ${s.pristine?.commit.slice(0, 10)})`)}`);
   if (!values.yes) {
     if (!process.stdin.isTTY) {
-      throw new Error(`refusing to overwrite ${changed.length} file(s) without confirmation (no terminal to ask); run again with --yes`);
+      throw new Error(
+        `refusing to overwrite ${changed.length} file(s) without confirmation (no terminal to ask); run again with --yes`,
+      );
     }
     if (!(await confirm(`overwrite ${changed.length} file(s)? [y/N] `))) {
       console.log('nothing changed');
@@ -83,7 +88,10 @@ async function main(): Promise<number> {
     writeFileSync(join(root, s.path), s.pristine.content);
     console.log(`${chalk.green('restored')} ${s.path}`);
   }
-  if (existsSync(backup)) console.log(chalk.dim(`your previous version(s): ${join('.workshop', 'backup', backup.split(/[\\/]/).at(-1) ?? '')}/`));
+  if (existsSync(backup))
+    console.log(
+      chalk.dim(`your previous version(s): ${join('.workshop', 'backup', backup.split(/[\\/]/).at(-1) ?? '')}/`),
+    );
   return 0;
 }
 

@@ -38,9 +38,13 @@ async function main(): Promise<number> {
     const report = await runSuites({ root, exercises: [exercise.name] });
     const verdict = classify(suiteResults(report, root).get(exercise.name), exercise.name, undefined);
     if (verdict.status !== 'passed') {
-      throw new Error(`${exercise.id} does not pass yet (${verdict.passed}/${verdict.total} tests): solve it first (npm test -- ${exercise.id}) or use --force`);
+      throw new Error(
+        `${exercise.id} does not pass yet (${verdict.passed}/${verdict.total} tests): solve it first (npm test -- ${exercise.id}) or use --force`,
+      );
     }
-    console.log(`${chalk.green(`${exercise.id} passes (${verdict.passed}/${verdict.total} tests).`)} Your code next to the solution:\n`);
+    console.log(
+      `${chalk.green(`${exercise.id} passes (${verdict.passed}/${verdict.total} tests).`)} Your code next to the solution:\n`,
+    );
   }
 
   for (const stub of exercise.stubs) {

@@ -41,7 +41,12 @@ export function loadState(root: string): WorkshopState {
     throw new Error(`${file} is not valid JSON; delete it to start over`);
   }
   const hints = (data as { hints?: unknown } | null)?.hints;
-  if (typeof hints !== 'object' || hints === null || Array.isArray(hints) || !Object.values(hints).every((n) => Number.isInteger(n) && (n as number) >= 0)) {
+  if (
+    typeof hints !== 'object' ||
+    hints === null ||
+    Array.isArray(hints) ||
+    !Object.values(hints).every((n) => Number.isInteger(n) && (n as number) >= 0)
+  ) {
     throw new Error(`${file} has no valid "hints" record; delete it to start over`);
   }
   return { version: 1, hints: hints as Record<string, number> };
@@ -58,7 +63,13 @@ export function saveState(root: string, state: WorkshopState): void {
 
 /** What `npm run hint` shows next for an exercise. `index` is 1-based. */
 export type HintStep =
-  | { readonly kind: 'hint'; readonly index: number; readonly total: number; readonly text: string; readonly last: boolean }
+  | {
+      readonly kind: 'hint';
+      readonly index: number;
+      readonly total: number;
+      readonly text: string;
+      readonly last: boolean;
+    }
   | { readonly kind: 'done'; readonly total: number }
   | { readonly kind: 'none' };
 

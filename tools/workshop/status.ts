@@ -73,7 +73,12 @@ export function classify(suite: SuiteResult | undefined, name: string, pristine:
   const passed = ran.filter((t) => t.status === 'passed').length;
   const total = ran.length;
   if (!suite || total === 0) {
-    return { status: 'failing', passed, total, next: (suite && nextStep(suite, name)) ?? 'no test ran: check the suite with npm test' };
+    return {
+      status: 'failing',
+      passed,
+      total,
+      next: (suite && nextStep(suite, name)) ?? 'no test ran: check the suite with npm test',
+    };
   }
   if (passed === total) return { status: 'passed', passed, total };
   const status = passed === 0 && pristine !== false ? 'not started' : 'failing';

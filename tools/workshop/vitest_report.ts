@@ -109,7 +109,8 @@ export interface ResultsJsonTest {
 }
 
 /** Message for tests vitest skipped in a failed file: their hook failed (the JSON report drops its error). */
-export const NOT_RUN = "not run: a beforeAll/beforeEach hook of its describe block failed (vitest's own output shows why: --verbose)";
+export const NOT_RUN =
+  "not run: a beforeAll/beforeEach hook of its describe block failed (vitest's own output shows why: --verbose)";
 
 /** ANSI codes out, stack frames out, trimmed, capped at `limit` characters (ending in `…` when cut). */
 export function cleanMessage(text: string, limit: number = MESSAGE_LIMIT): string {
@@ -133,7 +134,14 @@ export function isBonusSuite(file: string): boolean {
  * errored, or no test is left; `fail` if a test failed; else `pass`.
  */
 export function gradeSuite(files: readonly VitestFile[], noun = 'suite', root: string = ROOT): GradedSuite {
-  if (files.length === 0) return { status: 'error', passed: 0, total: 0, tests: [], message: `no ${noun} ran (missing, or not matched by vitest)` };
+  if (files.length === 0)
+    return {
+      status: 'error',
+      passed: 0,
+      total: 0,
+      tests: [],
+      message: `no ${noun} ran (missing, or not matched by vitest)`,
+    };
   const tests: GradedTest[] = [];
   let message: string | undefined;
   for (const file of files) {
@@ -149,7 +157,8 @@ export function gradeSuite(files: readonly VitestFile[], noun = 'suite', root: s
     }
     tests.push(...own);
     const rel = relative(root, file.name);
-    if (fileFailed && file.assertionResults.length === 0) message ??= cleanMessage(`${rel} did not load: ${file.message || 'unknown error'}`);
+    if (fileFailed && file.assertionResults.length === 0)
+      message ??= cleanMessage(`${rel} did not load: ${file.message || 'unknown error'}`);
     else if (fileFailed && own.every((t) => t.status === 'pass')) {
       message ??= cleanMessage(`${rel} failed outside its tests${file.message ? `: ${file.message}` : ' (a hook)'}`);
     }
@@ -157,7 +166,8 @@ export function gradeSuite(files: readonly VitestFile[], noun = 'suite', root: s
   const passed = tests.filter((t) => t.status === 'pass').length;
   const total = tests.length;
   if (message === undefined && total === 0) message = 'no tests ran';
-  const status: Status = message !== undefined || tests.some((t) => t.status === 'error') ? 'error' : passed === total ? 'pass' : 'fail';
+  const status: Status =
+    message !== undefined || tests.some((t) => t.status === 'error') ? 'error' : passed === total ? 'pass' : 'fail';
   return { status, passed, total, tests, ...(message !== undefined ? { message } : {}) };
 }
 
@@ -166,12 +176,22 @@ export function gradeSuite(files: readonly VitestFile[], noun = 'suite', root: s
  * lies under `<root>/<exercise.folder>/`; `*.bonus.test.ts` files make the bonus suite, which
  * is absent when none ran. Files are taken in path order; tests keep file order.
  */
-export function gradeReport(report: VitestReport, exercises: readonly Exercise[], root: string = ROOT): GradedExercise[] {
+export function gradeReport(
+  report: VitestReport,
+  exercises: readonly Exercise[],
+  root: string = ROOT,
+): GradedExercise[] {
   return exercises.map((exercise) => {
     const prefix = `${exercise.folder.split('/').join(sep)}${sep}`;
-    const files = report.testResults.filter((f) => relative(root, f.name).startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const files = report.testResults
+      .filter((f) => relative(root, f.name).startsWith(prefix))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const bonus = files.filter((f) => isBonusSuite(f.name));
-    const main = gradeSuite(files.filter((f) => !isBonusSuite(f.name)), `suite of ${exercise.folder}`, root);
+    const main = gradeSuite(
+      files.filter((f) => !isBonusSuite(f.name)),
+      `suite of ${exercise.folder}`,
+      root,
+    );
     return bonus.length > 0 ? { exercise, main, bonus: gradeSuite(bonus, 'bonus suite', root) } : { exercise, main };
   });
 }
@@ -184,7 +204,12 @@ export function overallStatus(graded: readonly GradedExercise[], runError?: stri
 
 /** The `results.json` document (tests without their `raw` messages). `runError` marks the whole run as errored. */
 export function resultsJson(graded: readonly GradedExercise[], tree: string, runError?: string): ResultsJson {
-  const tests = (s: GradedSuite): ResultsJsonTest[] => s.tests.map((t) => ({ name: t.name, status: t.status, ...(t.message !== undefined ? { message: t.message } : {}) }));
+  const tests = (s: GradedSuite): ResultsJsonTest[] =>
+    s.tests.map((t) => ({
+      name: t.name,
+      status: t.status,
+      ...(t.message !== undefined ? { message: t.message } : {}),
+    }));
   const msg = (s: GradedSuite) => (s.message !== undefined ? { message: s.message } : {});
   return {
     version: 3,
@@ -210,7 +235,8 @@ export function resultsJson(graded: readonly GradedExercise[], tree: string, run
  * @throws Error naming the file if it is missing, not JSON, or has no `testResults` list.
  */
 export function readReport(file: string): VitestReport {
-  if (!existsSync(file)) throw new Error(`${file}: no such file (write it with vitest --reporter=json --outputFile=${file})`);
+  if (!existsSync(file))
+    throw new Error(`${file}: no such file (write it with vitest --reporter=json --outputFile=${file})`);
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
@@ -234,7 +260,12 @@ export const DIR_PROJECT = 'grade';
  * @returns the config's path (next to this module, so its relative import resolves).
  */
 export function writeDirConfig(codeDir: string, opts: { bonus: boolean; by: string }): string {
-  const config = join(ROOT, 'tools', 'workshop', `.${basename(codeDir).replace(/^\./, '')}-${process.pid}.vitest.config.mjs`);
+  const config = join(
+    ROOT,
+    'tools',
+    'workshop',
+    `.${basename(codeDir).replace(/^\./, '')}-${process.pid}.vitest.config.mjs`,
+  );
   writeFileSync(
     config,
     `// Written by ${opts.by} for one run, deleted after. Safe to delete.

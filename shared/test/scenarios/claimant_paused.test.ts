@@ -14,12 +14,21 @@ describe('scenario claimant paused', () => {
   it('SIGSTOP the claimant, down it from dev2, SIGCONT: dev2 stays claimant; every acknowledged write (N=3, W=2) reads back (R=2)', async () => {
     const seed = testSeed('scenario claimant paused');
     const cluster = await res.start(3);
-    const load = res.workload({ seed, clients: 6, keysPerClient: 20, targets: () => [D2, D3].map((n) => cluster.httpUrl(n)) });
+    const load = res.workload({
+      seed,
+      clients: 6,
+      keysPerClient: 20,
+      targets: () => [D2, D3].map((n) => cluster.httpUrl(n)),
+    });
     load.start();
     await load.acknowledgedMore(100);
 
     cluster.pause(D1);
-    await cluster.wait('dev2 and dev3 to see the paused dev1 unreachable', async () => seesDown(await cluster.status(D2), D1) && seesDown(await cluster.status(D3), D1), { logsOf: [D2, D3] });
+    await cluster.wait(
+      'dev2 and dev3 to see the paused dev1 unreachable',
+      async () => seesDown(await cluster.status(D2), D1) && seesDown(await cluster.status(D3), D1),
+      { logsOf: [D2, D3] },
+    );
     await load.acknowledgedMore(100);
 
     await cluster.admin(D2, 'admin.down', { node: D1 });

@@ -20,8 +20,20 @@ describe('scenario partition', () => {
     const majority = [D1, D2];
     const minority = [D3];
     // One workload per side (its own keys): each side's acknowledgements are counted apart.
-    const left = res.workload({ seed, clients: 4, keysPerClient: 20, keyPrefix: 'a', targets: () => majority.map((n) => cluster.httpUrl(n)) });
-    const right = res.workload({ seed: seed + 1, clients: 2, keysPerClient: 20, keyPrefix: 'b', targets: () => minority.map((n) => cluster.httpUrl(n)) });
+    const left = res.workload({
+      seed,
+      clients: 4,
+      keysPerClient: 20,
+      keyPrefix: 'a',
+      targets: () => majority.map((n) => cluster.httpUrl(n)),
+    });
+    const right = res.workload({
+      seed: seed + 1,
+      clients: 2,
+      keysPerClient: 20,
+      keyPrefix: 'b',
+      targets: () => minority.map((n) => cluster.httpUrl(n)),
+    });
     left.start();
     right.start();
     await Promise.all([left.acknowledgedMore(50), right.acknowledgedMore(50)]);

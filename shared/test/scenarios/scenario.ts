@@ -56,7 +56,11 @@ export function scenarioResources(): {
  * @throws Error (with the log tails of `readers`) if a key reads back a value its history
  *   does not allow, gets no answer, or nothing was acknowledged or checked.
  */
-export async function everyAcknowledgedWriteReadsBack(cluster: ProcessCluster, loads: readonly HttpWorkload[], readers: readonly string[]): Promise<CheckReport[]> {
+export async function everyAcknowledgedWriteReadsBack(
+  cluster: ProcessCluster,
+  loads: readonly HttpWorkload[],
+  readers: readonly string[],
+): Promise<CheckReport[]> {
   await Promise.all(loads.map((l) => l.stop()));
   const urls = readers.map((n) => cluster.httpUrl(n));
   const reports: CheckReport[] = [];
@@ -83,7 +87,8 @@ export async function everyAcknowledgedWriteReadsBack(cluster: ProcessCluster, l
 export const row = (s: NodeStatus, node: string) => s.members.find((m) => m.node === node);
 
 /** True if the status's node sees `node` unreachable. */
-export const seesDown = (s: NodeStatus, node: string) => s.ring.unreachable.includes(node) || row(s, node)?.up === false;
+export const seesDown = (s: NodeStatus, node: string) =>
+  s.ring.unreachable.includes(node) || row(s, node)?.up === false;
 
 /** Member names of a status, sorted. */
 export const memberNames = (s: NodeStatus) => s.members.map((m) => m.node).sort();

@@ -14,17 +14,28 @@ describe('scenario verify_down', () => {
     const seed = testSeed('scenario verify_down');
     const cluster = await res.start(3);
     let reachable = [D1, D2, D3];
-    const load = res.workload({ seed, clients: 6, keysPerClient: 20, targets: () => reachable.map((n) => cluster.httpUrl(n)) });
+    const load = res.workload({
+      seed,
+      clients: 6,
+      keysPerClient: 20,
+      targets: () => reachable.map((n) => cluster.httpUrl(n)),
+    });
     load.start();
     await load.acknowledgedMore(100);
 
     reachable = [D2, D3];
     await cluster.kill(D1);
-    await cluster.wait('dev2 and dev3 to see dev1 unreachable', async () => seesDown(await cluster.status(D2), D1) && seesDown(await cluster.status(D3), D1), { logsOf: [D2, D3] });
+    await cluster.wait(
+      'dev2 and dev3 to see dev1 unreachable',
+      async () => seesDown(await cluster.status(D2), D1) && seesDown(await cluster.status(D3), D1),
+      { logsOf: [D2, D3] },
+    );
 
     // riak-admin down dev1, then cluster remove dev1 + commit, all through dev2.
     await cluster.admin(D2, 'admin.down', { node: D1 });
-    await cluster.wait('dev2 to take over as claimant', async () => (await cluster.status(D2)).ring.claimant === D2, { logsOf: [D2] });
+    await cluster.wait('dev2 to take over as claimant', async () => (await cluster.status(D2)).ring.claimant === D2, {
+      logsOf: [D2],
+    });
     await cluster.admin(D2, 'admin.remove', { node: D1 });
     await cluster.commit(D2, { retryOn: ['ring_not_ready'] });
     const settled = await cluster.waitSettled({ nodes: [D2, D3], members: 2 });

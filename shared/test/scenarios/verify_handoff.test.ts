@@ -21,10 +21,14 @@ const PRELOAD_KEYS = 3000;
  * and items left. @returns what was seen, or undefined.
  */
 function midTransfer(statuses: readonly NodeStatus[], target: string, planned: number): string | undefined {
-  const awaiting = statuses[0]?.ring.pending.filter((t) => t.nextOwner === target && t.status !== 'complete').length ?? 0;
+  const awaiting =
+    statuses[0]?.ring.pending.filter((t) => t.nextOwner === target && t.status !== 'complete').length ?? 0;
   if (awaiting > 0 && awaiting < planned) return `${planned - awaiting} of ${planned} transfers to ${target} done`;
-  const running = statuses.flatMap((s) => s.handoffs ?? []).filter((h) => h.target === target && h.sentItems > 0 && h.sentItems < h.items);
-  if (running.length > 0) return `${running.length} transfers to ${target} running (${running.map((h) => `${h.sentItems}/${h.items}`).join(', ')} items), none done`;
+  const running = statuses
+    .flatMap((s) => s.handoffs ?? [])
+    .filter((h) => h.target === target && h.sentItems > 0 && h.sentItems < h.items);
+  if (running.length > 0)
+    return `${running.length} transfers to ${target} running (${running.map((h) => `${h.sentItems}/${h.items}`).join(', ')} items), none done`;
   return undefined;
 }
 
@@ -34,8 +38,16 @@ describe('scenario verify_handoff', () => {
     const cluster = await res.start(3, { args: ['--handoff-batch-items', String(BATCH_ITEMS)] });
     const old = [D1, D2, D3];
     // Few hot keys: most vnodes are idle and hand off at once, a few are busy and wait (maxWaitMs).
-    const load = res.workload({ seed, clients: 4, keysPerClient: 5, targets: () => old.map((n) => cluster.httpUrl(n)) });
-    const preloaded = await load.preload(PRELOAD_KEYS, old.map((n) => cluster.httpUrl(n)));
+    const load = res.workload({
+      seed,
+      clients: 4,
+      keysPerClient: 5,
+      targets: () => old.map((n) => cluster.httpUrl(n)),
+    });
+    const preloaded = await load.preload(
+      PRELOAD_KEYS,
+      old.map((n) => cluster.httpUrl(n)),
+    );
     cluster.note(`preloaded ${preloaded} of ${PRELOAD_KEYS} keys`);
     expect(preloaded).toBe(PRELOAD_KEYS);
     load.start();
@@ -56,14 +68,20 @@ describe('scenario verify_handoff', () => {
     );
     await cluster.kill(D4);
     cluster.note(`killed dev4 with ${seen}`);
-    await cluster.wait('dev1 to see dev4 unreachable', async () => (await cluster.status(D1)).ring.unreachable.includes(D4), { logsOf: [D1] });
+    await cluster.wait(
+      'dev1 to see dev4 unreachable',
+      async () => (await cluster.status(D1)).ring.unreachable.includes(D4),
+      { logsOf: [D1] },
+    );
     await load.acknowledgedMore(50);
 
     await cluster.restart(D4);
     const settled = await cluster.waitSettled({ members: 4, timeoutMs: 60_000 });
     for (const s of settled) {
       expect(s.ring.pending).toEqual([]);
-      expect(s.members.map((m) => [m.node, m.status, m.ringPercent])).toEqual([D1, D2, D3, D4].map((n) => [n, 'valid', 25]));
+      expect(s.members.map((m) => [m.node, m.status, m.ringPercent])).toEqual(
+        [D1, D2, D3, D4].map((n) => [n, 'valid', 25]),
+      );
     }
     await cluster.waitTransfersDone();
     cluster.note('4 members, 25% each, no transfer pending or running');

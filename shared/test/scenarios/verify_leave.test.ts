@@ -17,7 +17,12 @@ describe('scenario verify_leave', () => {
     const cluster = await res.start(3);
     // Clients never write through the leaver: once out, it is a cluster of its own whose
     // acknowledgements mean nothing to this one.
-    const load = res.workload({ seed, clients: 6, keysPerClient: 20, targets: () => stay.map((n) => cluster.httpUrl(n)) });
+    const load = res.workload({
+      seed,
+      clients: 6,
+      keysPerClient: 20,
+      targets: () => stay.map((n) => cluster.httpUrl(n)),
+    });
     load.start();
     await load.acknowledgedMore(100);
 
@@ -30,11 +35,17 @@ describe('scenario verify_leave', () => {
       `${leaver} to be out of the ring (exiting, then gone) and alone in a cluster of its own`,
       async () => {
         const [a, b, gone] = await Promise.all([...stay.map((n) => cluster.status(n)), cluster.status(leaver)]);
-        return [a, b].every((s) => s !== undefined && !memberNames(s).includes(leaver)) && memberNames(gone!).join() === leaver;
+        return (
+          [a, b].every((s) => s !== undefined && !memberNames(s).includes(leaver)) &&
+          memberNames(gone!).join() === leaver
+        );
       },
       { logsOf: [...stay, leaver] },
     );
-    for (const n of stay) expect((await cluster.status(n)).members.map((m) => [m.node, m.status, m.ringPercent])).toEqual(stay.map((m) => [m, 'valid', 50]));
+    for (const n of stay)
+      expect((await cluster.status(n)).members.map((m) => [m.node, m.status, m.ringPercent])).toEqual(
+        stay.map((m) => [m, 'valid', 50]),
+      );
     cluster.note(`${leaver} is out; ${stay.join(' and ')} own 50% each`);
     await load.acknowledgedMore(100);
     await everyAcknowledgedWriteReadsBack(cluster, [load], stay);
