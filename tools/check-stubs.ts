@@ -112,7 +112,26 @@ export const SHARED_BLOCK_LINES = 20;
 export const isCode = (line: string): boolean => line !== '' && !/^(\/\/|\/\*|\*)/.test(line);
 
 /**
- * Blocks of `minLines` or more consecutive code lines (compared trimmed, see {@link isCode}) that stand in two
+ * The code lines of a file (trimmed, see {@link isCode}) with their line numbers, without import
+ * declarations: a stub and its solution import the same names, one per line once a list is long.
+ */
+export function codeLines(text: string): { text: string; line: number }[] {
+  const out: { text: string; line: number }[] = [];
+  let inImport = false;
+  text.split('\n').forEach((raw, i) => {
+    const t = raw.trim();
+    if (!inImport && /^import\b/.test(t)) inImport = true;
+    if (inImport) {
+      if (/\bfrom\s+['"][^'"]+['"];?$/.test(t) || t.endsWith(';')) inImport = false;
+      return;
+    }
+    if (isCode(t)) out.push({ text: t, line: i + 1 });
+  });
+  return out;
+}
+
+/**
+ * Blocks of `minLines` or more consecutive code lines (see {@link codeLines}) that stand in two
  * files that must not share code: a file of exercises/ and one of solutions/, or files of two
  * different exercise folders. A stub and its solution may share a short skeleton, not more.
  * `files` maps a path relative to the root (`exercises/ex3-coordinator/coordinator.ts`) to its text.
@@ -124,13 +143,7 @@ export function sharedBlocks(files: ReadonlyMap<string, string>, minLines: numbe
   const mayShare = (a: string, b: string) => tree(a) === tree(b) && folder(a) === folder(b);
   const lines = new Map<string, { text: string; line: number }[]>();
   for (const [path, text] of files) {
-    lines.set(
-      path,
-      text
-        .split('\n')
-        .map((t, i) => ({ text: t.trim(), line: i + 1 }))
-        .filter((l) => isCode(l.text)),
-    );
+    lines.set(path, codeLines(text));
   }
   // Every window of minLines lines, by its text; a window seen in two files that may not share is a hit.
   const seen = new Map<string, { path: string; line: number }>();

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../shared/cli/options.js';
 import {
   checkFiles,
+  codeLines,
   combineSuites,
   exerciseSources,
   sharedBlocks,
@@ -436,6 +437,20 @@ describe('check:stubs shared blocks', () => {
       'exercises/ex1-a/s.ts:3 and solutions/ex1-a/s.ts:3 share 20+ lines',
       'exercises/ex1-a/s.ts:3 and exercises/ex2-b/t.ts:4 share 20+ lines',
     ]);
+  });
+
+  it('import declarations do not count, however long their lists', () => {
+    const names = Array.from({ length: 25 }, (_, i) => `  name${i},`).join('\n');
+    const imports = `import {\n${names}\n} from './given.js';\nimport './side-effect.js';\nconst x = 1;`;
+    expect(codeLines(imports)).toEqual([{ text: 'const x = 1;', line: 29 }]);
+    expect(
+      sharedBlocks(
+        new Map([
+          ['exercises/ex1-a/s.ts', imports],
+          ['solutions/ex1-a/s.ts', imports],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('19 shared lines are a skeleton, not a copy; comments do not count', () => {
