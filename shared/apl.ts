@@ -7,7 +7,8 @@
  * is Dynamo's sloppy quorum: writes still reach N vnodes while a node is away, and hinted
  * handoff later returns the data to the primary.
  */
-import { preflist, preflistFrom, type Ring, type RingEntry } from './ring.js';
+import { responsiblePartition } from './chash.js';
+import type { Ring } from './ring.js';
 
 /** A vnode in an active preference list: partition `partition` hosted on `node`. */
 export interface AplEntry {
@@ -26,21 +27,27 @@ const isUp = (up: UpNodes, node: string) =>
 /** A key as hash or as the partition its preference list starts at. */
 export type DocIdx = { hash: bigint } | { partition: number };
 
-function walk(ring: Ring, at: DocIdx): RingEntry[] {
-  return 'hash' in at ? preflist(ring, at.hash) : preflistFrom(ring, at.partition);
-}
+/** The partition a preference list starts at: the first one after the key's hash. */
+const startOf = (ring: Ring, at: DocIdx): number =>
+  'hash' in at ? responsiblePartition(at.hash, ring.ringSize) : at.partition;
 
 /**
  * The up primaries among the first `n` owners, in ring order
- * (riak: `riak_core_apl:get_primary_apl/3`). May be shorter than `n`.
+ * (riak: `riak_core_apl:get_primary_apl/3`). May be shorter than `n`. Looks at the `n`
+ * successors of the key's partition only, never at the whole ring.
  * @throws RangeError if n < 1 or n > ring size.
  */
 export function getPrimaryApl(ring: Ring, at: DocIdx, n: number, up: UpNodes): AplEntry[] {
   checkN(ring, n);
-  return walk(ring, at)
-    .slice(0, n)
-    .filter((e) => isUp(up, e.node))
-    .map((e) => ({ ...e, type: 'primary' as const }));
+  const q = ring.ringSize;
+  const start = startOf(ring, at);
+  const result: AplEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const partition = (start + i) % q;
+    const node = ring.owners[partition] as string;
+    if (isUp(up, node)) result.push({ partition, node, type: 'primary' });
+  }
+  return result;
 }
 
 /**
@@ -50,21 +57,29 @@ export function getPrimaryApl(ring: Ring, at: DocIdx, n: number, up: UpNodes): A
  * node is up; each such entry is used at most once. The fallback keeps the *down primary's
  * partition* (a fallback vnode is "partition P, hosted on node X"). As in riak, a fallback
  * node may also host one of the primaries when the cluster is small. The list is shorter
- * than `n` when there are not enough up nodes.
+ * than `n` when there are not enough up nodes. Walks the ring from the key's partition only
+ * as far as it must (`n` entries when every primary is up).
  * @throws RangeError if n < 1 or n > ring size.
  */
 export function getApl(ring: Ring, at: DocIdx, n: number, up: UpNodes): AplEntry[] {
   checkN(ring, n);
-  const list = walk(ring, at);
-  const primaries = list.slice(0, n);
-  const rest = list.slice(n);
-  const result: AplEntry[] = primaries.filter((e) => isUp(up, e.node)).map((e) => ({ ...e, type: 'primary' as const }));
-  let i = 0;
-  for (const down of primaries.filter((e) => !isUp(up, e.node))) {
-    while (i < rest.length && !isUp(up, (rest[i] as RingEntry).node)) i++;
-    const candidate = rest[i++];
-    if (!candidate) break;
-    result.push({ partition: down.partition, node: candidate.node, type: 'fallback' });
+  const q = ring.ringSize;
+  const start = startOf(ring, at);
+  const result: AplEntry[] = [];
+  let down: number[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const partition = (start + i) % q;
+    const node = ring.owners[partition] as string;
+    if (isUp(up, node)) result.push({ partition, node, type: 'primary' });
+    else (down ??= []).push(partition);
+  }
+  if (!down) return result;
+  let i = n;
+  for (const partition of down) {
+    while (i < q && !isUp(up, ring.owners[(start + i) % q] as string)) i++;
+    if (i >= q) break;
+    result.push({ partition, node: ring.owners[(start + i) % q] as string, type: 'fallback' });
+    i++;
   }
   return result;
 }

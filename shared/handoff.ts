@@ -21,10 +21,10 @@
  * 3. `handoffStarting(target)`; from now on commands go to `handleHandoffCommand`, which may
  *    `forward()` them to the target (so writes made during the transfer are not lost).
  * 4. The fold request collects `encodeHandoffItem(key, value)` for every item.
- * 5. Items go to the target in batches over RPC (`handoff.data`); each batch is acknowledged
- *    after the target's vnode applied it with `handleHandoffData` (which must be idempotent:
- *    a retried transfer sends everything again). After the last one, `handoff.close` frees
- *    the target's slot.
+ * 5. Items go to the target in batches over RPC (`handoff.data`), up to `batchWindow` of them
+ *    in flight; each batch is acknowledged after the target's vnode applied it with
+ *    `handleHandoffData` (which must be idempotent: a retried transfer sends everything
+ *    again). After the last ack, `handoff.close` frees the target's slot.
  * 6. `handoffFinished(target)`, then `delete()`.
  * A failure (target down, timeout, error) calls `handoffCancelled()`, closes the target's
  * slot (best effort), keeps the data serving here, and retries after `retryMs`.
@@ -74,6 +74,12 @@ export interface HandoffOptions {
   batchItems?: number;
   /** Bytes per batch, roughly (default 256 KiB). */
   batchBytes?: number;
+  /**
+   * Batches of one transfer in flight at once, each acknowledged after the target applied it
+   * (default 4; 1 waits for each ack before sending the next). Bounds a transfer's data in
+   * flight to `batchWindow` × `batchBytes`.
+   */
+  batchWindow?: number;
   /**
    * Deadline for one batch's acknowledgement, and for `handoff.open`/`handoff.close`
    * (default 5000). The target frees the slot of a sender silent for longer than this.
@@ -196,6 +202,7 @@ export class HandoffManager {
       concurrency: opts.concurrency ?? 2,
       batchItems: opts.batchItems ?? 500,
       batchBytes: opts.batchBytes ?? 256 * 1024,
+      batchWindow: Math.max(1, Math.floor(opts.batchWindow ?? 4)),
       batchTimeoutMs: opts.batchTimeoutMs ?? 5000,
       progressEveryMs: opts.progressEveryMs ?? 1000,
     };
@@ -463,17 +470,7 @@ export class HandoffManager {
         log.info(
           `handoff (${kind}) of ${service} partition ${partition} to ${target}: starting, ${items.length} items`,
         );
-        let lastLog = Date.now();
-        for (const batch of batches(items, this.opts.batchItems, this.opts.batchBytes)) {
-          if (this.stopped) throw new Error('node stopping');
-          await rpc.call(target, 'handoff.data', { service, partition, items: batch }, timeoutMs);
-          job.sentItems += batch.length;
-          job.sentBytes += batch.reduce((n, b) => n + b.byteLength, 0);
-          if (Date.now() - lastLog >= this.opts.progressEveryMs) {
-            lastLog = Date.now();
-            log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: ${progress(job)}`);
-          }
-        }
+        await this.sendBatches(job, items);
         // Every batch is acknowledged: the transfer is done whether or not the close arrives
         // (the target frees a silent sender's slot by itself).
         opened = false;
@@ -539,6 +536,46 @@ export class HandoffManager {
       this.active.delete(k);
     }
     if (!this.stopped) this.tick();
+  }
+
+  /**
+   * Stream `items` to the target as `handoff.data` batches, keeping up to `batchWindow`
+   * batches in flight (riak's handoff sender streams too, with an ack every
+   * `handoff_batch_threshold`), so the target applies one batch while the next ones travel.
+   * Memory in flight is bounded by `batchWindow` × `batchBytes`. The target applies batches in
+   * the order they arrive (one link, one vnode queue). Resolves when every batch is acknowledged.
+   * @throws the first failure (timeout, target down, remote error, node stopping); batches
+   *   still in flight are then abandoned (their late acks are dropped).
+   */
+  private async sendBatches(job: ActiveTransfer, items: readonly Uint8Array[]): Promise<void> {
+    const { rpc, log } = this.links;
+    const { service, partition, target, kind } = job;
+    const timeoutMs = this.opts.batchTimeoutMs;
+    const inFlight: Promise<void>[] = [];
+    let failure: { err: unknown } | undefined;
+    let lastLog = Date.now();
+    for (const batch of batches(items, this.opts.batchItems, this.opts.batchBytes)) {
+      if (failure) break;
+      if (this.stopped) throw new Error('node stopping');
+      const bytes = batch.reduce((n, b) => n + b.byteLength, 0);
+      const ack = rpc.call(target, 'handoff.data', { service, partition, items: batch }, timeoutMs).then(
+        () => {
+          job.sentItems += batch.length;
+          job.sentBytes += bytes;
+          if (Date.now() - lastLog >= this.opts.progressEveryMs) {
+            lastLog = Date.now();
+            log.info(`handoff (${kind}) of ${service} partition ${partition} to ${target}: ${progress(job)}`);
+          }
+        },
+        (err: unknown) => {
+          failure ??= { err };
+        },
+      );
+      inFlight.push(ack);
+      if (inFlight.length >= this.opts.batchWindow) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure.err;
   }
 
   /** Collect every item of the vnode, encoded, through its fold (riak: `?FOLD_REQ`). */

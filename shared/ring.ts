@@ -149,17 +149,18 @@ export function indexOf(ring: Ring, p: number): bigint {
 }
 
 /**
- * The whole ring walked clockwise from the partition responsible for `hash`
- * (riak: `riak_core_ring:preflist/2`). The first N entries are the primaries.
+ * The ring walked clockwise from the partition responsible for `hash`
+ * (riak: `riak_core_ring:preflist/2`): its first `n` entries (default: the whole ring). The
+ * first N entries are the primaries.
  */
-export function preflist(ring: Ring, hash: bigint): RingEntry[] {
-  return preflistFrom(ring, responsiblePartition(hash, ring.ringSize));
+export function preflist(ring: Ring, hash: bigint, n = ring.ringSize): RingEntry[] {
+  return preflistFrom(ring, responsiblePartition(hash, ring.ringSize), n);
 }
 
-/** The whole ring walked clockwise starting at partition `start`. */
-export function preflistFrom(ring: Ring, start: number): RingEntry[] {
+/** The first `n` entries (default: the whole ring) of the ring walked clockwise from partition `start`. */
+export function preflistFrom(ring: Ring, start: number, n = ring.ringSize): RingEntry[] {
   const q = ring.ringSize;
-  return Array.from({ length: q }, (_, i) => {
+  return Array.from({ length: Math.min(n, q) }, (_, i) => {
     const partition = (start + i) % q;
     return { partition, node: ring.owners[partition] as string };
   });

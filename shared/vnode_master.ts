@@ -9,8 +9,9 @@
  * Commands and coverage requests for a partition this node has handed off (see
  * `MasterLinks.forwardTo`) are forwarded, unchanged, to the new owner, which answers the
  * original sender (riak: the vnode's forwarding state).
- * Local deliveries go through the same msgpack encoding as remote ones, so a vnode never
- * shares an object with its caller (share-nothing, like Erlang messages).
+ * Local deliveries are deep copies that equal what the msgpack wire would deliver ({@link wireCopy}),
+ * so a vnode never shares an object with its caller (share-nothing, like Erlang messages) and
+ * sees the same values whether its caller is local or remote.
  */
 import { randomUUID } from 'node:crypto';
 import { Packr } from 'msgpackr';
@@ -21,7 +22,58 @@ import { VnodeWorker, type Sender, type VnodeId, type VnodeModule, type VnodeRep
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 /** Deep copy through msgpack: what a message looks like after crossing the wire. */
-const copy = <T>(value: T): T => (value === undefined ? value : (packr.unpack(packr.pack(value)) as T));
+const roundTrip = (value: unknown): unknown => packr.unpack(packr.pack(value));
+
+/**
+ * A deep copy of `value` equal to what it looks like after crossing the wire (a msgpack round
+ * trip with the frame codec's options), without encoding plain data: plain objects, arrays,
+ * well-formed strings, numbers, booleans, null and undefined are copied directly (-0 becomes 0,
+ * array holes become undefined, as msgpack does); any other subtree (Map, Set, Date, bytes,
+ * bigint, class instances, a lone surrogate, a `__proto__` key) goes through msgpack itself.
+ * (Node ≥ 20 has `String.prototype.isWellFormed`.)
+ * Shares no object with `value`. @throws what msgpack throws for values it cannot encode.
+ */
+export function wireCopy<T>(value: T): T {
+  return (value === undefined ? value : copyValue(value)) as T;
+}
+
+function copyValue(v: unknown): unknown {
+  switch (typeof v) {
+    case 'number':
+      return v === 0 ? 0 : v;
+    case 'boolean':
+    case 'undefined':
+      return v;
+    case 'string':
+      return wellFormed(v) ? v : roundTrip(v);
+    case 'object': {
+      if (v === null) return null;
+      const proto = Object.getPrototypeOf(v);
+      if (proto === Array.prototype) {
+        const a = v as unknown[];
+        const out = new Array(a.length);
+        for (let i = 0; i < a.length; i++) out[i] = copyValue(a[i]);
+        return out;
+      }
+      if (proto === Object.prototype || proto === null) {
+        const out: Record<string, unknown> = {};
+        for (const k in v as Record<string, unknown>) {
+          if (k === '__proto__' || !wellFormed(k)) return roundTrip(v);
+          out[k] = copyValue((v as Record<string, unknown>)[k]);
+        }
+        return out;
+      }
+      return roundTrip(v);
+    }
+    default:
+      return roundTrip(v);
+  }
+}
+
+/** False for a string with a lone surrogate, which msgpack's UTF-8 replaces with U+FFFD. */
+const wellFormed = (s: string) => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+const copy = wireCopy;
 
 /** Handler of replies arriving for a sender. */
 export type ReplyHandler = (reply: VnodeReply) => void;
@@ -55,6 +107,12 @@ export class VnodeMaster {
   private readonly modules = new Map<string, VnodeModule>();
   private readonly workers = new Map<string, Map<number, VnodeWorker>>();
   private readonly senders = new Map<string, { handler: ReplyHandler; timer?: NodeJS.Timeout }>();
+  /**
+   * Sender refs are this master's random prefix plus a counter: unique across restarts of the
+   * node (a late reply to a previous incarnation matches nothing), cheaper than a UUID each.
+   */
+  private readonly refPrefix = `${randomUUID()}:`;
+  private refCount = 0;
   /** Replies dropped because nobody waited for them any more (for tests and debugging). */
   droppedReplies = 0;
 
@@ -116,7 +174,7 @@ export class VnodeMaster {
    * after that many ms; later replies to it are dropped. Call {@link release} when done.
    */
   newSender(handler: ReplyHandler, timeoutMs?: number): Exclude<Sender, null> {
-    const ref = randomUUID();
+    const ref = this.refPrefix + (++this.refCount).toString(36);
     const entry: { handler: ReplyHandler; timer?: NodeJS.Timeout } = { handler };
     if (timeoutMs !== undefined) {
       entry.timer = setTimeout(() => this.senders.delete(ref), timeoutMs);

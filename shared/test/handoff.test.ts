@@ -114,6 +114,60 @@ describe('handoff manager', () => {
     expect(c.node(0).handoff.stats.itemsSent).toBe(32 * 20);
   });
 
+  it('keeps a window of batches in flight per transfer, never more; a batch lost midway cancels, and the retry moves everything', {
+    timeout: 60_000,
+  }, async () => {
+    const window = 3;
+    const c = (cluster = await TestCluster.start({
+      size: 1,
+      services: () => [bag(true)],
+      handoff: { batchItems: 5, batchWindow: window, batchTimeoutMs: 400 },
+    }));
+    await fill(c); // 20 items per partition: 4 batches each
+    const dev1 = c.node(0).name;
+    const partitionOf = new Map<string, number>(); // handoff.data call id → partition, until acked
+    const inFlight = new Map<number, number>();
+    let most = 0;
+    let seenOf: number | undefined;
+    let batchesOfLost = 0;
+    let lost = false;
+    c.setLinkFilter((from, _to, frame: Frame) => {
+      if (frame.t === 'call' && frame.method === 'handoff.data') {
+        const p = (frame.args as { partition: number }).partition;
+        seenOf ??= p;
+        if (p === seenOf && ++batchesOfLost === 2 && !lost) {
+          lost = true;
+          return 'drop'; // the second batch of the first transfer never arrives
+        }
+        partitionOf.set(frame.id as string, p);
+        inFlight.set(p, (inFlight.get(p) ?? 0) + 1);
+        most = Math.max(most, inFlight.get(p) as number);
+        return { delayMs: 5 }; // acks take a while: the sender keeps sending meanwhile
+      }
+      if (frame.t === 'return' && from !== dev1 && partitionOf.has(frame.id as string)) {
+        const p = partitionOf.get(frame.id as string) as number;
+        partitionOf.delete(frame.id as string);
+        inFlight.set(p, (inFlight.get(p) as number) - 1);
+      }
+      return 'deliver';
+    });
+    const dev2 = await c.addNode();
+    await dev2.join(c.node(0).addr);
+    await c.commitWhenReady(c.node(0));
+    await c.waitSettled({ timeoutMs: 45_000 });
+    expect(lost).toBe(true);
+    expect(most).toBe(window);
+    expect(c.node(0).handoff.stats.failed).toBeGreaterThanOrEqual(1);
+    const ring = c.node(0).ring;
+    for (let p = 0; p < ring.ringSize; p++) {
+      const owner = ring.owners[p] as string;
+      for (const k of [0, 7, 19])
+        expect(await c.node(0).syncCommand({ partition: p, node: owner }, { type: 'get', key: `k${k}` }, 'bag')).toBe(
+          `p${p}-${k}`,
+        );
+    }
+  });
+
   it('a vnode that never goes idle still hands off (after maxWaitMs)', { timeout: 60_000 }, async () => {
     const c = (cluster = await TestCluster.start({
       size: 1,

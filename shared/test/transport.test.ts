@@ -1,9 +1,9 @@
 /**
  * The node-to-node transport refuses peers without the cookie and survives bad frames:
  * a wrong cookie or a malformed, text or oversized frame closes that one connection, never
- * the node.
+ * the node. Frames sent in one tick travel as one batch message, which is decoded all or nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { connectAdmin } from '../admin_client.js';
 import { TEST_TIMING, TestCluster } from '../harness/cluster.js';
@@ -11,8 +11,9 @@ import { waitFor } from '../harness/wait.js';
 import type { Logger } from '../log.js';
 import { RingNode } from '../node.js';
 import { members } from '../ring.js';
-import { CLOSE, decodeFrame, encodeFrame } from '../frame.js';
+import { CLOSE, decodeFrame, decodeFrames, encodeBatch, encodeFrame, FrameError, type Frame } from '../frame.js';
 import { dial } from '../handshake.js';
+import { MAX_BATCH_BYTES } from '../transport.js';
 
 const started: RingNode[] = [];
 let cluster: TestCluster | undefined;
@@ -183,6 +184,115 @@ describe('bad frames close one connection, never the node', () => {
     const admin = await connectAdmin(a.addr, 'c');
     await expect(admin.call('claimant.stage_remove', { node: 'a@127.0.0.1' })).rejects.toThrow(/no such method/);
     admin.close();
+  });
+});
+
+describe('batches: several frames in one message', () => {
+  const call = (id: string): Frame => ({ t: 'call', id, method: 'admin.status', args: null });
+  const codeOf = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return err instanceof FrameError ? err.code : `not a FrameError: ${err}`;
+    }
+    return 'no error';
+  };
+
+  it('decode to their frames in order; one frame is sent as itself', () => {
+    for (const n of [2, 15, 16, 300]) {
+      const frames = Array.from({ length: n }, (_, i) => call(`c${i}`));
+      expect(decodeFrames(encodeBatch(frames.map(encodeFrame)))).toEqual(frames);
+    }
+    const one = encodeFrame(call('x'));
+    expect(encodeBatch([one])).toBe(one);
+    expect(decodeFrames(one)).toEqual([call('x')]);
+  });
+
+  it('are rejected whole when malformed: an element that is not a frame, fewer than two frames, trailing bytes', () => {
+    const good = encodeFrame(call('a'));
+    expect(codeOf(() => decodeFrames(encodeBatch([good, encodeFrame({ x: 1 } as never)])))).toBe('not_a_frame');
+    expect(codeOf(() => decodeFrames(encodeBatch([good, encodeFrame([call('b')] as never)])))).toBe('not_a_frame');
+    expect(codeOf(() => decodeFrames(Buffer.from([0x90])))).toBe('not_a_frame'); // []
+    expect(codeOf(() => decodeFrames(Buffer.concat([Buffer.from([0x91]), good])))).toBe('not_a_frame'); // [frame]
+    expect(codeOf(() => decodeFrames(Buffer.concat([encodeBatch([good, good]), Buffer.from([0x01])])))).toBe(
+      'not_msgpack',
+    );
+    expect(codeOf(() => decodeFrames(encodeBatch([good, good]).subarray(0, 5)))).toBe('not_msgpack');
+    // The handshake reads one frame: a batch there is not a frame.
+    expect(codeOf(() => decodeFrame(encodeBatch([good, good])))).toBe('not_a_frame');
+  });
+
+  it('a node may send a batch: every frame is handled, and the replies of one tick come back as one batch', async () => {
+    cluster = await TestCluster.start({ size: 1 });
+    const { socket } = await dial(cluster.node(0).addr, {
+      node: 'batcher@127.0.0.1',
+      role: 'node',
+      cookie: 'test-cookie',
+    });
+    const messages: Frame[][] = [];
+    socket.on('message', (data) => messages.push(decodeFrames(data as Buffer)));
+    socket.send(encodeBatch(['a', 'b', 'c'].map((id) => encodeFrame(call(id)))));
+    await waitFor('three returns', () => messages.flat().length === 3, { timeoutMs: 5000 });
+    expect(messages.flat().map((f) => [f.t, f.id, f.ok])).toEqual([
+      ['return', 'a', true],
+      ['return', 'b', true],
+      ['return', 'c', true],
+    ]);
+    expect(messages).toHaveLength(1);
+    socket.close();
+  });
+
+  it('closes a connection that sends a malformed batch, without handling any of its frames; the node keeps serving', async () => {
+    cluster = await TestCluster.start({ size: 2 });
+    const { socket } = await dial(cluster.node(0).addr, {
+      node: 'mallory@127.0.0.1',
+      role: 'node',
+      cookie: 'test-cookie',
+    });
+    const returns: Frame[] = [];
+    socket.on('message', (data) => returns.push(...decodeFrames(data as Buffer)));
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    socket.send(encodeBatch([encodeFrame(call('ok')), encodeFrame({ id: 'no tag' } as never)]));
+    expect(await closed).toBe(CLOSE.malformed);
+    expect(returns).toEqual([]);
+    await cluster.waitSettled();
+    const admin = await connectAdmin(cluster.node(0).addr, 'test-cookie');
+    expect(await admin.call('admin.status')).toMatchObject({ settled: true });
+    admin.close();
+  });
+
+  it('keeps frames of one tick in order, batches them below the batch limit, and sends a large one alone', async () => {
+    cluster = await TestCluster.start({ size: 2 });
+    const [a, b] = cluster.nodes as [RingNode, RingNode];
+    const seen: number[] = [];
+    b.rpc.handle('test.seq', (args) => {
+      seen.push((args as { i: number }).i);
+      return null;
+    });
+    const sent: Buffer[] = [];
+    const original = WebSocket.prototype.send;
+    const send = vi.spyOn(WebSocket.prototype, 'send').mockImplementation(function (
+      this: WebSocket,
+      ...args: Parameters<WebSocket['send']>
+    ) {
+      if (Buffer.isBuffer(args[0])) sent.push(args[0]);
+      return original.apply(this, args);
+    });
+    try {
+      // Small and large frames mixed, all sent in one tick: large ones go alone, in place.
+      const calls = Array.from({ length: 200 }, (_, i) =>
+        a.rpc.call(b.name, 'test.seq', { i, pad: 'x'.repeat(i % 50 === 0 ? 100 * 1024 : (i * 97) % 2000) }),
+      );
+      await Promise.all(calls);
+    } finally {
+      send.mockRestore();
+    }
+    expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    const counts = sent.map((m) => decodeFrames(m).length);
+    expect(Math.max(...counts)).toBeGreaterThan(1);
+    sent.forEach((m, i) => {
+      if ((counts[i] as number) > 1) expect(m.length).toBeLessThanOrEqual(MAX_BATCH_BYTES + 5);
+    });
   });
 });
 

@@ -3,12 +3,15 @@
  * command at a time, replies through senders, errors, fallback vnodes, deadlines; commands
  * and coverage requests for a handed-off partition forwarded to its new owner.
  */
+import fc from 'fast-check';
+import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../harness/cluster.js';
+import { testSeed } from '../harness/seed.js';
 import { waitFor } from '../harness/wait.js';
 import { createLogger } from '../log.js';
 import { forward, noreply, reply, VnodeWorker, type Sender, type VnodeModule, type VnodeReply } from '../vnode.js';
-import { VnodeMaster } from '../vnode_master.js';
+import { VnodeMaster, wireCopy } from '../vnode_master.js';
 
 type Req =
   | { type: 'echo'; value: unknown }
@@ -16,6 +19,7 @@ type Req =
   | { type: 'later'; value: unknown }
   | { type: 'boom' }
   | { type: 'mutate'; value: { n: number } }
+  | { type: 'scribble'; value: { deep: { n: number; list: number[] } } }
   | { type: 'get' }
   | { type: 'silent' }
   | { type: 'shout'; to: string; text: string };
@@ -49,6 +53,11 @@ const testService = (): VnodeModule<Req> => ({
           case 'mutate':
             stored = req.value;
             return reply('ok');
+          case 'scribble': // changes what it received, keeps it, and answers with the same object
+            req.value.deep.n = -1;
+            req.value.deep.list.push(-1);
+            stored = req.value;
+            return reply(req.value);
           case 'get':
             return reply(stored);
           case 'silent':
@@ -114,6 +123,42 @@ describe('vnode workers', () => {
     await dev1().syncCommand(target, { type: 'mutate', value }, 'test');
     value.n = 99;
     expect(await dev1().syncCommand(target, { type: 'get' }, 'test')).toEqual({ n: 1 });
+  });
+
+  it('share nothing with the caller either way: what a local vnode changes or answers is its own copy', async () => {
+    const value = { deep: { n: 1, list: [1, 2] } };
+    const target = { partition: 12, node: dev1().name };
+    const answer = (await dev1().syncCommand(target, { type: 'scribble', value }, 'test')) as typeof value;
+    expect(value).toEqual({ deep: { n: 1, list: [1, 2] } }); // the vnode changed its copy only
+    expect(answer).toEqual({ deep: { n: -1, list: [1, 2, -1] } });
+    expect(answer).not.toBe(value);
+    expect(answer.deep).not.toBe(value.deep);
+    answer.deep.list.length = 0; // the caller changing the answer does not reach the vnode's state
+    expect(await dev1().syncCommand(target, { type: 'get' }, 'test')).toEqual({ deep: { n: -1, list: [1, 2, -1] } });
+  });
+
+  it('a local vnode receives exactly what a remote one would (the msgpack wire), whatever the value', async () => {
+    const shared = { s: 1 };
+    const value = {
+      map: new Map([['k', 1]]),
+      date: new Date(0),
+      bytes: Buffer.from('ab'),
+      typed: new Uint8Array([1, 2]),
+      undef: undefined,
+      minusZero: -0,
+      // biome-ignore lint/suspicious/noSparseArray: a hole is what is tested
+      holes: [1, , 3],
+      surrogate: 'a\ud800b',
+      twice: [shared, shared],
+      klass: new (class Point {
+        x = 1;
+      })(),
+    };
+    const local = await dev1().syncCommand({ partition: 13, node: dev1().name }, { type: 'echo', value }, 'test');
+    const remote = await dev1().syncCommand({ partition: 13, node: dev2().name }, { type: 'echo', value }, 'test');
+    expect((local as { value: unknown }).value).toStrictEqual((remote as { value: unknown }).value);
+    const got = (local as { value: typeof value }).value;
+    expect(got.twice[0]).not.toBe(got.twice[1]); // two copies, as after the wire
   });
 
   it('run as fallbacks: any node can host any partition on demand', async () => {
@@ -350,5 +395,76 @@ describe('coverage requests for a handed-off partition', () => {
     master.coverage({ partition: 6, node: 'a' }, [6], { type: 'keys' }, null, 'kv');
     await waitFor('the local vnode to answer', () => seen.length === 1);
     expect(seen).toEqual(['coverage 6']);
+  });
+});
+
+describe('wireCopy: the local copy of a command', () => {
+  const packr = new Packr({ useRecords: false, moreTypes: false });
+  const roundTrip = (v: unknown) => packr.unpack(packr.pack(v));
+  /** Every object reachable from `v`. */
+  const objectsOf = (v: unknown, into = new Set<object>()): Set<object> => {
+    if (typeof v !== 'object' || v === null || into.has(v)) return into;
+    into.add(v);
+    if (v instanceof Map) for (const [k, x] of v) objectsOf(x, objectsOf(k, into));
+    else if (v instanceof Set) for (const x of v) objectsOf(x, into);
+    else for (const k of Object.keys(v)) objectsOf((v as Record<string, unknown>)[k], into);
+    return into;
+  };
+  const seed = testSeed('wireCopy');
+
+  it('equals a msgpack round trip and shares no object with the original, for any value', () => {
+    fc.assert(
+      fc.property(
+        fc.anything({
+          withBigInt: true,
+          withBoxedValues: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withNullPrototype: true,
+          withSparseArray: true,
+          // Not typed arrays: msgpackr packs some views of larger buffers differently from one call to the next.
+          withTypedArray: false,
+          withUnicodeString: true,
+        }),
+        (value) => {
+          let expected: unknown;
+          try {
+            expected = roundTrip(value);
+          } catch {
+            expect(() => wireCopy(value)).toThrow(); // the message may differ: the first bad value found
+            return;
+          }
+          const copied = wireCopy(value);
+          expect(copied).toStrictEqual(expected);
+          const originals = objectsOf(value);
+          for (const o of objectsOf(copied)) expect(originals.has(o)).toBe(false);
+        },
+      ),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it('copies the odd cases as msgpack does: -0, holes, undefined, lone surrogates, __proto__ keys, non-plain objects', () => {
+    const cases: unknown[] = [
+      -0,
+      [-0, 0.1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60, -(2 ** 31), 1e-320],
+      // biome-ignore lint/suspicious/noSparseArray: a hole is what is tested
+      [1, , 3],
+      { a: undefined, b: [undefined] },
+      'x\ud800y',
+      { s: '\udc00' },
+      JSON.parse('{"__proto__": {"polluted": true}, "k": 1}'),
+      Object.assign(Object.create(null), { k: { n: 1 } }),
+      { m: new Map([[1, { n: 1 }]]), d: new Date(5), b: Buffer.from('hi'), u: new Uint8Array([1, 2]) },
+      { f: () => 1, n: 10n },
+      [
+        new (class {
+          x = 1;
+        })(),
+      ],
+    ];
+    for (const value of cases) expect(wireCopy(value)).toStrictEqual(roundTrip(value));
+    expect(wireCopy(undefined)).toBeUndefined();
   });
 });
