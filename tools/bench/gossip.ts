@@ -69,11 +69,19 @@ async function joinRetrying(node: Node, seedAddr: string, deadline: number): Pro
   }
 }
 
-/** Join every node to the first, commit once, wait until settled (TestCluster.form, with retried joins). */
-async function formAll(rt: Runtime, cluster: Cluster): Promise<void> {
+/**
+ * Join every node to the first, commit once, wait until settled (TestCluster.form, with retried
+ * joins); `say` gets a line every 8 joins, so a slow formation shows how far it got.
+ */
+async function formAll(rt: Runtime, cluster: Cluster, say: (line: string) => void): Promise<void> {
+  const t0 = performance.now();
   const deadline = Date.now() + FORM_MS;
   const [seed, ...rest] = cluster.nodes as [Node, ...Node[]];
-  for (const n of rest) await joinRetrying(n, seed.addr, deadline);
+  for (const [i, n] of rest.entries()) {
+    await joinRetrying(n, seed.addr, deadline);
+    if ((i + 1) % 8 === 0 && i + 1 < rest.length)
+      say(`${i + 1}/${rest.length} joins staged after ${formatMs(performance.now() - t0)}`);
+  }
   await cluster.commitWhenReady(seed, Math.max(1000, deadline - Date.now()));
   await waitSettled(rt, cluster, `${cluster.nodes.length} nodes to settle after forming`);
 }
@@ -127,7 +135,11 @@ export async function benchGossip(ctx: StepContext): Promise<void> {
         );
         const c = cluster;
         const t0 = performance.now();
-        await withDeadline('forming a 64-node cluster', FORM_MS + STEP_MS, formAll(rt, c));
+        await withDeadline(
+          'forming a 64-node cluster',
+          FORM_MS + STEP_MS,
+          formAll(rt, c, (line) => progress.line(step, line)),
+        );
         const ms = performance.now() - t0;
         results.add('form-64', ms);
         progress.line(step, `formed 64 nodes in ${formatMs(ms)}`);
@@ -139,7 +151,11 @@ export async function benchGossip(ctx: StepContext): Promise<void> {
           rt.cluster.TestCluster.start({ size: size - 1, form: false }),
         );
         const c = cluster;
-        await withDeadline(`forming ${size - 1} nodes`, FORM_MS + STEP_MS, formAll(rt, c));
+        await withDeadline(
+          `forming ${size - 1} nodes`,
+          FORM_MS + STEP_MS,
+          formAll(rt, c, (line) => progress.line(step, line)),
+        );
       }
       const c = cluster;
       peers = await startBroadcastPeers(size - 1);
