@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { RecordReporter } from './tools/workshop/record_reporter.js';
 
 // One copy of each exercise suite lives next to its stub (exercises/exN-*/exN.test.ts) and
 // imports the attendee's code through the `@ex/` alias. The `exercises` project points that
@@ -11,11 +12,26 @@ const suites = ['exercises/**/*.test.ts'];
 const bonus = ['exercises/**/*.bonus.test.ts'];
 // Scenarios on node processes (shared/harness/processes.ts): their own project, not `runtime`.
 const scenarios = ['shared/test/scenarios/**/*.test.ts'];
+// The exercise suites run their tests concurrently (describe.concurrent), each test on its own
+// cluster: most of a test's time is waiting (gossip, down detection, deadlines), which overlaps.
+const exerciseTests = { maxConcurrency: 8 };
 
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // The usual output, and the results of `npm test` (the exercises project) recorded for
+    // `npm run progress` (tools/workshop/record_reporter.ts). A --reporter on the command line
+    // replaces both (the tools that run vitest with the JSON reporter record nothing).
+    reporters: [
+      'default',
+      ...(process.env.GITHUB_ACTIONS === 'true' ? ['github-actions'] : []),
+      new RecordReporter(tree('.')),
+    ],
+    // Transformed modules are kept on disk (node_modules/.experimental-vitest-cache), keyed by
+    // their content: a run no longer transforms the runtime and the suites again (about 1 s of
+    // every suite's start on a 2-core laptop). `VITEST_FS_CACHE=0` turns it off.
+    experimental: { fsModuleCache: process.env.VITEST_FS_CACHE !== '0' },
     projects: [
       {
         extends: true,
@@ -28,17 +44,17 @@ export default defineConfig({
       {
         extends: true,
         resolve: { alias: { '@ex/': tree('exercises') } },
-        test: { name: 'exercises', include: suites, exclude: bonus },
+        test: { name: 'exercises', include: suites, exclude: bonus, ...exerciseTests },
       },
       {
         extends: true,
         resolve: { alias: { '@ex/': tree('exercises') } },
-        test: { name: 'exercises-bonus', include: bonus },
+        test: { name: 'exercises-bonus', include: bonus, ...exerciseTests },
       },
       {
         extends: true,
         resolve: { alias: { '@ex/': tree('solutions') } },
-        test: { name: 'solutions', include: suites },
+        test: { name: 'solutions', include: suites, ...exerciseTests },
       },
       // riak_test-style scenarios on real node processes (npm run test:scenarios): slow, and
       // one file at a time, so the nodes of two scenarios never compete for this machine's CPUs.

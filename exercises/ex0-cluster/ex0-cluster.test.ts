@@ -3,29 +3,34 @@
  * Runs against exercises/ (npm test -- ex0) or solutions/ (npm run test:solutions -- ex0).
  */
 import { stripVTControlCharacters } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { formCluster, leaveCluster } from '@ex/ex0-cluster/cluster.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { waitFor } from '../../shared/harness/wait.js';
 import type { RingNode } from '../../shared/node.js';
 import { members, ownedPartitions } from '../../shared/ring.js';
 
-let cluster: TestCluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
-
-const fresh = async (size: number) => (cluster = await TestCluster.start({ size, form: false }));
+// The tests run concurrently (describe.concurrent), each on a cluster of its own: most of their
+// time is spent waiting for gossip, which overlaps well.
+let clusters = 0;
+/**
+ * `size` fresh nodes, not joined, stopped when the test ends. Each cluster has its own cookie,
+ * so a node of one test never talks to a node of another that got a recycled port.
+ */
+async function fresh({ onTestFinished }: TestContext, size: number): Promise<TestCluster> {
+  const c = await TestCluster.start({ size, form: false, cookie: `ex0-${++clusters}` });
+  onTestFinished(() => c.stop());
+  return c;
+}
 const DEV = (i: number) => `dev${i}@127.0.0.1`;
 
 /** The nodes (by name) that do not see a settled ring with exactly `expected` as members. */
 const unsettled = (nodes: readonly RingNode[], expected: readonly string[]) =>
   nodes.filter((n) => !(n.isSettled() && members(n.ring).join() === [...expected].sort().join())).map((n) => n.name);
 
-describe('ex0-cluster: forming a ring', () => {
-  it('joins three fresh nodes into one ring where every member is valid', async () => {
-    const c = await fresh(3);
+describe.concurrent('ex0-cluster: forming a ring', () => {
+  it('joins three fresh nodes into one ring where every member is valid', async (ctx) => {
+    const c = await fresh(ctx, 3);
     const plan = await formCluster(c.nodes);
     expect(plan.changes.map((ch) => `${ch.action} ${ch.node}`).sort()).toEqual([
       'join dev2@127.0.0.1',
@@ -38,15 +43,15 @@ describe('ex0-cluster: forming a ring', () => {
     }
   });
 
-  it('balances ownership: 64 partitions over 3 nodes is 22/21/21', async () => {
-    const c = await fresh(3);
+  it('balances ownership: 64 partitions over 3 nodes is 22/21/21', async (ctx) => {
+    const c = await fresh(ctx, 3);
     await formCluster(c.nodes);
     const counts = c.nodes.map((n) => ownedPartitions(c.node(0).ring, n.name).length).sort();
     expect(counts).toEqual([21, 21, 22]);
   });
 
-  it('member_status shows three valid members at 34.4% / 32.8% / 32.8%', async () => {
-    const c = await fresh(3);
+  it('member_status shows three valid members at 34.4% / 32.8% / 32.8%', async (ctx) => {
+    const c = await fresh(ctx, 3);
     await formCluster(c.nodes);
     const text = stripVTControlCharacters(c.node(2).memberStatus());
     const rows = text.split('\n').filter((l) => l.startsWith('valid'));
@@ -55,8 +60,8 @@ describe('ex0-cluster: forming a ring', () => {
     expect(text).toContain('Valid:3 / Leaving:0 / Exiting:0 / Joining:0 / Down:0');
   });
 
-  it('any node can be the seed: given dev3 first, dev1 and dev2 join dev3 and dev3 stays the claimant', async () => {
-    const c = await fresh(3);
+  it('any node can be the seed: given dev3 first, dev1 and dev2 join dev3 and dev3 stays the claimant', async (ctx) => {
+    const c = await fresh(ctx, 3);
     const [dev1, dev2, dev3] = c.nodes as [RingNode, RingNode, RingNode];
     const plan = await formCluster([dev3, dev1, dev2]);
     expect(plan.changes.map((ch) => `${ch.action} ${ch.node}`).sort()).toEqual([`join ${DEV(1)}`, `join ${DEV(2)}`]);
@@ -64,8 +69,8 @@ describe('ex0-cluster: forming a ring', () => {
     for (const node of c.nodes) expect(node.ring.claimant).toBe(DEV(3));
   });
 
-  it('returns only when every node sees the settled ring, not just the seed: dev3 cannot hear dev2 for a while', async () => {
-    const c = await fresh(3);
+  it('returns only when every node sees the settled ring, not just the seed: dev3 cannot hear dev2 for a while', async (ctx) => {
+    const c = await fresh(ctx, 3);
     const [dev1] = c.nodes as [RingNode];
     // dev2 and dev3 cannot exchange frames: both still talk to dev1, so dev1 (the seed and
     // claimant) settles, but dev3 does not see dev2 up, so dev3 cannot see a settled ring.
@@ -114,9 +119,9 @@ describe('ex0-cluster: forming a ring', () => {
   });
 });
 
-describe('ex0-cluster: leaving a ring', () => {
-  it('a node leaves: the others stay valid and balanced, and it is on its own again', async () => {
-    const c = await fresh(4);
+describe.concurrent('ex0-cluster: leaving a ring', () => {
+  it('a node leaves: the others stay valid and balanced, and it is on its own again', async (ctx) => {
+    const c = await fresh(ctx, 4);
     await formCluster(c.nodes);
     const [dev1, , , dev4] = c.nodes;
     await leaveCluster(dev4!, dev1!);
@@ -130,8 +135,8 @@ describe('ex0-cluster: leaving a ring', () => {
     expect(dev1!.isSettled()).toBe(true);
   });
 
-  it('leaving through a node that is not the claimant and hears gossip late: leaveCluster returns once that node no longer lists the leaver', async () => {
-    const c = await fresh(4);
+  it('leaving through a node that is not the claimant and hears gossip late: leaveCluster returns once that node no longer lists the leaver', async (ctx) => {
+    const c = await fresh(ctx, 4);
     const [, dev2, , dev4] = c.nodes as [RingNode, RingNode, RingNode, RingNode];
     await formCluster(c.nodes);
     // Rings gossiped to dev2 arrive 200 ms late (everything else on time): right after the
@@ -148,8 +153,8 @@ describe('ex0-cluster: leaving a ring', () => {
     await waitFor('dev4 to start over alone', () => members(dev4.ring).join() === DEV(4));
   });
 
-  it('leaving while the ring is not ready (a join was just staged, and no node has answered it yet): the commit is retried, and leaveCluster returns once via has settled', async () => {
-    const c = await fresh(5);
+  it('leaving while the ring is not ready (a join was just staged, and no node has answered it yet): the commit is retried, and leaveCluster returns once via has settled', async (ctx) => {
+    const c = await fresh(ctx, 5);
     const [dev1, dev2, dev3, dev4, dev5] = c.nodes as [RingNode, RingNode, RingNode, RingNode, RingNode];
     await formCluster([dev1, dev2, dev3, dev4]);
     // Until the claimant (dev1) has refused a commit as ring_not_ready, no gossiped ring reaches

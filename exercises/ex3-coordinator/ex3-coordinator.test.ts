@@ -2,7 +2,7 @@
  * ex3-coordinator: quorum reads and writes over the active preference list.
  * Runs against exercises/ (npm test -- ex3) or solutions/ (npm run test:solutions -- ex3).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { fetch, newest, ping, remove, store, type QuorumError } from '@ex/ex3-coordinator/coordinator.js';
 import { Disk, kvService, newVersion, type Entry, type KvRequest, type KvVnode, type Version } from './kv_vnode.js';
 import { chashKey } from '../../shared/chash.js';
@@ -16,22 +16,32 @@ import type { NodeTiming, RingNode } from '../../shared/node.js';
 import { preflist } from '../../shared/ring.js';
 import type { VnodeModule } from '../../shared/vnode.js';
 
-let cluster: TestCluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
+// Some describe blocks run concurrently (describe.concurrent), and so do the tests that have a
+// cluster of their own: most of their time is waiting (deadlines, down detection), which overlaps.
+// Tests on a shared cluster run one after the other (it.sequential) where they could see each
+// other's requests (the reply-handler leak check counts every request of the node). The failing
+// replica test and the checker run alone: the first waits for remote replies within a 300 ms
+// deadline, which other tests' cluster starts could delay on a busy laptop; the second keeps
+// clients busy the whole time.
+let clusters = 0;
+/** A cookie of its own per cluster: a node of one test never talks to another's on a recycled port. */
+const cookie = () => `ex3-${++clusters}`;
 
 /**
- * One healthy 4-node cluster for the tests that never break a node (each uses its own keys),
- * and one with a node down for the sloppy-quorum tests: started on first use, stopped at the end.
+ * Healthy 4-node clusters for the tests that never break a node (each uses its own keys): one
+ * for the quorum tests, one for the merge tests (which run at the same time), and one with a
+ * node down for the sloppy-quorum tests. Started on first use, stopped at the end.
  */
-let healthy: Promise<TestCluster> | undefined;
+const healthy = new Map<string, Promise<TestCluster>>();
 let oneDown: Promise<{ c: TestCluster; victim: string }> | undefined;
 afterAll(async () => {
-  await Promise.all([healthy?.then((c) => c.stop()), oneDown?.then(({ c }) => c.stop())]);
+  await Promise.all([...[...healthy.values()].map((c) => c.then((c) => c.stop())), oneDown?.then(({ c }) => c.stop())]);
 });
-const healthyCluster = () => (healthy ??= TestCluster.start({ size: 4, services: () => [kvService()] }));
+const healthyCluster = (group: 'quorums' | 'merging') => {
+  let c = healthy.get(group);
+  if (!c) healthy.set(group, (c = TestCluster.start({ size: 4, services: () => [kvService()], cookie: cookie() })));
+  return c;
+};
 /** 4 nodes, the second primary of the key `sloppy` killed and seen down by the others. */
 const oneDownCluster = () =>
   (oneDown ??= (async () => {
@@ -39,6 +49,7 @@ const oneDownCluster = () =>
     const c = await TestCluster.start({
       size: 4,
       services: (name) => [kvService(disks.get(name) ?? disks.set(name, new Disk()).get(name))],
+      cookie: cookie(),
     });
     const victim = primaries(c.node(0), 'sloppy')[1]!.node;
     await c.kill(victim);
@@ -53,16 +64,22 @@ interface StartOptions {
   services?: (name: string, disk: Disk) => readonly VnodeModule[];
 }
 
-/** A cluster whose nodes keep their "disk" across kill/restart (a crash, not a wipe). */
-async function start(size = 4, opts: StartOptions = {}): Promise<TestCluster> {
+/**
+ * A cluster of the test `t` alone, stopped when it ends, whose nodes keep their "disk" across
+ * kill/restart (a crash, not a wipe).
+ */
+async function start(t: TestContext, size = 4, opts: StartOptions = {}): Promise<TestCluster> {
   const disks = new Map<string, Disk>();
   const disk = (name: string) => disks.get(name) ?? disks.set(name, new Disk()).get(name)!;
   const services = opts.services ?? ((_name: string, d: Disk) => [kvService(d)]);
-  return (cluster = await TestCluster.start({
+  const c = await TestCluster.start({
     size,
     timing: opts.timing,
     services: (name) => services(name, disk(name)),
-  }));
+    cookie: cookie(),
+  });
+  t.onTestFinished(() => c.stop());
+  return c;
 }
 
 /**
@@ -150,9 +167,9 @@ function brokenKv(disk: Disk): VnodeModule<KvRequest> {
   };
 }
 
-describe('ex3-coordinator: quorums', () => {
-  it('a write returns after exactly W acknowledgements (W=1, 2, 3) and still reaches all N replicas', async () => {
-    const c = await healthyCluster();
+describe.concurrent('ex3-coordinator: quorums', () => {
+  it.sequential('a write returns after exactly W acknowledgements (W=1, 2, 3) and still reaches all N replicas', async () => {
+    const c = await healthyCluster('quorums');
     const coordinator = c.node(0);
     for (const w of [1, 2, 3]) {
       const key = `planet-w${w}`;
@@ -179,8 +196,8 @@ describe('ex3-coordinator: quorums', () => {
     ).toEqual([primaries(coordinator, 'planet-n1')[0]?.partition]);
   });
 
-  it('reads back with R=2 from every node; R=3 hears from all three replicas; a missing key is not found', async () => {
-    const c = await healthyCluster();
+  it.sequential('reads back with R=2 from every node; R=3 hears from all three replicas; a missing key is not found', async () => {
+    const c = await healthyCluster('quorums');
     const w = await store(c.node(0), 'planet', { name: 'mars' }, { n: 3, w: 3, timeoutMs: SLOW });
     expect(w.answered).toHaveLength(3);
     for (const node of c.nodes) {
@@ -204,8 +221,8 @@ describe('ex3-coordinator: quorums', () => {
     expect(await fetch(c.node(1), 'no-such-planet', { timeoutMs: SLOW })).toMatchObject({ found: false });
   });
 
-  it('each reply counts for its own replica: with N=5 on 4 nodes (one node holds two replicas) all 5 partitions answer', async () => {
-    const c = await healthyCluster();
+  it.sequential('each reply counts for its own replica: with N=5 on 4 nodes (one node holds two replicas) all 5 partitions answer', async () => {
+    const c = await healthyCluster('quorums');
     const key = 'crowded';
     const replicas = primaries(c.node(0), key, 5);
     expect(new Set(replicas.map((p) => p.node)).size).toBeLessThan(5); // some node really holds two of them
@@ -220,8 +237,8 @@ describe('ex3-coordinator: quorums', () => {
     expect(read.entries.map((e) => e.entry?.value)).toEqual(['five', 'five', 'five', 'five', 'five']);
   });
 
-  it('deletes: a delete is newer than the value it removes', async () => {
-    const c = await healthyCluster();
+  it.sequential('deletes: a delete is newer than the value it removes', async () => {
+    const c = await healthyCluster('quorums');
     await store(c.node(0), 'doomed', 1, { w: 3, timeoutMs: SLOW });
     const gone = await remove(c.node(1), 'doomed', { w: 2, timeoutMs: SLOW });
     const read = await fetch(c.node(2), 'doomed', { r: 3, timeoutMs: SLOW });
@@ -231,8 +248,8 @@ describe('ex3-coordinator: quorums', () => {
     expect(await fetch(c.node(0), 'doomed', { r: 2, timeoutMs: SLOW })).toMatchObject({ found: true, value: 2 });
   });
 
-  it('rejects an invalid quorum before sending anything, naming the bad value', async () => {
-    const c = await start(2);
+  it('rejects an invalid quorum before sending anything, naming the bad value', async (t) => {
+    const c = await start(t, 2);
     const node = c.node(0);
     const cases: [Parameters<typeof store>[3], string][] = [
       [{ n: 3, w: 4 }, 'w'],
@@ -254,8 +271,8 @@ describe('ex3-coordinator: quorums', () => {
     expect(c.nodes.flatMap((n) => n.vnodes.running('kv'))).toEqual([]); // nothing was sent
   });
 
-  it('pings 3 distinct partitions', async () => {
-    const c = await healthyCluster();
+  it.sequential('pings 3 distinct partitions', async () => {
+    const c = await healthyCluster('quorums');
     const pongs = await ping(c.node(2), 3, SLOW);
     expect(pongs).toHaveLength(3);
     expect(new Set(pongs.map((p) => p.partition)).size).toBe(3);
@@ -263,9 +280,9 @@ describe('ex3-coordinator: quorums', () => {
 });
 
 describe('ex3-coordinator: failures', () => {
-  it('a replica that fails is not an acknowledgement: W=3 times out listing its error, W=2 succeeds without it', async () => {
+  it('a replica that fails is not an acknowledgement: W=3 times out listing its error, W=2 succeeds without it', async (t) => {
     const broken = 'dev2@127.0.0.1';
-    const c = await start(4, { services: (name, disk) => [name === broken ? brokenKv(disk) : kvService(disk)] });
+    const c = await start(t, 4, { services: (name, disk) => [name === broken ? brokenKv(disk) : kvService(disk)] });
     const coordinator = c.node(0);
     const key = findKey('fragile', (k) => {
       const ps = primaries(coordinator, k);
@@ -310,7 +327,7 @@ describe('ex3-coordinator: failures', () => {
   });
 });
 
-describe('ex3-coordinator: sloppy quorum', () => {
+describe.concurrent('ex3-coordinator: sloppy quorum', () => {
   it('with one node down, a W=3 write succeeds through a fallback that really holds the value', async () => {
     const { c, victim } = await oneDownCluster();
     const key = 'sloppy';
@@ -367,11 +384,11 @@ describe('ex3-coordinator: sloppy quorum', () => {
     ).toHaveLength(live);
   });
 
-  it('a partition that leaves too few vnodes reachable fails with a typed timeout at its deadline, not a hang', async () => {
+  it('a partition that leaves too few vnodes reachable fails with a typed timeout at its deadline, not a hang', async (t) => {
     // Down detection far beyond the 300 ms deadlines: the coordinator must still count the
     // cut-off nodes as up when it sends, or it would pick local fallbacks (sloppy quorum).
     const downAfterMs = 5000;
-    const c = await start(4, { timing: { downAfterMs } });
+    const c = await start(t, 4, { timing: { downAfterMs } });
     await seeAllUp(c);
     const coordinator = c.node(0);
     // A key none of whose primaries lives on the coordinator: once cut off, nobody answers.
@@ -431,7 +448,7 @@ describe('ex3-coordinator: sloppy quorum', () => {
   });
 });
 
-describe('ex3-coordinator: merging replies', () => {
+describe.concurrent('ex3-coordinator: merging replies', () => {
   /** Put `entry` straight into one vnode, bypassing the coordinator, to build divergent replicas. */
   const plant = (c: TestCluster, at: { partition: number; node: string }, key: string, entry: Entry) =>
     c.node(0).syncCommand(at, { type: 'put', key, entry }, 'kv');
@@ -465,7 +482,7 @@ describe('ex3-coordinator: merging replies', () => {
   });
 
   it('a value beats not found', async () => {
-    const c = await healthyCluster();
+    const c = await healthyCluster('merging');
     const [p1] = primaries(c.node(0), 'lonely');
     await plant(c, p1!, 'lonely', { value: 'only here', version: newVersion('test'), deleted: false });
     const read = await fetch(c.node(1), 'lonely', { r: 3, timeoutMs: SLOW });
@@ -474,7 +491,7 @@ describe('ex3-coordinator: merging replies', () => {
   });
 
   it('between values the newest version wins; a newer tombstone means not found', async () => {
-    const c = await healthyCluster();
+    const c = await healthyCluster('merging');
     const [p1, p2, p3] = primaries(c.node(0), 'contested');
     const v1 = newVersion('test');
     const v2 = newVersion('test');
@@ -495,9 +512,9 @@ describe('ex3-coordinator: merging replies', () => {
 describe('ex3-coordinator: checker (Jepsen style)', () => {
   it('never loses an acknowledged write while one node at a time is killed or cut off', {
     timeout: 60_000,
-  }, async () => {
+  }, async (t) => {
     const seed = testSeed('ex3 checker');
-    const c = await start(4);
+    const c = await start(t, 4);
     const nemesis = new Nemesis(c, seed);
     let faulty: string | undefined;
     let sloppy = 0; // acknowledged writes that a fallback helped to acknowledge

@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { coordinatorError, routes } from '@ex/ex5-http/http.js';
 import { SERVICE } from '../ex3-coordinator/kv_vnode.js';
 import { kvService, type KvVnode } from '../../solutions/ex4-handoff/kv_vnode.js';
@@ -18,16 +18,16 @@ import type { NodeTiming, RingNode } from '../../shared/node.js';
 import { preflist } from '../../shared/ring.js';
 import { buildServer, type ServerOptions } from './server.js';
 
-let cluster: TestCluster | undefined;
-const servers: FastifyInstance[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  await cluster?.stop();
-  cluster = undefined;
-});
+// The tests run concurrently (describe.concurrent), each on a cluster and servers of its own:
+// most of their time is waiting (deadlines, slow links), which overlaps.
 
-/** Start the HTTP API of `node` on an ephemeral loopback port; returns its base URL. */
+/** The HTTP servers started on each node of the running tests' clusters (closed when its test ends). */
+const serversOf = new Map<RingNode, FastifyInstance[]>();
+
+/** Start the HTTP API of `node` (of a cluster that {@link start} started) on an ephemeral loopback port; returns its base URL. */
 async function serve(node: RingNode, opts?: ServerOptions): Promise<string> {
+  const servers = serversOf.get(node);
+  if (!servers) throw new Error('test setup: a node that start() did not start');
   const app = buildServer(node, { routes, coordinatorError }, opts);
   servers.push(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -42,9 +42,27 @@ async function serve(node: RingNode, opts?: ServerOptions): Promise<string> {
  */
 const TIMING: NodeTiming = { downAfterMs: 20_000 };
 
-/** A 3-node cluster with one HTTP server per node: `urls[i]` serves `c.node(i)`. */
-async function start(): Promise<{ c: TestCluster; urls: string[] }> {
-  const c = (cluster = await TestCluster.start({ size: 3, services: () => [kvService()], timing: TIMING }));
+let clusters = 0;
+/**
+ * A 3-node cluster with one HTTP server per node: `urls[i]` serves `c.node(i)`; all stopped when
+ * the test ends. Each cluster has its own cookie, so a node of one test never talks to a node of
+ * another that got a recycled port.
+ */
+async function start({ onTestFinished }: TestContext): Promise<{ c: TestCluster; urls: string[] }> {
+  const c = await TestCluster.start({
+    size: 3,
+    services: () => [kvService()],
+    timing: TIMING,
+    cookie: `ex5-${++clusters}`,
+  });
+  const servers: FastifyInstance[] = [];
+  const nodes = c.nodes;
+  for (const node of nodes) serversOf.set(node, servers);
+  onTestFinished(async () => {
+    for (const node of nodes) serversOf.delete(node);
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await c.stop();
+  });
   const urls: string[] = [];
   for (const node of c.nodes) urls.push(await serve(node));
   return { c, urls };
@@ -111,7 +129,7 @@ const vnode = expect.objectContaining({
 });
 
 /** Extra delay of the slow links in the timeout test: longer than the coordinator's default deadline (1000 ms). */
-const LATENCY_MS = 1500;
+const LATENCY_MS = 1200;
 
 /** The N primaries of `key` (partition and owner). */
 const primaries = (node: RingNode, key: string, n = 3) => preflist(node.ring, chashKey('kv', key)).slice(0, n);
@@ -146,9 +164,9 @@ async function holds(node: RingNode, partition: number, key: string): Promise<bo
   return (await inspectVnode(node, SERVICE, partition, (v: KvVnode) => v.get(key) !== undefined)) ?? false;
 }
 
-describe('ex5-http: the store', () => {
-  it('PUT on one node, GET from every node: the value, its version and who answered', async () => {
-    const { urls } = await start();
+describe.concurrent('ex5-http: the store', () => {
+  it('PUT on one node, GET from every node: the value, its version and who answered', async (t) => {
+    const { urls } = await start(t);
     const put = await http('PUT', store(urls[0]!, 'planet'), { json: { name: 'mars', moons: 2 }, status: 200 });
     expect(put.body).toEqual({
       key: 'planet',
@@ -191,8 +209,8 @@ describe('ex5-http: the store', () => {
     }
   });
 
-  it('DELETE removes a key: GET answers 404 not_found, with who answered', async () => {
-    const { urls } = await start();
+  it('DELETE removes a key: GET answers 404 not_found, with who answered', async (t) => {
+    const { urls } = await start(t);
     const put = await http('PUT', store(urls[0]!, 'doomed'), { json: 1, status: 200 });
     const del = await http('DELETE', store(urls[1]!, 'doomed'), { status: 200 });
     expect(del.body).toEqual({
@@ -211,16 +229,16 @@ describe('ex5-http: the store', () => {
     expect((await http('GET', store(urls[0]!, 'doomed'), { status: 200 })).body).toMatchObject({ value: 2 });
   });
 
-  it('GET of a key that was never stored: 404 not_found', async () => {
-    const { urls } = await start();
+  it('GET of a key that was never stored: 404 not_found', async (t) => {
+    const { urls } = await start(t);
     const res = await http('GET', store(urls[1]!, 'no-such-planet'), { status: 404 });
     expect(res.body).toEqual(errorBody(404, 'not_found', { key: 'no-such-planet', answered: expect.any(Array) }));
     expect(res.body.error.answered.length).toBeGreaterThanOrEqual(2);
     for (const a of res.body.error.answered) expect(a).toEqual(vnode);
   });
 
-  it('GET /api/keys lists exactly the live keys, each once, from every node', async () => {
-    const { urls } = await start();
+  it('GET /api/keys lists exactly the live keys, each once, from every node', async (t) => {
+    const { urls } = await start(t);
     const keys = Array.from({ length: 50 }, (_, i) => `key-${String(i).padStart(2, '0')}`);
     // W = 3: every replica has every write (and delete) before we list.
     for (const [i, key] of keys.entries())
@@ -237,8 +255,8 @@ describe('ex5-http: the store', () => {
     );
   });
 
-  it('?n= is the number of copies: n=1 keeps a value on one vnode, n=2 on two; /api/keys?n=1 lists what was written with n=1', async () => {
-    const { c, urls } = await start();
+  it('?n= is the number of copies: n=1 keeps a value on one vnode, n=2 on two; /api/keys?n=1 lists what was written with n=1', async (t) => {
+    const { c, urls } = await start(t);
     const base = urls[0]!;
     const node = c.node(0);
     /** For each of the key's 3 primaries, in order: does its vnode hold the key? */
@@ -273,9 +291,9 @@ describe('ex5-http: the store', () => {
   });
 });
 
-describe('ex5-http: errors', () => {
-  it('bad input → 400 invalid_param naming the parameter, before anything is sent', async () => {
-    const { c, urls } = await start();
+describe.concurrent('ex5-http: errors', () => {
+  it('bad input → 400 invalid_param naming the parameter, before anything is sent', async (t) => {
+    const { c, urls } = await start(t);
     const base = urls[0]!;
     const cases: [method: string, url: string, param: string][] = [
       ['PUT', store(base, 'k', '?w=0'), 'w'], // schema: w ≥ 1
@@ -301,8 +319,8 @@ describe('ex5-http: errors', () => {
     await http('PUT', store(base, 'x'.repeat(512)), { json: 'long', status: 200 });
   });
 
-  it('a body that is not JSON → 415 (or 400 if it only claims to be); nothing is stored', async () => {
-    const { urls } = await start();
+  it('a body that is not JSON → 415 (or 400 if it only claims to be); nothing is stored', async (t) => {
+    const { urls } = await start(t);
     const res = await http('PUT', store(urls[0]!, 'typed'), { raw: 'hello', type: 'text/plain', status: 415 });
     expect(res.body).toEqual(errorBody(415, 'unsupported_media_type'));
     expect(
@@ -317,8 +335,8 @@ describe('ex5-http: errors', () => {
     expect((await http('GET', store(urls[1]!, 'typed'), { status: 200 })).body).toMatchObject({ value: 'json' });
   });
 
-  it('a body over the limit → 413 body_too_large; one under it is stored', async () => {
-    const { c } = await start();
+  it('a body over the limit → 413 body_too_large; one under it is stored', async (t) => {
+    const { c } = await start(t);
     const base = await serve(c.node(0), { bodyLimit: 1024 });
     const res = await http('PUT', store(base, 'big'), { json: 'x'.repeat(2000), status: 413 });
     expect(res.body).toEqual(errorBody(413, 'body_too_large', { limit: 1024 }));
@@ -327,8 +345,8 @@ describe('ex5-http: errors', () => {
     expect((await http('GET', store(base, 'big'), { status: 200 })).body.value).toHaveLength(1000);
   });
 
-  it('unknown routes → 404 JSON of the same shape, told apart from a missing key by its code', async () => {
-    const { urls } = await start();
+  it('unknown routes → 404 JSON of the same shape, told apart from a missing key by its code', async (t) => {
+    const { urls } = await start(t);
     for (const [method, path] of [
       ['GET', '/api/nope'],
       ['POST', '/api/store/k'],
@@ -345,11 +363,11 @@ describe('ex5-http: errors', () => {
     );
   });
 
-  it('too few vnodes answer → 503 quorum_not_reached with needed, asked, answered and the replies', async () => {
+  it('too few vnodes answer → 503 quorum_not_reached with needed, asked, answered and the replies', async (t) => {
     // Down detection (TIMING) is far slower than the requests' 300 ms deadline: for the
     // coordinator the cut-off nodes stay up, so it asks them and waits, instead of picking
     // local fallbacks.
-    const { c, urls } = await start();
+    const { c, urls } = await start(t);
     const coordinator = c.node(0);
     const base = urls[0]!;
     // With 3 nodes nearly every key has a replica on each node, so: with N = 2, a key neither
@@ -407,8 +425,8 @@ describe('ex5-http: errors', () => {
     await http('PUT', store(base, key, '?n=2&w=2'), { json: 'back', status: 200 });
   });
 
-  it('?timeout= is the deadline: replicas that answer after 1.5 s serve timeout=8000 requests, a timeout=300 read gets 503', async () => {
-    const { c, urls } = await start();
+  it('?timeout= is the deadline: replicas that answer after 1.2 s serve timeout=8000 requests, a timeout=300 read gets 503', async (t) => {
+    const { c, urls } = await start(t);
     const coordinator = c.node(0);
     const base = urls[0]!;
     // Keys neither of whose 2 primaries is on the coordinator: every answer crosses a slow link.
@@ -454,8 +472,8 @@ describe('ex5-http: errors', () => {
     nemesis.heal();
   });
 
-  it('more replicas than the live nodes can hold → 503 with reason unavailable, nothing asked; N=3 writes go on through a fallback', async () => {
-    const { c, urls } = await start();
+  it('more replicas than the live nodes can hold → 503 with reason unavailable, nothing asked; N=3 writes go on through a fallback', async (t) => {
+    const { c, urls } = await start(t);
     const base = urls[0]!;
     const dead = c.names[2]!;
     const [hinted] = keysWhere('hinted', 1, (k) => primaries(c.node(0), k).some((p) => p.node === dead)) as [string];
@@ -494,9 +512,9 @@ describe('ex5-http: errors', () => {
   });
 });
 
-describe('ex5-http: ring and members', () => {
-  it('GET /api/ring: 64 owners, ring ready, the claimant, nothing pending; the same on every node', async () => {
-    const { c, urls } = await start();
+describe.concurrent('ex5-http: ring and members', () => {
+  it('GET /api/ring: 64 owners, ring ready, the claimant, nothing pending; the same on every node', async (t) => {
+    const { c, urls } = await start(t);
     for (const [i, base] of urls.entries()) {
       const { body } = await http('GET', `${base}/api/ring`, { status: 200 });
       expect(body).toMatchObject({
@@ -510,8 +528,8 @@ describe('ex5-http: ring and members', () => {
     }
   });
 
-  it('GET /api/members: 3 valid members, up, owning the whole ring between them', async () => {
-    const { c, urls } = await start();
+  it('GET /api/members: 3 valid members, up, owning the whole ring between them', async (t) => {
+    const { c, urls } = await start(t);
     const { body } = await http('GET', `${urls[2]}/api/members`, { status: 200 });
     expect(body.members.map((m: Json) => m.node)).toEqual([...c.names].sort());
     for (const m of body.members) expect(m).toMatchObject({ status: 'valid', up: true, pendingPercent: null });

@@ -6,7 +6,7 @@
  * line that differs, so an unfinished step (`ex6-chat step N is not done yet: …`, sent by the
  * server as an error line) fails a test at once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { startChat } from '@ex/ex6-chat/chat.js';
 import { roomService, type RoomVnode } from '@ex/ex6-chat/room_vnode.js';
 import { chashKey } from '../../shared/chash.js';
@@ -35,28 +35,67 @@ import type { ChatServer } from './server.js';
  */
 const TIMING: NodeTiming = { downAfterMs: 20_000 };
 
-let cluster: TestCluster | undefined;
-const chats: ChatServer[] = [];
+/**
+ * What one test started: its cluster, chat servers, clients and subscriptions, closed when the
+ * test ends. The tests run concurrently (describe.concurrent), each on a cluster of its own.
+ */
+class Scope {
+  readonly sockets: { close(): void }[] = [];
+  readonly cleanups: (() => void)[] = [];
+  readonly chats: ChatServer[] = [];
+  cluster?: TestCluster;
+
+  constructor({ onTestFinished }: TestContext) {
+    scopes.add(this);
+    onTestFinished(() => this.close());
+  }
+
+  /** The scope of the test that started `what` (a chat server, or a node of its cluster). */
+  static of(what: ChatServer | RingNode): Scope {
+    for (const scope of scopes)
+      if (scope.chats.includes(what as ChatServer) || scope.cluster?.nodes.includes(what as RingNode)) return scope;
+    throw new Error('test setup: a chat server or node that start() did not start');
+  }
+
+  private async close(): Promise<void> {
+    scopes.delete(this);
+    for (const s of this.sockets.splice(0)) s.close();
+    for (const f of this.cleanups.splice(0)) f();
+    for (const s of this.chats) nodeOf.delete(s);
+    await Promise.all(this.chats.splice(0).map((s) => s.close()));
+    await this.cluster?.stop();
+  }
+}
+
+/** The scopes of the tests running now. */
+const scopes = new Set<Scope>();
 /** The node each chat server runs on. */
 const nodeOf = new Map<ChatServer, RingNode>();
-const sockets: { close(): void }[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const f of cleanups.splice(0)) f();
-  await Promise.all(chats.splice(0).map((s) => s.close()));
-  nodeOf.clear();
-  await cluster?.stop();
-  cluster = undefined;
-});
+
+let clusters = 0;
+/**
+ * A 3-node cluster running rooms, stopped when the test ends. Each cluster has its own cookie, so
+ * a node of one test never talks to a node of another that got a recycled port.
+ */
+async function startCluster(t: TestContext): Promise<{ c: TestCluster; scope: Scope }> {
+  const scope = new Scope(t);
+  const c = await TestCluster.start({
+    size: 3,
+    services: () => [roomService()],
+    timing: TIMING,
+    cookie: `ex6-${++clusters}`,
+  });
+  scope.cluster = c;
+  return { c, scope };
+}
 
 /** A 3-node cluster running rooms, and one chat server (TCP + WebSocket) per node: `servers[i]` on `c.node(i)`. */
-async function start(): Promise<{ c: TestCluster; servers: ChatServer[] }> {
-  const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()], timing: TIMING }));
+async function start(t: TestContext): Promise<{ c: TestCluster; servers: ChatServer[] }> {
+  const { c, scope } = await startCluster(t);
   const servers: ChatServer[] = [];
   for (const node of c.nodes) {
     const s = await startChat(node, { host: '127.0.0.1', port: 0, wsPort: 0 });
-    chats.push(s);
+    scope.chats.push(s);
     nodeOf.set(s, node);
     servers.push(s);
   }
@@ -87,15 +126,18 @@ async function settle(node: RingNode, room: string): Promise<void> {
 async function connectLine(server: ChatServer, label: string): Promise<LineClient> {
   const node = nodeOf.get(server);
   if (!node) throw new Error('test setup: a chat server that start() did not start');
+  const scope = Scope.of(server);
   const client = await LineClient.connect({ port: server.tcpPort, label, settle: (room) => settle(node, room) });
-  sockets.push(client);
+  scope.sockets.push(client);
   return client;
 }
 
-/** A WebSocket client of the server on `port` (see {@link WsClient}). Closed after the test. */
-async function connectWs(port: number): Promise<WsClient> {
-  const client = await WsClient.connect(port);
-  sockets.push(client);
+/** A WebSocket client of chat server `server` (see {@link WsClient}). Closed after the test. */
+async function connectWs(server: ChatServer): Promise<WsClient> {
+  const scope = Scope.of(server);
+  if (server.wsPort === undefined) throw new Error('test setup: a chat server without a WebSocket port');
+  const client = await WsClient.connect(server.wsPort);
+  scope.sockets.push(client);
   return client;
 }
 
@@ -129,9 +171,9 @@ async function join(c: LineClient, name: string, room: string, history: string[]
 
 // --- the line protocol ----------------------------------------------------------------------
 
-describe('ex6-chat: the line protocol', () => {
-  it('greets with set-name and join, ends every output with the prompt; set-name answers "ok your name is <name>"', async () => {
-    const { servers } = await start();
+describe.concurrent('ex6-chat: the line protocol', () => {
+  it('greets with set-name and join, ends every output with the prompt; set-name answers "ok your name is <name>"', async (t) => {
+    const { servers } = await start(t);
     const c = await connectLine(servers[0]!, 'ada');
     await c.expect(GREETING);
     await c.ask('set-name ada', 'ok your name is ada');
@@ -155,8 +197,8 @@ describe('ex6-chat: the line protocol', () => {
     await c.expectClosed('bye');
   }, 20_000);
 
-  it('set-name, join, say: the exact lines, and the sender gets its own line', async () => {
-    const { servers } = await start();
+  it('set-name, join, say: the exact lines, and the sender gets its own line', async (t) => {
+    const { servers } = await start(t);
     const ada = await named(servers[0]!, 'ada');
     await ada.ask('say lobby hi', "you are not in lobby; 'join lobby' first");
     await join(ada, 'ada', 'lobby');
@@ -168,8 +210,8 @@ describe('ex6-chat: the line protocol', () => {
     await ada.expectQuiet('lobby'); // each line once: no late copy from another replica
   });
 
-  it('before a name: "must set a name before joining/chatting" for everything but set-name, help and quit', async () => {
-    const { servers } = await start();
+  it('before a name: "must set a name before joining/chatting" for everything but set-name, help and quit', async (t) => {
+    const { servers } = await start(t);
     const c = await client(servers[1]!, 'anon');
     for (const line of ['join lobby', 'say lobby hi', 'leave lobby', 'who lobby', 'dance']) {
       await c.ask(line, 'must set a name before joining/chatting');
@@ -179,16 +221,16 @@ describe('ex6-chat: the line protocol', () => {
     await c.ask('quit-now', "sorry, I don't understand 'quit-now'");
   });
 
-  it("anything else: sorry, I don't understand '<line>'", async () => {
-    const { servers } = await start();
+  it("anything else: sorry, I don't understand '<line>'", async (t) => {
+    const { servers } = await start(t);
     const c = await named(servers[2]!, 'ada');
     await c.ask('dance wildly', "sorry, I don't understand 'dance wildly'");
     await c.ask('SET-NAME bob', "sorry, I don't understand 'SET-NAME bob'");
     await c.ask('  join-room lobby  ', "sorry, I don't understand 'join-room lobby'");
   });
 
-  it('an empty line gets only the prompt', async () => {
-    const { servers } = await start();
+  it('an empty line gets only the prompt', async (t) => {
+    const { servers } = await start(t);
     const c = await client(servers[0]!, 'anon');
     await c.ask(''); // before a name too
     await c.ask('   \t ');
@@ -199,8 +241,8 @@ describe('ex6-chat: the line protocol', () => {
     await c.expectQuiet();
   });
 
-  it('lines may end with \\r\\n (telnet): no \\r in names, rooms or messages', async () => {
-    const { servers } = await start();
+  it('lines may end with \\r\\n (telnet): no \\r in names, rooms or messages', async (t) => {
+    const { servers } = await start(t);
     const c = await client(servers[1]!, 'telnet');
     const ask = async (line: string, ...reply: (string | RegExp)[]) => {
       c.line(line, '\r\n');
@@ -222,9 +264,9 @@ describe('ex6-chat: the line protocol', () => {
 
 // --- rooms across nodes ---------------------------------------------------------------------
 
-describe('ex6-chat: rooms across nodes', () => {
-  it("two clients on different nodes in one room see each other's join notice and lines", async () => {
-    const { servers } = await start();
+describe.concurrent('ex6-chat: rooms across nodes', () => {
+  it("two clients on different nodes in one room see each other's join notice and lines", async (t) => {
+    const { servers } = await start(t);
     const ada = await named(servers[0]!, 'ada');
     const bob = await named(servers[1]!, 'bob');
     await join(ada, 'ada', 'lobby');
@@ -242,8 +284,8 @@ describe('ex6-chat: rooms across nodes', () => {
     await ada.expectQuiet('lobby', 'kitchen');
   });
 
-  it(`join shows the room's recent lines (the last ${HISTORY_SHOWN}), from any node`, async () => {
-    const { servers } = await start();
+  it(`join shows the room's recent lines (the last ${HISTORY_SHOWN}), from any node`, async (t) => {
+    const { servers } = await start(t);
     const ada = await named(servers[0]!, 'ada');
     await join(ada, 'ada', 'lobby');
     const said: string[] = [];
@@ -264,8 +306,8 @@ describe('ex6-chat: rooms across nodes', () => {
     await join(cat, 'cat', 'fresh');
   });
 
-  it('who lists the members of a room, asked on any node', async () => {
-    const { servers } = await start();
+  it('who lists the members of a room, asked on any node', async (t) => {
+    const { servers } = await start(t);
     const ada = await named(servers[0]!, 'ada');
     const bob = await named(servers[1]!, 'bob');
     const cat = await named(servers[2]!, 'cat');
@@ -280,8 +322,8 @@ describe('ex6-chat: rooms across nodes', () => {
     await cat.ask('who', 'usage: who <room>');
   });
 
-  it('leave: "left <room>" to the leaver, a part notice to the others; quit and a dropped connection part too', async () => {
-    const { servers } = await start();
+  it('leave: "left <room>" to the leaver, a part notice to the others; quit and a dropped connection part too', async (t) => {
+    const { servers } = await start(t);
     const ada = await named(servers[0]!, 'ada');
     const bob = await named(servers[1]!, 'bob');
     const cat = await named(servers[2]!, 'cat');
@@ -322,8 +364,8 @@ describe('ex6-chat: rooms across nodes', () => {
     await bob.expectQuiet('lobby');
   });
 
-  it('bad input gets an error line; the server stays up and another client in the room notices nothing', async () => {
-    const { servers } = await start();
+  it('bad input gets an error line; the server stays up and another client in the room notices nothing', async (t) => {
+    const { servers } = await start(t);
     const ada = await named(servers[0]!, 'ada');
     const bob = await named(servers[1]!, 'bob');
     await join(ada, 'ada', 'lobby');
@@ -371,8 +413,8 @@ describe('ex6-chat: rooms across nodes', () => {
     await late.ask('who lobby', 'in lobby: ada, bob');
   });
 
-  it('a node killed while a room is active: members on the surviving nodes keep chatting; who forgets the dead node', async () => {
-    const { c, servers } = await start();
+  it('a node killed while a room is active: members on the surviving nodes keep chatting; who forgets the dead node', async (t) => {
+    const { c, servers } = await start(t);
     const dev3 = c.node(2);
     // A room whose first replica (the one that pushes the lines) is on the node we kill.
     const room = Array.from({ length: 200 }, (_, i) => `room${i}`).find(
@@ -413,8 +455,8 @@ describe('ex6-chat: rooms across nodes', () => {
     await bob.expectQuiet(room);
   });
 
-  it('a member whose connection its server no longer has is dropped at the next push, quietly: no part notice, who forgets it', async () => {
-    const { c, servers } = await start();
+  it('a member whose connection its server no longer has is dropped at the next push, quietly: no part notice, who forgets it', async (t) => {
+    const { c, servers } = await start(t);
     const dev1 = c.node(0);
     const ada = await named(servers[0]!, 'ada');
     const bob = await named(servers[1]!, 'bob');
@@ -444,14 +486,14 @@ describe('ex6-chat: rooms across nodes', () => {
 
 // --- the WebSocket door -------------------------------------------------------------------
 
-describe('ex6-chat: WebSocket', () => {
-  it('a WebSocket client joins the room of a TCP client and they exchange lines', async () => {
-    const { servers } = await start();
+describe.concurrent('ex6-chat: WebSocket', () => {
+  it('a WebSocket client joins the room of a TCP client and they exchange lines', async (t) => {
+    const { servers } = await start(t);
     const ada = await named(servers[0]!, 'ada');
     await join(ada, 'ada', 'lobby');
     await ada.ask('say lobby anyone?', 'lobby - ada: anyone?');
 
-    const ws = await connectWs(servers[1]!.wsPort!);
+    const ws = await connectWs(servers[1]!);
     await ws.expect({ type: 'hello', node: 'dev2@127.0.0.1', text: expect.stringContaining("'set-name <name>'") });
     ws.send({ cmd: 'join', room: 'lobby' });
     await ws.expect({ type: 'error', message: 'must set a name before joining/chatting' });
@@ -508,7 +550,7 @@ describe('ex6-chat: WebSocket', () => {
 /** Every push a node's `chat` topic receives, as `conn → events`. */
 function recordPushes(node: RingNode): Map<string, RoomEvent[]> {
   const seen = new Map<string, RoomEvent[]>();
-  cleanups.push(
+  Scope.of(node).cleanups.push(
     node.subscribe(TOPIC, (payload) => {
       const push = payload as ChatPush;
       for (const conn of push.conns) seen.set(conn, [...(seen.get(conn) ?? []), push.event]);
@@ -544,9 +586,9 @@ async function replica(
 const texts = (events: RoomEvent[] | undefined) =>
   (events ?? []).map((e) => (e.type === 'message' ? `${e.name}: ${e.text}` : `* ${e.name} ${e.type} ${e.room}`));
 
-describe('ex6-chat: rooms on the ring', () => {
-  it('a room lives on its 3 replicas; the first one pushes each event once to each member', async () => {
-    const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()], timing: TIMING }));
+describe.concurrent('ex6-chat: rooms on the ring', () => {
+  it('a room lives on its 3 replicas; the first one pushes each event once to each member', async (t) => {
+    const { c } = await startCluster(t);
     const [dev1, dev2, dev3] = c.nodes as [RingNode, RingNode, RingNode];
     const pushes = [dev1, dev2, dev3].map(recordPushes);
     const ada: Member = { name: 'ada', node: dev1.name, conn: 't.1' };
@@ -624,8 +666,8 @@ describe('ex6-chat: rooms on the ring', () => {
     expect((await whoRoom(dev2, 'lobby')).map((m) => m.name)).toEqual(['ada']);
   });
 
-  it(`a room keeps only its last ${HISTORY_MAX} lines, on every replica: older lines are dropped, a busy room does not grow without bound`, async () => {
-    const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()], timing: TIMING }));
+  it(`a room keeps only its last ${HISTORY_MAX} lines, on every replica: older lines are dropped, a busy room does not grow without bound`, async (t) => {
+    const { c } = await startCluster(t);
     const [dev1, dev2] = c.nodes as [RingNode, RingNode];
     const ada: Member = { name: 'ada', node: dev1.name, conn: 't.1' };
     expect(await joinRoom(dev1, 'busy', ada)).toEqual([]);
@@ -649,8 +691,8 @@ describe('ex6-chat: rooms on the ring', () => {
     expect((await joinRoom(dev2, 'busy', bob)).map((h) => h.text)).toEqual(said.slice(-HISTORY_SHOWN));
   });
 
-  it('rooms move with handoff when a fourth node joins: members and history arrive whole, nothing twice', async () => {
-    const c = (cluster = await TestCluster.start({ size: 3, services: () => [roomService()], timing: TIMING }));
+  it('rooms move with handoff when a fourth node joins: members and history arrive whole, nothing twice', async (t) => {
+    const { c } = await startCluster(t);
     const [dev1, dev2] = c.nodes as [RingNode, RingNode];
     const pushes = [dev1, dev2].map(recordPushes);
     const rooms = Array.from({ length: 12 }, (_, i) => `room-${i}`);

@@ -13,6 +13,7 @@ import { unifiedDiff, fileDiff } from '../workshop/diff.js';
 import { findExercise, loadManifest, ROOT, type Exercise } from '../workshop/manifest.js';
 import { allPristine, findPristine, PristineError, sameText, stubStates } from '../workshop/pristine.js';
 import { suiteResults, type SuiteResult, type VitestReport } from '../workshop/run_suite.js';
+import { exerciseOfFile, fingerprints, loadResults, resultsPath, saveResults } from '../workshop/results.js';
 import { EMPTY_STATE, loadState, nextHint, saveState, statePath, withHintsShown } from '../workshop/state.js';
 import { classify, nextStep, stepMessage } from '../workshop/status.js';
 
@@ -318,6 +319,47 @@ describe('hint state', () => {
 
 // --- pristine versions from git ------------------------------------------------------------
 
+describe('recorded results', () => {
+  it('fingerprints: an edited stub changes its exercise only; anything else the suites use changes all', () => {
+    const { root } = workshop();
+    const exercises = loadManifest(root);
+    const first = fingerprints(root, exercises);
+    expect(fingerprints(root, exercises)).toEqual(first); // stable
+    writeFileSync(join(root, 'exercises/ex1-demo/a.ts'), DONE_A);
+    const edited = fingerprints(root, exercises);
+    expect(edited.get('ex1')).not.toBe(first.get('ex1'));
+    expect(edited.get('ex2')).toBe(first.get('ex2'));
+    write(root, 'shared/runtime.ts', 'export const x = 1;\n'); // the runtime the suites run on
+    const updated = fingerprints(root, exercises);
+    expect(updated.get('ex1')).not.toBe(edited.get('ex1'));
+    expect(updated.get('ex2')).not.toBe(edited.get('ex2'));
+    write(root, 'exercises/ex2-demo/README.md', 'words\n'); // documentation changes nothing
+    expect(fingerprints(root, exercises)).toEqual(updated);
+  });
+
+  it('saves records atomically, merges them, and reads a missing or corrupt file as empty', () => {
+    const { root } = workshop();
+    expect(loadResults(root)).toEqual({ version: 1, exercises: {} });
+    const suite = { tests: [{ name: 'a works', status: 'passed' as const, messages: [] }], errors: [] };
+    const at = '2026-01-01T10:00:00.000Z';
+    saveResults(root, new Map([['ex1', { fingerprint: 'f1', at, by: 'npm test', suite }]]));
+    saveResults(root, new Map([['ex2', { fingerprint: 'f2', at, by: 'npm test', suite }]]));
+    expect(Object.keys(loadResults(root).exercises)).toEqual(['ex1', 'ex2']);
+    const long = { ...suite, tests: [{ name: 'x', status: 'failed' as const, messages: ['y'.repeat(10_000)] }] };
+    saveResults(root, new Map([['ex1', { fingerprint: 'f3', at, by: 'npm test', suite: long }]]));
+    expect(loadResults(root).exercises.ex1?.suite.tests[0]?.messages[0]?.length).toBeLessThan(5000);
+    writeFileSync(resultsPath(root), '{ not json');
+    expect(loadResults(root)).toEqual({ version: 1, exercises: {} });
+  });
+
+  it('maps a test file to its exercise; bonus suites and other files to none', () => {
+    const exercises = [exercise()];
+    expect(exerciseOfFile(ROOT, join(ROOT, 'exercises/ex1-demo/ex1-demo.test.ts'), exercises)?.id).toBe('ex1');
+    expect(exerciseOfFile(ROOT, join(ROOT, 'exercises/ex1-demo/ex1-demo.bonus.test.ts'), exercises)).toBeUndefined();
+    expect(exerciseOfFile(ROOT, join(ROOT, 'shared/test/ring.test.ts'), exercises)).toBeUndefined();
+  });
+});
+
 describe('pristine stubs', () => {
   it('takes the newest version that still calls todo(), not the attendee commit on top', () => {
     const { root } = workshop();
@@ -408,7 +450,9 @@ describe('diff', () => {
 
 // --- the commands on a fixture workshop ------------------------------------------------------
 
-describe.concurrent('commands', () => {
+// Each command is a process of its own (node + tsx, about 1 s of CPU on a 2-core laptop, several
+// times that when the machine is busy); the hint test runs seven in a row.
+describe.concurrent('commands', { timeout: 120_000 }, () => {
   it('hint: one more each time, then points to the solution; --reset starts over', async ({ expect }) => {
     const { root } = workshop();
     const outs = [];
@@ -496,6 +540,33 @@ describe.concurrent('commands', () => {
     ]);
     expect(started.out).toMatch(/ex2 +Demo two +failing +0\/1/);
     expect(missing).toMatchObject({ code: 1, err: expect.stringMatching(/cannot read the report/) });
+  });
+
+  it('progress: answers from recorded results while the files are unchanged; untouched stubs need no run', async ({
+    expect,
+  }) => {
+    const { root } = workshop();
+    writeFileSync(join(root, 'exercises/ex1-demo/a.ts'), DONE_A);
+    const prints = fingerprints(root, loadManifest(root));
+    const at = new Date().toISOString();
+    const half = {
+      tests: [
+        { name: 'a works', status: 'passed' as const, messages: [] },
+        { name: 'a again', status: 'failed' as const, messages: ['AssertionError: expected 2, got 1'] },
+      ],
+      errors: [],
+    };
+    saveResults(root, new Map([['ex1', { fingerprint: prints.get('ex1') ?? '', at, by: 'npm test', suite: half }]]));
+    // ex1 is recorded (failing: the next step), ex2's stub is untouched: no suite runs (this
+    // fixture has no vitest, a run would fail).
+    const out = await cli('progress', root);
+    expect(out).toMatchObject({ code: 0 });
+    const rows = out.out
+      .split('\n')
+      .filter((l) => /^ex\d /.test(l))
+      .map((l) => l.replace(/\s+/g, ' ').trim());
+    expect(rows).toEqual(['ex1 Demo one failing 1/2 failing: a again', 'ex2 Demo two not started –']);
+    expect(out.out).toMatch(/ex1: from their last run .*; ex2: stubs untouched, not run/);
   });
 
   it('solution --force: a diff per stub file, or the news that it is the same', async ({ expect }) => {

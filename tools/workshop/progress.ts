@@ -1,8 +1,14 @@
 /**
  * `npm run progress`: every exercise of the manifest with its status (passed / failing / not
  * started), tests passed/total, and the next step for the first exercise that does not pass.
- * Runs every suite against exercises/ in one vitest run (bonus suites excluded), so it takes
- * a while; `--report <file>` reads an existing vitest JSON report instead.
+ *
+ * It answers from the last recorded results (`.workshop/results.json`, written by `npm test` and
+ * by progress itself; see results.ts) for every exercise whose files did not change since, and
+ * runs the suites of the others against exercises/ in one vitest run (bonus suites excluded).
+ * An exercise whose stubs are untouched is "not started" without running its suite (every
+ * untouched stub fails every test: `npm run check:stubs` proves it), except the first such one
+ * when it may be the next step, whose messages the table shows. `--rerun` runs every suite;
+ * `--report <file>` reads an existing vitest JSON report instead.
  *
  * "not started": every stub file byte-identical to its pristine version (pristine.ts) and no
  * test passing; "failing": anything else short of every test passing.
@@ -17,15 +23,18 @@ import { UsageError } from '../../shared/cli/options.js';
 import { highlightCode, runCli, textWidth, workshopRoot, wrap } from './cli.js';
 import { loadManifest, type Exercise } from './manifest.js';
 import { allPristine, stubStates } from './pristine.js';
-import { runSuites, suiteResults, type VitestReport } from './run_suite.js';
+import { fingerprints, loadResults, saveResults, type RecordedSuite } from './results.js';
+import { runSuites, suiteResults, type SuiteResult, type VitestReport } from './run_suite.js';
 import { classify, type ExerciseStatus } from './status.js';
 
-const USAGE = `Usage: npm run progress [-- --report <file>]
+const USAGE = `Usage: npm run progress [-- --rerun | --report <file>]
 
-Runs every exercise's suite against your code in exercises/ (one vitest run, up to a minute) and
-shows where you stand: passed, failing or not started, and what to do next.
+Shows where you stand on every exercise: passed, failing or not started, and what to do next.
+Exercises whose files did not change since their suite last ran (npm test, or progress) are
+shown from that run; the suites of the others run now against your code in exercises/.
 
 Options:
+  --rerun           run every exercise's suite again (one vitest run, up to a minute)
   --report <file>   read this vitest JSON report (vitest run --project exercises
                     --reporter=json --outputFile=<file>) instead of running the suites
   -h, --help`;
@@ -41,15 +50,12 @@ const clip = (s: string, width: number) =>
   s.length <= width ? s : width <= 1 ? '…'.slice(0, width) : `${s.slice(0, width - 1)}…`;
 
 /** Print the table; the next-step column only for `current` (cut to the terminal's width). */
-function printTable(
-  rows: readonly { exercise: Exercise; verdict: ExerciseStatus }[],
-  current: Exercise | undefined,
-): void {
-  const cells = rows.map(({ exercise, verdict }) => ({
+function printTable(rows: readonly Row[], current: Exercise | undefined): void {
+  const cells = rows.map(({ exercise, verdict, source }) => ({
     id: exercise.id,
     title: exercise.title,
     status: verdict.status,
-    tests: `${verdict.passed}/${verdict.total}`,
+    tests: source.kind === 'untouched' ? '–' : `${verdict.passed}/${verdict.total}`,
     next: exercise === current ? (verdict.next ?? '') : '',
   }));
   const w = {
@@ -73,10 +79,53 @@ function printTable(
   }
 }
 
+/** Where a row's results come from. */
+type Source =
+  | { readonly kind: 'report' }
+  | { readonly kind: 'recorded'; readonly record: RecordedSuite }
+  | { readonly kind: 'ran' }
+  /** Untouched stubs, suite not run: "not started" (check:stubs proves every test fails). */
+  | { readonly kind: 'untouched' };
+
+interface Row {
+  readonly exercise: Exercise;
+  readonly verdict: ExerciseStatus;
+  readonly source: Source;
+}
+
+/** `ex1, ex2` */
+const ids = (list: readonly (Exercise | Row)[]) => list.map((x) => ('exercise' in x ? x.exercise : x).id).join(', ');
+
+/** `14:02` (today) or `3 Dec 14:02`: when a recorded run ended. */
+function when(iso: string): string {
+  const d = new Date(iso);
+  const time = d.toTimeString().slice(0, 5);
+  return d.toDateString() === new Date().toDateString()
+    ? time
+    : `${d.getDate()} ${d.toLocaleString('en', { month: 'short' })} ${time}`;
+}
+
+/** Read a vitest JSON report given with --report. */
+function readReportFile(path: string): VitestReport {
+  const file = resolve(path);
+  let report: VitestReport;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8')) as VitestReport;
+  } catch (err) {
+    throw new Error(`cannot read the report ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(report.testResults)) throw new Error(`${file} is not a vitest JSON report (no testResults)`);
+  return report;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { report: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      report: { type: 'string' },
+      rerun: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     console.log(USAGE);
@@ -84,32 +133,66 @@ async function main(): Promise<number> {
   }
   if (positionals.length > 0)
     throw new UsageError(`progress takes no exercise (got ${positionals.join(' ')}); it shows them all`);
+  if (values.report !== undefined && values.rerun) throw new UsageError('--report and --rerun exclude each other');
   const root = workshopRoot();
   const exercises = loadManifest(root);
+  const pristine = new Map(exercises.map((e) => [e, allPristine(stubStates(root, e))]));
+  const verdictOf = (e: Exercise, suite: SuiteResult | undefined) => classify(suite, e.name, pristine.get(e));
 
-  const started = Date.now();
-  let report: VitestReport;
+  let rows: Row[];
+  let ranMs: number | undefined;
   if (values.report !== undefined) {
-    const file = resolve(values.report);
-    try {
-      report = JSON.parse(readFileSync(file, 'utf8')) as VitestReport;
-    } catch (err) {
-      throw new Error(`cannot read the report ${file}: ${(err as Error).message}`);
-    }
-    if (!Array.isArray(report.testResults)) throw new Error(`${file} is not a vitest JSON report (no testResults)`);
+    const suites = suiteResults(readReportFile(values.report), root);
+    rows = exercises.map((e) => ({
+      exercise: e,
+      verdict: verdictOf(e, suites.get(e.name)),
+      source: { kind: 'report' },
+    }));
   } else {
-    console.log(
-      chalk.dim(
-        `Running the suites of all ${exercises.length} exercises against exercises/ (one vitest run, up to a minute)…`,
-      ),
-    );
-    report = await runSuites({ root });
+    // Fingerprints before the run: a file saved while it runs makes the record stale, not wrong.
+    const prints = fingerprints(root, exercises);
+    const recorded = values.rerun ? {} : loadResults(root).exercises;
+    const known = new Map<Exercise, RecordedSuite>();
+    for (const e of exercises) {
+      const r = recorded[e.id];
+      if (r && r.fingerprint === prints.get(e.id)) known.set(e, r);
+    }
+    // Untouched stubs need no run, except the first such exercise when it may be the next
+    // step (no earlier exercise known not to pass): its messages say what to do.
+    const toRun: Exercise[] = [];
+    let nextFound = false;
+    for (const e of exercises) {
+      const r = known.get(e);
+      if (r) {
+        if (verdictOf(e, r.suite).status !== 'passed') nextFound = true;
+        continue;
+      }
+      if (values.rerun || pristine.get(e) !== true || !nextFound) toRun.push(e);
+      nextFound ||= pristine.get(e) === true;
+    }
+    let suites = new Map<string, SuiteResult>();
+    if (toRun.length > 0) {
+      const what = toRun.length === exercises.length ? `all ${toRun.length} exercises` : ids(toRun);
+      console.log(chalk.dim(`Running the suites of ${what} against exercises/…`));
+      const started = Date.now();
+      suites = suiteResults(await runSuites({ root, exercises: toRun.map((e) => e.name) }), root);
+      ranMs = Date.now() - started;
+      const at = new Date().toISOString();
+      const records = new Map<string, RecordedSuite>();
+      for (const e of toRun) {
+        const suite = suites.get(e.name);
+        const fingerprint = prints.get(e.id);
+        if (suite && fingerprint) records.set(e.id, { fingerprint, at, by: 'npm run progress', suite });
+      }
+      saveResults(root, records);
+    }
+    rows = exercises.map((e): Row => {
+      const r = known.get(e);
+      if (r) return { exercise: e, verdict: verdictOf(e, r.suite), source: { kind: 'recorded', record: r } };
+      if (toRun.includes(e)) return { exercise: e, verdict: verdictOf(e, suites.get(e.name)), source: { kind: 'ran' } };
+      return { exercise: e, verdict: { status: 'not started', passed: 0, total: 0 }, source: { kind: 'untouched' } };
+    });
   }
-  const suites = suiteResults(report, root);
-  const rows = exercises.map((exercise) => ({
-    exercise,
-    verdict: classify(suites.get(exercise.name), exercise.name, allPristine(stubStates(root, exercise))),
-  }));
   const current = rows.find((r) => r.verdict.status !== 'passed');
 
   console.log();
@@ -129,8 +212,21 @@ async function main(): Promise<number> {
     if (verdict.next) console.log(chalk.cyan(`  ${verdict.next}`));
     console.log(`  npm test -- ${exercise.id}    ·    npm run hint -- ${exercise.id}`);
   }
-  if (values.report === undefined)
-    console.log(chalk.dim(`(suites run in ${((Date.now() - started) / 1000).toFixed(1)} s)`));
+  if (values.report === undefined) {
+    const of = (kind: Source['kind']) => rows.filter((r) => r.source.kind === kind);
+    const notes: string[] = [];
+    const recorded = of('recorded');
+    if (recorded.length > 0) {
+      const latest = recorded
+        .map((r) => (r.source as { record: RecordedSuite }).record.at)
+        .sort()
+        .at(-1) as string;
+      notes.push(`${ids(recorded)}: from their last run (up to ${when(latest)}), unchanged since`);
+    }
+    if (of('ran').length > 0) notes.push(`${ids(of('ran'))}: run now (${((ranMs ?? 0) / 1000).toFixed(1)} s)`);
+    if (of('untouched').length > 0) notes.push(`${ids(of('untouched'))}: stubs untouched, not run`);
+    console.log(chalk.dim(`(${notes.join('; ')}. npm run progress -- --rerun runs every suite.)`));
+  }
   return 0;
 }
 
