@@ -396,20 +396,28 @@ describe('ex4-handoff: failures and requests during transfers', () => {
     timeout: 90_000,
   }, async (ctx) => {
     const seed = testSeed('ex4 receiver killed');
-    const w = await start(ctx, 1, true, { handoff: { batchItems: 10, retryMs: 300 } });
+    const w = await start(ctx, 1, true, { handoff: { batchItems: 2, retryMs: 300 } });
     const { c, disks } = w;
     const all = keys(600);
     await inBatches(all, 100, async (k) => void (await store(c.node(0), k, 'stale', { timeoutMs: SLOW })));
     await inBatches(all, 100, async (k, i) => void (await store(c.node(0), k, i, { timeoutMs: SLOW })));
     const nemesis = nemesisFor(w, seed);
     const receiver = await c.addNode();
-    nemesis.latency(c.node(0).name, receiver.name, 15); // slow batches: the transfer takes a while
+    // Slow, small batches: a partition takes several windows of batches (handoff's batchWindow),
+    // so the kill below lands while a transfer has sent part of its items and not the rest.
+    nemesis.latency(c.node(0).name, receiver.name, 100);
     await joinAll(c, [receiver]);
     await waitFor(
-      'dev2 to receive part of the data',
+      'dev2 to receive part of a partition while dev1 still sends the rest',
       () => {
         failOnStub(c);
-        return receiver.handoff.stats.itemsReceived > 0;
+        return (
+          receiver.handoff.stats.itemsReceived > 0 &&
+          c
+            .node(0)
+            .handoff.running()
+            .some((t) => t.target === receiver.name && t.sentItems > 0 && t.sentItems < t.items)
+        );
       },
       { timeoutMs: 30_000 },
     );
