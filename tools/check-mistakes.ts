@@ -185,7 +185,8 @@ async function judge(p: Prepared, typeError: string | undefined, verbose: boolea
       projects: [DIR_PROJECT],
       filters: [`${p.exercise.folder}/`],
       verbose,
-      bail: 1,
+      // No --bail: with concurrent tests (describe.concurrent) a bail cancels the others
+      // mid-flight and the report can come back without the failure that caused it.
     });
     const ms = Date.now() - started;
     if (!outcome.report) return { ...base, verdict: { kind: 'broken', why: noReportMessage(outcome) }, ms };
