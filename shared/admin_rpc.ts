@@ -12,7 +12,7 @@
  * Arguments are msgpack maps; a missing or empty string field is RingError `bad_request`.
  * Every other error is the one the node or claimant raised, with its `code`.
  */
-import type { Plan, PlanOwnership, StagedChange } from './claimant.js';
+import type { Plan, PlanOwnership, StagedChange, TransferReport } from './claimant.js';
 import { formatPlan } from './console.js';
 import { RingError } from './errors.js';
 import type { RingNode } from './node.js';
@@ -64,6 +64,14 @@ function str(args: unknown, field: string): string {
   return v;
 }
 
+/** A transfer report from the wire. @throws RingError `bad_request` if it is not one. */
+function transferReport(x: unknown): TransferReport {
+  const { partition, services } = (x ?? {}) as { partition?: unknown; services?: unknown };
+  if (typeof partition !== 'number' || !Array.isArray(services) || !services.every((s) => typeof s === 'string'))
+    throw new RingError('bad_request', 'a transfer report needs a numeric "partition" and a "services" list');
+  return { partition, nextOwner: str(x, 'nextOwner'), services };
+}
+
 /** Register the `claimant.*`, `cluster.join_request` and `admin.*` handlers on `node.rpc`. */
 export function registerAdminRpc(node: AdminRpcNode): void {
   const { rpc, claimant } = node;
@@ -75,9 +83,14 @@ export function registerAdminRpc(node: AdminRpcNode): void {
   rpc.handle('claimant.clear', () => claimant.clear());
   rpc.handle('claimant.plan', () => planView(claimant.plan(), isUp));
   rpc.handle('claimant.commit', () => planView(claimant.commit(), isUp));
+  // An owner's batch of finished transfers ({owner, transfers}: one ring change for all), or
+  // one transfer ({owner, partition, nextOwner, services}).
   rpc.handle('claimant.transfer_complete', (a) => {
-    const { partition, nextOwner, services } = a as { partition: number; nextOwner: string; services: string[] };
+    const { transfers } = a as { transfers?: unknown };
+    if (Array.isArray(transfers)) return claimant.transfersComplete(str(a, 'owner'), transfers.map(transferReport));
+    const { partition, nextOwner, services } = transferReport(a);
     claimant.transferComplete(partition, str(a, 'owner'), nextOwner, services);
+    return null;
   });
   // Joining: a fresh node asks any member, which forwards to its claimant.
   rpc.handle(

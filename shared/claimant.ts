@@ -44,6 +44,13 @@ export interface StagedChange {
   readonly action: 'join' | 'leave' | 'remove';
 }
 
+/** One finished transfer, as its owner reports it: every service handed `partition` to `nextOwner`. */
+export interface TransferReport {
+  readonly partition: number;
+  readonly nextOwner: string;
+  readonly services: readonly string[];
+}
+
 /** One line of a plan's ownership table: partitions owned now and after the plan. */
 export interface PlanOwnership {
   readonly node: string;
@@ -257,18 +264,41 @@ export class Claimant {
    * @throws RingError `not_claimant`, `no_such_transfer` (the plan changed meanwhile).
    */
   transferComplete(partition: number, owner: string, nextOwner: string, services: readonly string[]): void {
+    const { unknown } = this.transfersComplete(owner, [{ partition, nextOwner, services }]);
+    if (unknown.length > 0) {
+      throw new RingError(
+        'no_such_transfer',
+        `no pending transfer of partition ${partition} from ${owner} to ${nextOwner}`,
+      );
+    }
+  }
+
+  /**
+   * `owner` reports a batch of finished transfers (riak: `handoff_complete/3` for each): all
+   * are marked complete in one ring change, so a batch costs one version and one round of
+   * gossip, not one per partition. Idempotent; reports of transfers the ring no longer lists
+   * (the plan changed meanwhile) are returned in `unknown` and change nothing.
+   * @returns the partitions of `reports` that are not pending transfers from `owner`.
+   * @throws RingError `not_claimant`.
+   */
+  transfersComplete(owner: string, reports: readonly TransferReport[]): { unknown: number[] } {
+    const unknown: number[] = [];
     this.trans((ring) => {
-      const t = ring.next.find((x) => x.partition === partition);
-      if (!t || t.owner !== owner || t.nextOwner !== nextOwner) {
-        throw new RingError(
-          'no_such_transfer',
-          `no pending transfer of partition ${partition} from ${owner} to ${nextOwner}`,
-        );
+      let next = ring.next;
+      for (const r of reports) {
+        const i = next.findIndex((x) => x.partition === r.partition);
+        const t = next[i];
+        if (!t || t.owner !== owner || t.nextOwner !== r.nextOwner) {
+          unknown.push(r.partition);
+          continue;
+        }
+        if (t.status === 'complete') continue;
+        const done = [...new Set([...t.done, ...r.services])].sort();
+        next = next.map((x, j) => (j === i ? { ...t, done, status: 'complete' as const } : x));
       }
-      if (t.status === 'complete') return ring;
-      const done = [...new Set([...t.done, ...services])].sort();
-      return { ...ring, next: ring.next.map((x) => (x === t ? { ...t, done, status: 'complete' as const } : x)) };
+      return next === ring.next ? ring : { ...ring, next };
     });
+    return { unknown };
   }
 
   /**
@@ -391,3 +421,108 @@ export function handleDownNodes(ring: Ring): Ring {
 
 const same = (a: Transfer, b: Transfer) =>
   a.partition === b.partition && a.owner === b.owner && a.nextOwner === b.nextOwner;
+
+/** What a {@link TransferReporter} needs from its node. */
+export interface TransferReporterLinks {
+  /** This node's name: the owner of the transfers it reports. */
+  readonly self: string;
+  /** The current ring (for the claimant's name and which reports are still wanted). */
+  ring(): Ring;
+  /** Call `method` on `node` (an RPC). */
+  call(node: string, method: string, args: unknown): Promise<unknown>;
+  log: Logger;
+  /** Wait this long (ms) before sending again after a failed call or an unknown transfer. */
+  retryMs: number;
+}
+
+/** The arguments of the `claimant.transfer_complete` RPC: one owner's batch of reports. */
+export interface TransferReportBatch {
+  readonly owner: string;
+  readonly transfers: readonly TransferReport[];
+}
+
+/**
+ * The owner's side of "my transfer of P is complete": reports are queued and sent to the
+ * claimant as one `claimant.transfer_complete` call per round (the next turn of the event loop,
+ * or `retryMs` after a failure), listing every queued report, and the claimant marks them in one
+ * ring change ({@link Claimant.transfersComplete}). riak's owners mark `handoff_complete` in their
+ * own ring and gossip it; we keep ring writes on the claimant (see the module header).
+ *
+ * A report stays queued until the claimant accepted it, or the ring no longer lists that
+ * transfer from us as awaiting; a failed call (claimant unreachable, not the claimant any more)
+ * and a report the claimant did not know yet are sent again after `retryMs`.
+ */
+export class TransferReporter {
+  private readonly queued = new Map<string, TransferReport>();
+  private timer?: NodeJS.Timeout;
+  private inFlight = false;
+  private stopped = false;
+  /** Calls made and reports sent, for tests and the bench. */
+  readonly stats = { calls: 0, reports: 0 };
+
+  constructor(private readonly links: TransferReporterLinks) {}
+
+  /** Queue a report; it goes out with the next batch. */
+  report(partition: number, nextOwner: string, services: readonly string[]): void {
+    if (this.stopped) return;
+    this.queued.set(`${partition}>${nextOwner}`, { partition, nextOwner, services: [...services] });
+    this.schedule(0);
+  }
+
+  /** Drop everything queued and send nothing more. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queued.clear();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.inFlight || this.stopped || this.queued.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Reports the ring still wants: transfers from us to the same target, not yet complete. */
+  private prune(ring: Ring): void {
+    for (const [k, r] of this.queued) {
+      const t = ring.next.find((x) => x.partition === r.partition);
+      if (!t || t.owner !== this.links.self || t.nextOwner !== r.nextOwner || t.status === 'complete')
+        this.queued.delete(k);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const ring = this.links.ring();
+    this.prune(ring);
+    if (this.queued.size === 0) return;
+    const batch = [...this.queued.entries()];
+    const args: TransferReportBatch = { owner: this.links.self, transfers: batch.map(([, r]) => r) };
+    this.inFlight = true;
+    let retry = false;
+    try {
+      this.stats.calls++;
+      this.stats.reports += batch.length;
+      const answer = (await this.links.call(ring.claimant, 'claimant.transfer_complete', args)) as {
+        unknown?: unknown;
+      } | null;
+      const unknown = new Set(Array.isArray(answer?.unknown) ? answer.unknown : []);
+      for (const [k, r] of batch) {
+        // Unknown to the claimant: keep it while our ring still lists it (we may be ahead).
+        if (unknown.has(r.partition)) retry = true;
+        else if (this.queued.get(k) === r) this.queued.delete(k);
+      }
+      if (unknown.size > 0)
+        this.links.log.debug(`the claimant does not know the transfers of ${[...unknown].join(', ')} (yet)`);
+    } catch (err) {
+      retry = true;
+      this.links.log.debug(`could not report ${batch.length} finished transfer(s): ${(err as Error).message}`);
+    } finally {
+      this.inFlight = false;
+    }
+    this.schedule(retry ? this.links.retryMs : 0);
+  }
+}

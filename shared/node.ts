@@ -17,7 +17,7 @@
 import { getApl, getPrimaryApl, type AplEntry, type DocIdx } from './apl.js';
 import { DEFAULT_RING_SIZE, validateRingSize } from './chash.js';
 import { registerAdminRpc, type PlanView } from './admin_rpc.js';
-import { Claimant } from './claimant.js';
+import { Claimant, TransferReporter } from './claimant.js';
 import {
   memberStatus as renderMemberStatus,
   memberStatusData,
@@ -102,6 +102,8 @@ export class RingNode {
   readonly claimant: Claimant;
   readonly vnodes: VnodeMaster;
   readonly handoff: HandoffManager;
+  /** Batches this node's "transfer complete" reports to the claimant. */
+  readonly transferReports: TransferReporter;
   private readonly messaging: Messaging;
   private readonly coverageFsm: CoverageFsm;
   private claimantTimer?: NodeJS.Timeout;
@@ -131,12 +133,15 @@ export class RingNode {
     this.rpc = new Rpc(opts.name, send, this.log);
     this.manager = new RingManager(initial, opts.ringFile);
     this.gossip = new Gossip(
-      opts.name,
-      this.manager,
-      send,
-      this.log,
+      {
+        self: opts.name,
+        manager: this.manager,
+        send,
+        isUp: (n) => this.watcher.isUp(n),
+        log: this.log,
+        random: opts.random,
+      },
       { minIntervalMs: timing.gossipMinIntervalMs, periodMs: timing.gossipPeriodMs },
-      opts.random,
     );
     this.claimant = new Claimant(opts.name, this.manager, (n) => this.watcher.isUp(n), this.log, {
       targetN: opts.targetN,
@@ -157,17 +162,19 @@ export class RingNode {
         rpc: this.rpc,
         log: this.log,
         isUp: (node, service) => this.watcher.isUp(node) && this.watcher.services(node).includes(service),
-        transferComplete: async (partition, nextOwner, services) => {
-          await this.rpc.call(this.manager.ring.claimant, 'claimant.transfer_complete', {
-            partition,
-            owner: this.name,
-            nextOwner,
-            services,
-          });
-        },
+        // Queued and sent in batches, one call per round (the reporter retries on its own).
+        transferComplete: async (partition, nextOwner, services) =>
+          this.transferReports.report(partition, nextOwner, services),
       },
       { tickMs: timing.handoffTickMs, ...opts.handoff },
     );
+    this.transferReports = new TransferReporter({
+      self: opts.name,
+      ring: () => this.manager.ring,
+      call: (node, method, args) => this.rpc.call(node, method, args),
+      log: this.log,
+      retryMs: timing.handoffTickMs ?? 200,
+    });
     this.messaging = new Messaging(opts.name, send, this.log);
     this.coverageFsm = new CoverageFsm({
       ring: () => this.manager.ring,
@@ -232,6 +239,8 @@ export class RingNode {
       if (role === 'node' && addr) this.transport.addPeer(node, addr);
     });
     this.manager.on('ring', (ring: Ring, prev: Ring) => this.ringChanged(ring, prev));
+    // A link that opened: a ring gossip could not send to it goes now (a joiner learns the commit).
+    this.watcher.on('up', (node: string) => this.gossip.peerUp(node));
     registerAdminRpc(this);
     this.gossip.start();
     this.handoff.start();
@@ -254,8 +263,7 @@ export class RingNode {
     // reaches them (riak's claimant does the same for exiting nodes it makes invalid).
     if (ring.claimant === this.name) {
       for (const node of members(prev)) {
-        if (node !== this.name && memberStatus(ring, node) === 'invalid')
-          this.transport.send(node, { t: 'ring', ring });
+        if (node !== this.name && memberStatus(ring, node) === 'invalid') this.gossip.sendRing(node, 'sync', ring);
       }
     }
     this.syncPeers(ring);
@@ -289,7 +297,7 @@ export class RingNode {
    */
   private leaveRing(status: string): void {
     const ring = this.manager.ring;
-    this.transport.send(ring.claimant, { t: 'ring', ring: markSeen(ring, this.name) });
+    this.gossip.sendRing(ring.claimant, 'report', markSeen(ring, this.name));
     this.log.info(`left the cluster (${status}); starting over as a cluster of one`);
     for (const service of this.vnodes.services()) {
       for (const w of this.vnodes.running(service)) {
@@ -393,7 +401,7 @@ export class RingNode {
     try {
       const ring = await conn.call('cluster.join_request', { node: this.name, addr: this.addr });
       if (!looksLikeRing(ring)) throw new Error(`${seedAddr} answered the join with something that is not a ring`);
-      this.manager.set(markSeen(ring, this.name));
+      this.gossip.adopt(markSeen(ring, this.name)); // the claimant's gossip brings it to everyone else
       this.log.info(`joining the cluster of ${conn.node} (claimant ${ring.claimant})`);
     } finally {
       conn.close();
@@ -504,6 +512,7 @@ export class RingNode {
     this.stopped = true;
     clearInterval(this.claimantTimer);
     this.gossip.stop();
+    this.transferReports.stop();
     this.handoff.stop();
     this.rpc.close();
     await this.transport.close();

@@ -250,6 +250,12 @@ describe('coverage requests after a handoff, before the ring switch', () => {
     const blocked = [...gate.blocked];
     // The master does not forward yet (that starts after the delete turn): the request queues behind delete().
     for (const p of blocked) expect(holder.handoff.forwardTo('keys', p)).toBeUndefined();
+    // A plan needs every owner up as the holder sees it: the ring may already name dev3 for
+    // partitions dev1 handed over before the holder has a link to dev3 (the plan would then
+    // rightly refuse with insufficient_vnodes; not what this test is about).
+    await waitFor('the holder to see every owner up', () =>
+      holder.ring.owners.every((o) => holder.upNodes('keys').includes(o)),
+    );
     const listing = holder.coverage('keys', { type: 'keys' }, { n: 1, timeoutMs: 15_000 });
     await waitFor('the coverage request to queue behind delete()', () =>
       blocked.every((p) => holder.vnodes.vnode('keys', p).pending >= 2),

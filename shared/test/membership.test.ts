@@ -9,6 +9,7 @@ import { TestCluster } from '../harness/cluster.js';
 import { waitFor } from '../harness/wait.js';
 import { Nemesis } from '../harness/nemesis.js';
 import { testSeed } from '../harness/seed.js';
+import type { RingNode } from '../node.js';
 import { members, memberStatus, ownedPartitions, type Ring } from '../ring.js';
 
 let cluster: TestCluster | undefined;
@@ -178,6 +179,52 @@ describe('every ring change converges on every node', () => {
     const ring = c.node(0).ring;
     expect(ownedPartitions(ring, dev3)).toEqual([]);
     expect(memberStatus(ring, dev5)).toBe('down');
+  });
+});
+
+describe('gossip and transfer reports at scale (issue 12)', () => {
+  it('a joiner whose link was not open at the commit gets the commit once it is, without waiting for anti-entropy', async () => {
+    // Anti-entropy 30-90 s away: only the retry of the failed sends can bring the commit.
+    const c = (cluster = await TestCluster.start({ size: 3, timing: { gossipPeriodMs: 60_000 } }));
+    const joiner = await c.addNode();
+    await joiner.join(c.node(0).addr);
+    // Every member's ring frames to the joiner find no open link (as before the claimant dialled it).
+    let refused = 0;
+    const restore = c.nodes
+      .filter((n) => n !== joiner)
+      .map((n) => {
+        const send = n.transport.send.bind(n.transport);
+        n.transport.send = (to, frame, fallback) => {
+          if (to === joiner.name && frame.t === 'ring') {
+            refused++;
+            return false;
+          }
+          return send(to, frame, fallback);
+        };
+        return () => {
+          n.transport.send = send;
+        };
+      });
+    await c.commitWhenReady(c.node(0));
+    await waitFor('a ring frame to the joiner to be refused', () => refused > 0);
+    for (const r of restore) r();
+    await waitFor('the joiner to learn it is valid', () => memberStatus(joiner.ring, joiner.name) === 'valid', {
+      timeoutMs: 10_000,
+    });
+    await c.waitSettled();
+  });
+
+  it('finished transfers reach the claimant in batches: one call for many partitions', async () => {
+    const c = (cluster = await TestCluster.start({ size: 2, form: false }));
+    const [dev1, dev2] = c.nodes as [RingNode, RingNode];
+    await dev2.join(dev1.addr);
+    await c.commitWhenReady(dev1);
+    await c.waitSettled();
+    // dev1 owned all 64 partitions and handed 32 to dev2 (no services: nothing to send).
+    const { calls, reports } = dev1.transferReports.stats;
+    expect(reports).toBeGreaterThanOrEqual(32);
+    expect(calls, `${reports} reports in ${calls} calls`).toBeLessThanOrEqual(2);
+    expect(ownedPartitions(dev1.ring, dev2.name)).toHaveLength(32);
   });
 });
 
