@@ -13,7 +13,9 @@ import {
   parseCommandLine,
   parseNodeName,
   printError,
-  runMain,
+  processIo,
+  reportFailure,
+  type ToolIo,
   UsageError,
 } from './options.js';
 
@@ -216,11 +218,25 @@ export async function advice(err: unknown, opts: AdminOptions, conn: AdminConnec
   }
 }
 
-async function main(): Promise<void> {
-  const parsed = parseAdminArgs(process.argv.slice(2));
+/**
+ * `npm run admin` in-process: parse `argv` (without `node` and the script), make the one call
+ * to the node at `--node`, and write the result (or the error line and the advice) to `io`.
+ * The connection is closed (without waiting for the close handshake) before it resolves.
+ * @returns the exit code: 0 done, 1 the node is unreachable or refused the command, 2 bad usage.
+ */
+export async function runAdmin(argv: readonly string[], io: ToolIo): Promise<number> {
+  try {
+    return await main(argv, io);
+  } catch (err) {
+    return reportFailure(PROG, err, io);
+  }
+}
+
+async function main(argv: readonly string[], io: ToolIo): Promise<number> {
+  const parsed = parseAdminArgs(argv);
   if (parsed === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return;
+    io.stdout(`${USAGE}\n`);
+    return 0;
   }
   const spec = COMMANDS[parsed.command] as Command;
   let conn: AdminConnection;
@@ -229,25 +245,23 @@ async function main(): Promise<void> {
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     const hint = isCookieMismatch(err) ? 'does it use another --cookie?' : 'is it running? start one with npm start';
-    printError(`cannot reach a node at ${parsed.node}: ${reason} (${hint})`);
-    process.exit(1);
+    printError(`cannot reach a node at ${parsed.node}: ${reason} (${hint})`, io);
+    return 1;
   }
   let result: unknown;
   try {
     result = await conn.call(spec.method, spec.request(parsed.args));
   } catch (err) {
-    printError(err instanceof Error ? err.message : String(err));
+    printError(err instanceof Error ? err.message : String(err), io);
     const next = await advice(err, parsed, conn).catch(() => undefined);
-    if (next) process.stderr.write(`  next: ${next}\n`);
+    if (next) io.stderr(`  next: ${next}\n`);
     conn.close();
-    process.exit(1);
+    return 1;
   }
   conn.close();
-  process.stdout.write(
-    `${parsed.json ? JSON.stringify(result ?? null, null, 2) : spec.show(result, parsed.args, conn.node)}\n`,
-  );
-  // Don't wait for the WebSocket close handshake.
-  process.exit(0);
+  io.stdout(`${parsed.json ? JSON.stringify(result ?? null, null, 2) : spec.show(result, parsed.args, conn.node)}\n`);
+  return 0;
 }
 
-if (isMain(import.meta.url)) runMain(PROG, main);
+// Exit at once, as before: don't wait for the WebSocket close handshake.
+if (isMain(import.meta.url)) process.exit(await runAdmin(process.argv.slice(2), processIo()));

@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import chalk from 'chalk';
+import chalk, { type ChalkInstance } from 'chalk';
 import { validateRingSize } from '../chash.js';
 
 /**
@@ -148,9 +148,35 @@ export function nonEmpty(text: string, flag: string): string {
   return text;
 }
 
-/** Print `error: <message>` to stderr, in red when the terminal supports it. */
-export function printError(message: string): void {
-  process.stderr.write(`${chalk.red('error:')} ${message}\n`);
+/**
+ * Where a command run in-process writes, and how: the process's streams for a real run, buffers
+ * in the tests (which call a tool's exported function instead of spawning `node --import tsx`,
+ * about 1 s of CPU per process).
+ */
+export interface ToolIo {
+  /** Write to standard output, as is (the caller adds the newlines). */
+  readonly stdout: (text: string) => void;
+  /** Write to standard error, as is. */
+  readonly stderr: (text: string) => void;
+  /** Colours of the output: level 0 for none (a pipe, `FORCE_COLOR=0`). */
+  readonly chalk: ChalkInstance;
+  /** Environment the tool reads (`WORKSHOP_DEBUG` adds stacks to error lines). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The process's own streams, chalk's colour level (from the terminal and `FORCE_COLOR`) and environment. */
+export function processIo(): ToolIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    chalk,
+    env: process.env,
+  };
+}
+
+/** Print `error: <message>` to stderr (of `io`, the process's by default), in red when it colours. */
+export function printError(message: string, io: ToolIo = processIo()): void {
+  io.stderr(`${io.chalk.red('error:')} ${message}\n`);
 }
 
 /** Options of {@link runMain}. */
@@ -175,34 +201,37 @@ function isParseArgsError(err: unknown): boolean {
 }
 
 /**
+ * Report what a tool's `main` threw, as {@link runMain} does, on `io.stderr`, and return the
+ * exit code: a {@link UsageError} or a parseArgs error is one line with a pointer to `--help`
+ * and {@link USAGE_EXIT_CODE}; anything else one line with its message (the stack too with
+ * `WORKSHOP_DEBUG=1`) and 1. The line is `error: <message> (see <prog> -- --help)`, or with
+ * `label` `<label>: <message>  (<prog> -- --help)`.
+ */
+export function reportFailure(prog: string, err: unknown, io: ToolIo, label?: string): number {
+  const usage = err instanceof UsageError || isParseArgsError(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (label === undefined) printError(usage ? `${message} (see ${prog} -- --help)` : message, io);
+  else io.stderr(`${io.chalk.red(`${label}: ${message}`)}${usage ? io.chalk.dim(`  (${prog} -- --help)`) : ''}\n`);
+  if (io.env.WORKSHOP_DEBUG && err instanceof Error) io.stderr(`${err.stack}\n`);
+  return usage ? USAGE_EXIT_CODE : 1;
+}
+
+/**
  * Run a command-line tool's `main`: the one runner of every tool (`npm start`, `npm run
  * node | admin | grade | check:* | progress | hint | …`). `prog` is how the user runs the
  * tool (e.g. `npm run admin`), for the `--help` pointer.
  *
  * - `main` returns normally: a number it returns becomes `process.exitCode`; otherwise
  *   `main` decides itself when to exit (a tool that keeps running just returns).
- * - `main` throws a {@link UsageError} (or `parseArgs` throws): one line with the message and
- *   a pointer to `--help`, exit code {@link USAGE_EXIT_CODE}.
- * - anything else: one line with its message (no stack; the stack too with
- *   `WORKSHOP_DEBUG=1`), exit code 1.
- *
- * The line is `error: <message> (see <prog> -- --help)`, or with `opts.label`
- * `<label>: <message>  (<prog> -- --help)`.
+ * - `main` throws: the error line of {@link reportFailure} on stderr, and its exit code
+ *   ({@link USAGE_EXIT_CODE} for bad usage, 1 otherwise), at once or when idle (`opts.exit`).
  */
 export async function runMain(prog: string, main: () => unknown, opts: RunOptions = {}): Promise<void> {
   try {
     const code = await main();
     if (typeof code === 'number') process.exitCode = code;
   } catch (err) {
-    const usage = err instanceof UsageError || isParseArgsError(err);
-    const message = err instanceof Error ? err.message : String(err);
-    if (opts.label === undefined) printError(usage ? `${message} (see ${prog} -- --help)` : message);
-    else
-      process.stderr.write(
-        `${chalk.red(`${opts.label}: ${message}`)}${usage ? chalk.dim(`  (${prog} -- --help)`) : ''}\n`,
-      );
-    if (process.env.WORKSHOP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    const code = usage ? USAGE_EXIT_CODE : 1;
+    const code = reportFailure(prog, err, processIo(), opts.label);
     if ((opts.exit ?? 'at-once') === 'at-once') process.exit(code);
     process.exitCode = code;
   }

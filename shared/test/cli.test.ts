@@ -1,12 +1,15 @@
 /**
- * The command-line tools: option parsing (fast, in-process) and `npm run admin` run as a
- * real child process against an in-process cluster. `npm start` itself is tried by hand.
+ * The command-line tools: option parsing (fast, in-process) and `npm run admin` against an
+ * in-process cluster: in-process (its exported function, output into buffers), and once as a
+ * real child process, to see that its entry point wires argv, streams and the exit code.
+ * `npm start` itself is tried by hand.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Chalk } from 'chalk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAdminArgs } from '../cli/admin.js';
+import { parseAdminArgs, runAdmin } from '../cli/admin.js';
 import { parseConsoleArgs } from '../cli/node_console.js';
 import { checkPortFree, parseDevrelArgs } from '../cli/devrel.js';
 import { parseAddr, parseCommandLine, parseNodeName, parsePort, parseRingSize, UsageError } from '../cli/options.js';
@@ -140,8 +143,25 @@ interface Run {
   stderr: string;
 }
 
-/** Run `npm run admin -- ...args` as a child process; killed after 20 s. */
-function admin(...args: string[]): Promise<Run> {
+/** Run `npm run admin -- ...args` in-process, without colour: what it would print and exit with. */
+async function admin(...args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runAdmin(args, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    chalk: new Chalk({ level: 0 }),
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  return { code, stdout, stderr };
+}
+
+/** Run `npm run admin -- ...args` as a child process (node + tsx, about 1 s of CPU); killed after 20 s. */
+function adminProcess(...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'shared/cli/admin.ts', ...args], {
       cwd: ROOT,
@@ -175,6 +195,16 @@ describe('npm run admin against a running cluster', () => {
 
   it('member-status shows both members valid', async () => {
     const run = await admin('member-status', '--node', addr, '--cookie', 'test-cookie');
+    expect(run.stderr).not.toContain('error');
+    expect(run.code).toBe(0);
+    const valid = run.stdout.split('\n').filter((l) => /^valid\s/.test(l));
+    expect(valid).toHaveLength(2);
+    expect(run.stdout).toContain("'dev1@127.0.0.1'");
+    expect(run.stdout).toContain("'dev2@127.0.0.1'");
+  });
+
+  it('as a process: the entry point wires argv, stdout and the exit code', async () => {
+    const run = await adminProcess('member-status', '--node', addr, '--cookie', 'test-cookie');
     expect(run.stderr).not.toContain('error');
     expect(run.code).toBe(0);
     const valid = run.stdout.split('\n').filter((l) => /^valid\s/.test(l));

@@ -1,17 +1,24 @@
 /**
  * The attendee commands (progress, hint, reset, solution) and their modules, on fixtures:
  * temporary workshops (a manifest, stubs, solutions, a git history) and fake vitest reports.
- * No exercise suite runs here.
+ * No exercise suite runs here. The commands run in-process (their exported functions, output
+ * into buffers); two real processes check that the entry points wire argv, streams and exit codes.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import { Chalk } from 'chalk';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Command } from '../workshop/cli.js';
 import { unifiedDiff, fileDiff } from '../workshop/diff.js';
+import { hint } from '../workshop/hint.js';
 import { findExercise, loadManifest, ROOT, type Exercise } from '../workshop/manifest.js';
 import { allPristine, findPristine, PristineError, sameText, stubStates } from '../workshop/pristine.js';
+import { progress } from '../workshop/progress.js';
+import { reset } from '../workshop/reset.js';
+import { solution } from '../workshop/solution.js';
 import { suiteResults, type SuiteResult, type VitestReport } from '../workshop/run_suite.js';
 import { exerciseOfFile, fingerprints, loadResults, resultsPath, saveResults } from '../workshop/results.js';
 import { EMPTY_STATE, loadState, nextHint, saveState, statePath, withHintsShown } from '../workshop/state.js';
@@ -123,12 +130,42 @@ const report = (
 const notDone = (name: string, step: number, what: string, file: string) =>
   `NotImplementedError: ${name} step ${step} is not done yet: ${what} in exercises/${name}/${file}\n    at todo (/x/shared/todo.ts:23:9)`;
 
-/** Run one of the commands on a fixture workshop, without colour and without a terminal. */
-function cli(
-  command: string,
-  root: string,
-  ...args: string[]
-): Promise<{ code: number | null; out: string; err: string }> {
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+const COMMANDS: Record<string, Command> = { hint, progress, reset, solution };
+
+/**
+ * Run one of the commands on a fixture workshop, in-process (its exported function), without
+ * colour and without a terminal: what `npm run <command> -- <args>` would print and exit with.
+ */
+async function cli(command: string, root: string, ...args: string[]): Promise<Run> {
+  const run = COMMANDS[command];
+  if (!run) throw new Error(`no command ${command}`);
+  let out = '';
+  let err = '';
+  const code = await run(args, {
+    stdout: (text) => {
+      out += text;
+    },
+    stderr: (text) => {
+      err += text;
+    },
+    chalk: new Chalk({ level: 0 }),
+    env: { ...process.env, FORCE_COLOR: '0' },
+    root,
+    columns: undefined,
+    stdinIsTTY: false,
+    ask: () => Promise.reject(new Error('no terminal to ask on')),
+  });
+  return { code, out, err };
+}
+
+/** Run one of the commands as `npm run` does (`node --import tsx tools/workshop/<command>.ts`): a real process. */
+function spawnCli(command: string, root: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/workshop', `${command}.ts`), ...args], {
       cwd: ROOT,
@@ -450,9 +487,8 @@ describe('diff', () => {
 
 // --- the commands on a fixture workshop ------------------------------------------------------
 
-// Each command is a process of its own (node + tsx, about 1 s of CPU on a 2-core laptop, several
-// times that when the machine is busy); the hint test runs seven in a row.
-describe.concurrent('commands', { timeout: 120_000 }, () => {
+// In-process: each command call is a few milliseconds and a few git calls.
+describe.concurrent('commands', () => {
   it('hint: one more each time, then points to the solution; --reset starts over', async ({ expect }) => {
     const { root } = workshop();
     const outs = [];
@@ -579,5 +615,33 @@ describe.concurrent('commands', { timeout: 120_000 }, () => {
     expect((await cli('solution', root, 'ex1', '--force')).out).toContain(
       'exercises/ex1-demo/a.ts: the same as solutions/ex1-demo/a.ts',
     );
+  });
+});
+
+// Real processes (node + tsx, about 1 s of CPU each, several times that when the machine is
+// busy): only to see that a command's file runs its command on the process's arguments,
+// streams, terminal and $WORKSHOP_ROOT, and exits with its code.
+describe('commands as npm runs them', { timeout: 120_000 }, () => {
+  it('the entry point wires argv, $WORKSHOP_ROOT, stdout, stderr, stdin and the exit code', async () => {
+    const { root } = workshop();
+    const file = join(root, 'exercises/ex1-demo/a.ts');
+    writeFileSync(file, DONE_A);
+    const [shown, refused] = await Promise.all([spawnCli('hint', root, 'ex1'), spawnCli('reset', root, 'ex1')]);
+    expect(shown).toMatchObject({ code: 0, err: '' });
+    expect(shown.out).toContain('ex1 · Demo one — hint 1/3\n  first hint');
+    expect(loadState(root).hints).toEqual({ ex1: 1 });
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('exercises/ex1-demo/a.ts');
+    expect(refused.err.trim()).toBe(
+      'reset: refusing to overwrite 1 file(s) without confirmation (no terminal to ask); run again with --yes',
+    );
+    expect(readFileSync(file, 'utf8')).toBe(DONE_A);
+  });
+
+  it('each command file runs its command when started as a script, and only then', () => {
+    for (const name of Object.keys(COMMANDS)) {
+      const source = readFileSync(join(ROOT, 'tools/workshop', `${name}.ts`), 'utf8');
+      expect(source.trimEnd().split('\n').at(-1), name).toBe(`if (isMain(import.meta.url)) await runCli(${name});`);
+    }
   });
 });

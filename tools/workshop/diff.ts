@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import chalk from 'chalk';
+import chalk, { type ChalkInstance } from 'chalk';
 import { diffLines, structuredPatch } from 'diff';
 
 /** `text` with `\r\n` line ends made `\n` and a final `\n` on its last line, so that line ends never count as changes. */
@@ -50,18 +50,18 @@ export function addedLines(a: string, b: string): Set<number> {
 }
 
 /** Colour a unified diff like git does (headers bold, hunks cyan, - red, + green). */
-function colourDiff(diff: string): string {
+function colourDiff(diff: string, c: ChalkInstance): string {
   return diff
     .split('\n')
     .map((l) =>
       /^(---|\+\+\+) /.test(l)
-        ? chalk.bold(l)
+        ? c.bold(l)
         : l.startsWith('@@')
-          ? chalk.cyan(l)
+          ? c.cyan(l)
           : l.startsWith('-')
-            ? chalk.red(l)
+            ? c.red(l)
             : l.startsWith('+')
-              ? chalk.green(l)
+              ? c.green(l)
               : l,
     )
     .join('\n');
@@ -69,11 +69,11 @@ function colourDiff(diff: string): string {
 
 /**
  * The diff from file `a` to file `b` (paths relative to `root`, shown as such); '' when they
- * are equal. Uses `git diff --no-index` (coloured when chalk colours), else {@link unifiedDiff}.
- * A missing file counts as empty.
+ * are equal. Uses `git diff --no-index` (coloured when `c`, the output's chalk, colours),
+ * else {@link unifiedDiff}. A missing file counts as empty.
  */
-export function fileDiff(root: string, a: string, b: string): string {
-  const colour = chalk.level > 0 ? 'always' : 'never';
+export function fileDiff(root: string, a: string, b: string, c: ChalkInstance = chalk): string {
+  const colour = c.level > 0 ? 'always' : 'never';
   const git = spawnSync('git', ['diff', '--no-index', `--color=${colour}`, '--', a, b], {
     cwd: root,
     encoding: 'utf8',
@@ -84,5 +84,5 @@ export function fileDiff(root: string, a: string, b: string): string {
     return git.stdout;
   const read = (p: string) => (existsSync(join(root, p)) ? readFileSync(join(root, p), 'utf8') : '');
   const diff = unifiedDiff(read(a), read(b), a, b);
-  return chalk.level > 0 ? colourDiff(diff) : diff;
+  return c.level > 0 ? colourDiff(diff, c) : diff;
 }

@@ -6,9 +6,8 @@
  * state), 2 bad usage (unknown exercise or option).
  */
 import { parseArgs } from 'node:util';
-import chalk from 'chalk';
-import { UsageError } from '../../shared/cli/options.js';
-import { exerciseFrom, highlightCode, runCli, textWidth, workshopRoot, wrap } from './cli.js';
+import { isMain, UsageError } from '../../shared/cli/options.js';
+import { exerciseFrom, highlightCode, println, runCli, runCommand, textWidth, type WorkshopIo, wrap } from './cli.js';
 import type { Exercise } from './manifest.js';
 import { loadState, nextHint, saveState, withHintsShown } from './state.js';
 
@@ -22,45 +21,58 @@ Options:
   -h, --help`;
 
 /** One hint, numbered and wrapped, with `code` highlighted. */
-function printHint(exercise: Exercise, index: number, text: string): void {
+function printHint(io: WorkshopIo, exercise: Exercise, index: number, text: string): void {
   const total = exercise.hints.length;
-  console.log(chalk.bold(`${exercise.id} · ${exercise.title} — hint ${index}/${total}`));
-  console.log(highlightCode(wrap(text, textWidth(), '  ')).join('\n'));
+  println(io, io.chalk.bold(`${exercise.id} · ${exercise.title} — hint ${index}/${total}`));
+  println(io, highlightCode(wrap(text, textWidth(io.columns), '  '), io.chalk).join('\n'));
 }
 
-async function main(): Promise<number> {
+/**
+ * `npm run hint` in-process: `argv` are its arguments (`['ex3', '--all']`), the output goes to
+ * `io`, the state to `<io.root>/.workshop/state.json`.
+ * @returns the exit code: 0 ok, 1 failure, 2 bad usage (the error line is on `io.stderr`).
+ */
+export function hint(argv: readonly string[], io: WorkshopIo): Promise<number> {
+  return runCommand('hint', io, () => main(argv, io));
+}
+
+function main(argv: readonly string[], io: WorkshopIo): number {
+  const chalk = io.chalk;
   const { values, positionals } = parseArgs({
+    args: [...argv],
     allowPositionals: true,
     options: { all: { type: 'boolean' }, reset: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    console.log(USAGE);
+    println(io, USAGE);
     return 0;
   }
   if (values.all && values.reset) throw new UsageError('--all and --reset do not go together');
-  const root = workshopRoot();
+  const root = io.root;
   const exercise = exerciseFrom(positionals, root);
   const state = loadState(root);
   const solution = `npm run solution -- ${exercise.id}`;
 
   if (values.reset) {
     saveState(root, withHintsShown(state, exercise, 0));
-    console.log(`hints of ${exercise.id} start over: \`npm run hint -- ${exercise.id}\` shows hint 1`);
+    println(io, `hints of ${exercise.id} start over: \`npm run hint -- ${exercise.id}\` shows hint 1`);
     return 0;
   }
   if (values.all) {
     if (exercise.hints.length === 0) {
-      console.log(`${exercise.id} has no hints; see ${exercise.folder}/README.md`);
+      println(io, `${exercise.id} has no hints; see ${exercise.folder}/README.md`);
       return 0;
     }
-    console.log(chalk.bold(`${exercise.id} · ${exercise.title}: goals`));
-    for (const goal of exercise.goals) console.log(highlightCode(wrap(`• ${goal}`, textWidth(), '  ')).join('\n'));
+    println(io, chalk.bold(`${exercise.id} · ${exercise.title}: goals`));
+    for (const goal of exercise.goals)
+      println(io, highlightCode(wrap(`• ${goal}`, textWidth(io.columns), '  '), chalk).join('\n'));
     exercise.hints.forEach((text, i) => {
-      console.log();
-      printHint(exercise, i + 1, text);
+      println(io);
+      printHint(io, exercise, i + 1, text);
     });
     saveState(root, withHintsShown(state, exercise, exercise.hints.length));
-    console.log(
+    println(
+      io,
       chalk.dim(`\nOnce \`npm test -- ${exercise.id}\` passes, \`${solution}\` shows your code next to the solution.`),
     );
     return 0;
@@ -69,17 +81,18 @@ async function main(): Promise<number> {
   const { step, state: after } = nextHint(state, exercise);
   switch (step.kind) {
     case 'none':
-      console.log(`${exercise.id} has no hints; see ${exercise.folder}/README.md`);
+      println(io, `${exercise.id} has no hints; see ${exercise.folder}/README.md`);
       return 0;
     case 'done':
-      console.log(`No hints left for ${exercise.id}: you have seen all ${step.total}.`);
-      console.log(`  ${`npm run hint -- ${exercise.id} --all`.padEnd(30)}all of them again`);
-      console.log(`  ${solution.padEnd(30)}your code next to the solution (once the suite passes, or with --force)`);
+      println(io, `No hints left for ${exercise.id}: you have seen all ${step.total}.`);
+      println(io, `  ${`npm run hint -- ${exercise.id} --all`.padEnd(30)}all of them again`);
+      println(io, `  ${solution.padEnd(30)}your code next to the solution (once the suite passes, or with --force)`);
       return 0;
     case 'hint':
       saveState(root, after);
-      printHint(exercise, step.index, step.text);
-      console.log(
+      printHint(io, exercise, step.index, step.text);
+      println(
+        io,
         chalk.dim(
           step.last
             ? `\nThat was the last hint. Next: \`${solution}\` (after \`npm test -- ${exercise.id}\` passes, or with --force).`
@@ -90,4 +103,4 @@ async function main(): Promise<number> {
   }
 }
 
-await runCli('hint', main);
+if (isMain(import.meta.url)) await runCli(hint);

@@ -18,9 +18,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import chalk from 'chalk';
-import { UsageError } from '../../shared/cli/options.js';
-import { highlightCode, runCli, textWidth, workshopRoot, wrap } from './cli.js';
+import type { ChalkInstance } from 'chalk';
+import { isMain, UsageError } from '../../shared/cli/options.js';
+import { highlightCode, println, runCli, runCommand, textWidth, type WorkshopIo, wrap } from './cli.js';
 import { loadManifest, type Exercise } from './manifest.js';
 import { allPristine, stubStates } from './pristine.js';
 import { fingerprints, loadResults, saveResults, type RecordedSuite } from './results.js';
@@ -39,18 +39,21 @@ Options:
                     --reporter=json --outputFile=<file>) instead of running the suites
   -h, --help`;
 
-const paint: Record<ExerciseStatus['status'], (s: string) => string> = {
+/** The colour of each status. */
+const paint = (chalk: ChalkInstance): Record<ExerciseStatus['status'], (s: string) => string> => ({
   passed: chalk.green,
   failing: chalk.yellow,
   'not started': chalk.dim,
-};
+});
 
 /** Cut `s` to `width` characters with an ellipsis. */
 const clip = (s: string, width: number) =>
   s.length <= width ? s : width <= 1 ? '…'.slice(0, width) : `${s.slice(0, width - 1)}…`;
 
 /** Print the table; the next-step column only for `current` (cut to the terminal's width). */
-function printTable(rows: readonly Row[], current: Exercise | undefined): void {
+function printTable(io: WorkshopIo, rows: readonly Row[], current: Exercise | undefined): void {
+  const chalk = io.chalk;
+  const colour = paint(chalk);
   const cells = rows.map(({ exercise, verdict, source }) => ({
     id: exercise.id,
     title: exercise.title,
@@ -65,15 +68,17 @@ function printTable(rows: readonly Row[], current: Exercise | undefined): void {
     tests: Math.max(5, ...cells.map((c) => c.tests.length)),
   };
   const lead = w.id + w.title + w.status + w.tests + 8;
-  const nextWidth = process.stdout.isTTY ? Math.max(20, (process.stdout.columns || 120) - lead - 1) : Infinity;
-  console.log(
+  const nextWidth = io.columns !== undefined ? Math.max(20, (io.columns || 120) - lead - 1) : Infinity;
+  println(
+    io,
     chalk.bold(
       `${'id'.padEnd(w.id)}  ${'title'.padEnd(w.title)}  ${'status'.padEnd(w.status)}  ${'tests'.padStart(w.tests)}  next step`,
     ),
   );
   for (const c of cells) {
-    console.log(
-      `${chalk.bold(c.id.padEnd(w.id))}  ${c.title.padEnd(w.title)}  ${paint[c.status](c.status.padEnd(w.status))}  ` +
+    println(
+      io,
+      `${chalk.bold(c.id.padEnd(w.id))}  ${c.title.padEnd(w.title)}  ${colour[c.status](c.status.padEnd(w.status))}  ` +
         `${c.tests.padStart(w.tests)}  ${c.next === '' ? '' : chalk.cyan(clip(c.next, nextWidth))}`.trimEnd(),
     );
   }
@@ -118,8 +123,20 @@ function readReportFile(path: string): VitestReport {
   return report;
 }
 
-async function main(): Promise<number> {
+/**
+ * `npm run progress` in-process: `argv` are its arguments (`['--rerun']`), the output goes to
+ * `io`, the workshop is `io.root` (the suites that must run, run in vitest).
+ * @returns the exit code: 0 shown, 1 the suites could not be run, 2 bad usage (the error line
+ *   is on `io.stderr`).
+ */
+export function progress(argv: readonly string[], io: WorkshopIo): Promise<number> {
+  return runCommand('progress', io, () => main(argv, io));
+}
+
+async function main(argv: readonly string[], io: WorkshopIo): Promise<number> {
+  const chalk = io.chalk;
   const { values, positionals } = parseArgs({
+    args: [...argv],
     allowPositionals: true,
     options: {
       report: { type: 'string' },
@@ -128,13 +145,13 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(USAGE);
+    println(io, USAGE);
     return 0;
   }
   if (positionals.length > 0)
     throw new UsageError(`progress takes no exercise (got ${positionals.join(' ')}); it shows them all`);
   if (values.report !== undefined && values.rerun) throw new UsageError('--report and --rerun exclude each other');
-  const root = workshopRoot();
+  const root = io.root;
   const exercises = loadManifest(root);
   const pristine = new Map(exercises.map((e) => [e, allPristine(stubStates(root, e))]));
   const verdictOf = (e: Exercise, suite: SuiteResult | undefined) => classify(suite, e.name, pristine.get(e));
@@ -173,7 +190,7 @@ async function main(): Promise<number> {
     let suites = new Map<string, SuiteResult>();
     if (toRun.length > 0) {
       const what = toRun.length === exercises.length ? `all ${toRun.length} exercises` : ids(toRun);
-      console.log(chalk.dim(`Running the suites of ${what} against exercises/…`));
+      println(io, chalk.dim(`Running the suites of ${what} against exercises/…`));
       const started = Date.now();
       suites = suiteResults(await runSuites({ root, exercises: toRun.map((e) => e.name) }), root);
       ranMs = Date.now() - started;
@@ -195,22 +212,25 @@ async function main(): Promise<number> {
   }
   const current = rows.find((r) => r.verdict.status !== 'passed');
 
-  console.log();
-  printTable(rows, current?.exercise);
-  console.log();
+  println(io);
+  printTable(io, rows, current?.exercise);
+  println(io);
   const done = rows.filter((r) => r.verdict.status === 'passed').length;
   if (!current) {
-    console.log(
+    println(
+      io,
       `${chalk.green.bold(`All ${rows.length} exercises pass. Well done!`)} Bonus steps: npm run test:bonus -- ex3`,
     );
   } else {
     const { exercise, verdict } = current;
-    console.log(
+    println(
+      io,
       `${done} of ${rows.length} exercises pass. ${chalk.bold(`Next: ${exercise.id} · ${exercise.title}`)} (${exercise.folder}/README.md)`,
     );
-    for (const goal of exercise.goals) console.log(highlightCode(wrap(`• ${goal}`, textWidth(), '  ')).join('\n'));
-    if (verdict.next) console.log(chalk.cyan(`  ${verdict.next}`));
-    console.log(`  npm test -- ${exercise.id}    ·    npm run hint -- ${exercise.id}`);
+    for (const goal of exercise.goals)
+      println(io, highlightCode(wrap(`• ${goal}`, textWidth(io.columns), '  '), chalk).join('\n'));
+    if (verdict.next) println(io, chalk.cyan(`  ${verdict.next}`));
+    println(io, `  npm test -- ${exercise.id}    ·    npm run hint -- ${exercise.id}`);
   }
   if (values.report === undefined) {
     const of = (kind: Source['kind']) => rows.filter((r) => r.source.kind === kind);
@@ -225,9 +245,9 @@ async function main(): Promise<number> {
     }
     if (of('ran').length > 0) notes.push(`${ids(of('ran'))}: run now (${((ranMs ?? 0) / 1000).toFixed(1)} s)`);
     if (of('untouched').length > 0) notes.push(`${ids(of('untouched'))}: stubs untouched, not run`);
-    console.log(chalk.dim(`(${notes.join('; ')}. npm run progress -- --rerun runs every suite.)`));
+    println(io, chalk.dim(`(${notes.join('; ')}. npm run progress -- --rerun runs every suite.)`));
   }
   return 0;
 }
 
-await runCli('progress', main);
+if (isMain(import.meta.url)) await runCli(progress);

@@ -8,10 +8,9 @@
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import chalk from 'chalk';
-import { exerciseFrom, runCli, workshopRoot } from './cli.js';
+import { isMain } from '../../shared/cli/options.js';
+import { exerciseFrom, println, runCli, runCommand, type WorkshopIo } from './cli.js';
 import { stubStates } from './pristine.js';
 import { workshopDir } from './state.js';
 
@@ -25,25 +24,32 @@ Options:
   -h, --help`;
 
 /** Ask a yes/no question on the terminal; only `y`/`yes` is yes. */
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
+async function confirm(io: WorkshopIo, question: string): Promise<boolean> {
+  return /^y(es)?$/i.test((await io.ask(question)).trim());
 }
 
-async function main(): Promise<number> {
+/**
+ * `npm run reset` in-process: `argv` are its arguments (`['ex3', '--yes']`), the output goes to
+ * `io`, the files are those under `io.root`; it asks on `io.ask` only when `io.stdinIsTTY`.
+ * @returns the exit code: 0 restored or nothing to do, 1 refused, declined or failed, 2 bad
+ *   usage (the error line is on `io.stderr`).
+ */
+export function reset(argv: readonly string[], io: WorkshopIo): Promise<number> {
+  return runCommand('reset', io, () => main(argv, io));
+}
+
+async function main(argv: readonly string[], io: WorkshopIo): Promise<number> {
+  const chalk = io.chalk;
   const { values, positionals } = parseArgs({
+    args: [...argv],
     allowPositionals: true,
     options: { yes: { type: 'boolean', short: 'y' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    console.log(USAGE);
+    println(io, USAGE);
     return 0;
   }
-  const root = workshopRoot();
+  const root = io.root;
   const exercise = exerciseFrom(positionals, root);
 
   // Find every pristine version before touching anything.
@@ -52,23 +58,24 @@ async function main(): Promise<number> {
   if (broken.length > 0) throw new Error(broken.map((s) => s.error).join('\n'));
   const changed = states.filter((s) => s.changed);
   if (changed.length === 0) {
-    console.log(
+    println(
+      io,
       `${exercise.id}: every stub file is already pristine (${states.map((s) => s.path).join(', ')}); nothing to restore`,
     );
     return 0;
   }
 
-  console.log(`${exercise.id}: these stub files differ from the version the workshop handed out:`);
+  println(io, `${exercise.id}: these stub files differ from the version the workshop handed out:`);
   for (const s of changed)
-    console.log(`  ${chalk.yellow(s.path)}  ${chalk.dim(`(pristine: commit ${s.pristine?.commit.slice(0, 10)})`)}`);
+    println(io, `  ${chalk.yellow(s.path)}  ${chalk.dim(`(pristine: commit ${s.pristine?.commit.slice(0, 10)})`)}`);
   if (!values.yes) {
-    if (!process.stdin.isTTY) {
+    if (!io.stdinIsTTY) {
       throw new Error(
         `refusing to overwrite ${changed.length} file(s) without confirmation (no terminal to ask); run again with --yes`,
       );
     }
-    if (!(await confirm(`overwrite ${changed.length} file(s)? [y/N] `))) {
-      console.log('nothing changed');
+    if (!(await confirm(io, `overwrite ${changed.length} file(s)? [y/N] `))) {
+      println(io, 'nothing changed');
       return 1;
     }
   }
@@ -86,13 +93,14 @@ async function main(): Promise<number> {
     if (!s.pristine) continue;
     mkdirSync(dirname(join(root, s.path)), { recursive: true });
     writeFileSync(join(root, s.path), s.pristine.content);
-    console.log(`${chalk.green('restored')} ${s.path}`);
+    println(io, `${chalk.green('restored')} ${s.path}`);
   }
   if (existsSync(backup))
-    console.log(
+    println(
+      io,
       chalk.dim(`your previous version(s): ${join('.workshop', 'backup', backup.split(/[\\/]/).at(-1) ?? '')}/`),
     );
   return 0;
 }
 
-await runCli('reset', main);
+if (isMain(import.meta.url)) await runCli(reset);

@@ -6,8 +6,8 @@
  * Exit codes: 0 shown, 1 refused (suite not passing) or failed, 2 bad usage.
  */
 import { parseArgs } from 'node:util';
-import chalk from 'chalk';
-import { exerciseFrom, runCli, workshopRoot } from './cli.js';
+import { isMain } from '../../shared/cli/options.js';
+import { exerciseFrom, println, runCli, runCommand, type WorkshopIo } from './cli.js';
 import { fileDiff } from './diff.js';
 import { runSuites, suiteResults } from './run_suite.js';
 import { classify } from './status.js';
@@ -21,20 +21,32 @@ Options:
   --force   show it without running the suite, passing or not
   -h, --help`;
 
-async function main(): Promise<number> {
+/**
+ * `npm run solution` in-process: `argv` are its arguments (`['ex3', '--force']`), the output
+ * goes to `io`, the workshop is `io.root` (without `--force` its suite runs first, in vitest).
+ * @returns the exit code: 0 shown, 1 refused (suite not passing) or failed, 2 bad usage (the
+ *   error line is on `io.stderr`).
+ */
+export function solution(argv: readonly string[], io: WorkshopIo): Promise<number> {
+  return runCommand('solution', io, () => main(argv, io));
+}
+
+async function main(argv: readonly string[], io: WorkshopIo): Promise<number> {
+  const chalk = io.chalk;
   const { values, positionals } = parseArgs({
+    args: [...argv],
     allowPositionals: true,
     options: { force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    console.log(USAGE);
+    println(io, USAGE);
     return 0;
   }
-  const root = workshopRoot();
+  const root = io.root;
   const exercise = exerciseFrom(positionals, root);
 
   if (!values.force) {
-    console.log(chalk.dim(`Running ${exercise.id}'s suite against exercises/ first…`));
+    println(io, chalk.dim(`Running ${exercise.id}'s suite against exercises/ first…`));
     const report = await runSuites({ root, exercises: [exercise.name] });
     const verdict = classify(suiteResults(report, root).get(exercise.name), exercise.name, undefined);
     if (verdict.status !== 'passed') {
@@ -42,7 +54,8 @@ async function main(): Promise<number> {
         `${exercise.id} does not pass yet (${verdict.passed}/${verdict.total} tests): solve it first (npm test -- ${exercise.id}) or use --force`,
       );
     }
-    console.log(
+    println(
+      io,
       `${chalk.green(`${exercise.id} passes (${verdict.passed}/${verdict.total} tests).`)} Your code next to the solution:\n`,
     );
   }
@@ -50,11 +63,11 @@ async function main(): Promise<number> {
   for (const stub of exercise.stubs) {
     const mine = `${exercise.folder}/${stub}`;
     const theirs = `solutions/${exercise.name}/${stub}`;
-    const diff = fileDiff(root, mine, theirs);
-    console.log(diff === '' ? chalk.dim(`${mine}: the same as ${theirs}`) : diff);
+    const diff = fileDiff(root, mine, theirs, chalk);
+    println(io, diff === '' ? chalk.dim(`${mine}: the same as ${theirs}`) : diff);
   }
-  console.log(chalk.dim(`(- your code in ${exercise.folder}/, + the solution in solutions/${exercise.name}/)`));
+  println(io, chalk.dim(`(- your code in ${exercise.folder}/, + the solution in solutions/${exercise.name}/)`));
   return 0;
 }
 
-await runCli('solution', main);
+if (isMain(import.meta.url)) await runCli(solution);
