@@ -5,7 +5,7 @@
  * into buffers); two real processes check that the entry points wire argv, streams and exit codes.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -83,7 +83,7 @@ const STUB_B = "export const b = () => todo('ex2-demo', 1, import.meta.url, 'wri
  * A small workshop in a git repository: ex1-demo (stub a.ts) and ex2-demo (stub b.ts), their
  * solutions, and the manifest, all committed as handed out.
  */
-function workshop(): { root: string; pristineCommit: string } {
+function newWorkshop(): { root: string; pristineCommit: string } {
   const root = tmp();
   const manifest = {
     exercises: [
@@ -105,6 +105,20 @@ function workshop(): { root: string; pristineCommit: string } {
   write(root, 'solutions/ex2-demo/b.ts', 'export const b = () => 2;\n');
   git(root, 'init', '-q');
   return { root, pristineCommit: commit(root, 'the workshop as handed out') };
+}
+
+let template: { root: string; pristineCommit: string } | undefined;
+
+/**
+ * A fresh copy of {@link newWorkshop}'s workshop, its git history included: made once, then
+ * copied (each git process is tens of milliseconds of a busy machine, and spawnSync blocks
+ * the concurrent tests).
+ */
+function workshop(): { root: string; pristineCommit: string } {
+  template ??= newWorkshop();
+  const root = tmp();
+  cpSync(template.root, root, { recursive: true });
+  return { root, pristineCommit: template.pristineCommit };
 }
 
 type Assertion = VitestReport['testResults'][number]['assertionResults'][number];
