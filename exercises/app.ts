@@ -18,6 +18,8 @@ import type { QuorumOptions } from './ex3-coordinator/quorum.js';
 import { listKeys } from './ex5-http/list_keys.js';
 import { buildServer } from './ex5-http/server.js';
 import { whoRoom } from './ex6-chat/rooms.js';
+import type { RoutesPlugin } from './ex5-http/api.js';
+import { objectRoutes } from './ex7-objects/http_objects.js';
 
 /** Which tree the stub files come from: the finished code or the attendee's. */
 export type AppTree = 'solutions' | 'exercises';
@@ -36,6 +38,9 @@ async function stubs(tree: AppTree) {
     http5: await load<typeof import('./ex5-http/http.js')>('ex5-http/http.ts'),
     room6: await load<typeof import('./ex6-chat/room_vnode.js')>('ex6-chat/room_vnode.ts'),
     chat6: await load<typeof import('./ex6-chat/chat.js')>('ex6-chat/chat.ts'),
+    objects7: await load<typeof import('./ex7-objects/objects.js')>('ex7-objects/objects.ts'),
+    objectVnode7: await load<typeof import('./ex7-objects/object_vnode.js')>('ex7-objects/object_vnode.ts'),
+    fencedKv7: await load<typeof import('./ex7-objects/fenced_kv_vnode.js')>('ex7-objects/fenced_kv_vnode.ts'),
   };
 }
 
@@ -64,7 +69,7 @@ const replicated = (kv: typeof kv3done, stage: string): Record<string, AppComman
 const keys: AppCommand = { help: 'keys(): every key, through a coverage request (ex5)', run: (node) => listKeys(node) };
 
 /**
- * One app per stage of the manifest (`ex1` … `ex6`), built on `tree`'s stub files.
+ * One app per stage of the manifest (`ex1` … `ex7`), built on `tree`'s stub files.
  * @throws Error if a stub file fails to load, or the stages here and in the manifest differ.
  */
 export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
@@ -77,10 +82,16 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
     },
   };
 
-  /** Exercise 5's HTTP API on `opts.httpPort` (nothing without one). */
-  async function serveHttp(node: RingNode, opts: ServeOptions): Promise<AppServers> {
+  /** Exercise 5's HTTP API on `opts.httpPort` (nothing without one), with `more` routes (ex7's objects). */
+  async function serveHttp(node: RingNode, opts: ServeOptions, more?: RoutesPlugin): Promise<AppServers> {
     if (opts.httpPort === undefined) return { endpoints: [], close: async () => undefined };
-    const server = buildServer(node, s.http5);
+    const routes: RoutesPlugin = more
+      ? async (app, o) => {
+          await app.register(s.http5.routes, o);
+          await app.register(more, o);
+        }
+      : s.http5.routes;
+    const server = buildServer(node, { routes, coordinatorError: s.http5.coordinatorError });
     const address = await server.listen({ host: opts.host, port: opts.httpPort });
     return { endpoints: [{ kind: 'http', url: address }], close: () => server.close() };
   }
@@ -89,10 +100,10 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
    * Exercise 6's front doors too: the HTTP API and the chat (TCP line protocol on `chatPort`,
    * WebSocket JSON on `chatPort + 1000`, e.g. 4040 and 5040).
    */
-  async function serveAll(node: RingNode, opts: ServeOptions): Promise<AppServers> {
+  async function serveAll(node: RingNode, opts: ServeOptions, more?: RoutesPlugin): Promise<AppServers> {
     const servers: AppServers[] = [];
     try {
-      servers.push(await serveHttp(node, opts));
+      servers.push(await serveHttp(node, opts, more));
       if (opts.chatPort !== undefined) {
         servers.push(
           await s.chat6.startChat(node, {
@@ -111,6 +122,25 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
       close: async () => void (await Promise.all(servers.map((x) => x.close()))),
     };
   }
+
+  /**
+   * Exercise 7's live objects: the object vnodes reach the store through their RingNode, which
+   * exists only once the node has started, so the service is registered here, with the front
+   * doors (a node started without HTTP or chat ports hosts no objects, and getApl skips it),
+   * and `POST /api/objects/:type/:id` joins the HTTP API.
+   */
+  async function serveObjects(node: RingNode, opts: ServeOptions): Promise<AppServers> {
+    if (!node.vnodes.services().includes('objects'))
+      node.registerService(s.objectVnode7.objectService({ node: () => node }));
+    return serveAll(node, opts, objectRoutes(s.objects7.callObject));
+  }
+
+  const ex6Commands: Record<string, AppCommand> = {
+    ...pingCommands,
+    ...replicated(kv3done, 'ex6'),
+    keys,
+    who: { help: 'who(room): members of a chat room (ex6)', run: (node, room) => whoRoom(node, String(room)) },
+  };
 
   const apps: Record<string, App> = {
     ex1: { services: () => [s.pingVnode.pingService], commands: pingCommands },
@@ -137,17 +167,23 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
     ex5: {
       services: () => [s.pingVnode.pingService, kv4doneService()],
       commands: { ...pingCommands, ...replicated(kv3done, 'ex5'), keys },
-      serve: serveHttp,
+      serve: (node, opts) => serveHttp(node, opts),
     },
     ex6: {
       services: () => [s.pingVnode.pingService, kv4doneService(), s.room6.roomService()],
+      commands: ex6Commands,
+      serve: (node, opts) => serveAll(node, opts),
+    },
+    ex7: {
+      services: () => [s.pingVnode.pingService, s.fencedKv7.fencedKvService(), s.room6.roomService()],
       commands: {
-        ...pingCommands,
-        ...replicated(kv3done, 'ex6'),
-        keys,
-        who: { help: 'who(room): members of a chat room (ex6)', run: (node, room) => whoRoom(node, String(room)) },
+        ...ex6Commands,
+        call: {
+          help: "call(type, id, call): a call to a live object (ex7), e.g. call('counter', 'c1', { op: 'inc' })",
+          run: (node, type, id, call) => s.objects7.callObject(node, String(type), String(id), call),
+        },
       },
-      serve: serveAll,
+      serve: serveObjects,
     },
   };
   const stages = manifest.exercises.flatMap((e) => ('app' in e && e.app ? [e.id] : []));

@@ -82,7 +82,12 @@ async function liveActivations(c: TestCluster, objectType: string, id: string): 
   const names: string[] = [];
   for (const n of c.nodes) {
     for (const w of n.vnodes.running(SERVICE)) {
-      const name = await inspectVnode(n, SERVICE, w.id.partition, (v: ObjectVnode) => v.live()[objectKey(objectType, id)]);
+      const name = await inspectVnode(
+        n,
+        SERVICE,
+        w.id.partition,
+        (v: ObjectVnode) => v.live()[objectKey(objectType, id)],
+      );
       if (name) names.push(name);
     }
   }
@@ -158,7 +163,8 @@ class CounterHistory {
       seen.set(a.value, a.activation);
       if (a.value > final) out.push(`value ${a.value} was acknowledged, the counter ended at ${final}`);
     }
-    if (final < this.acked.length) out.push(`${this.acked.length} increments acknowledged, the counter ended at ${final}`);
+    if (final < this.acked.length)
+      out.push(`${this.acked.length} increments acknowledged, the counter ended at ${final}`);
     if (final > this.acked.length + this.failed)
       out.push(`the counter ended at ${final}, more than the ${this.acked.length + this.failed} increments attempted`);
     const byEpoch = new Map<number, Set<string>>();
@@ -227,15 +233,23 @@ describe.concurrent('ex7-objects: one live object per key', () => {
         `eve allows herself through ${n.name}`,
       );
     }
-    for (const n of others) await callObject(n, 'todo', 'groceries', { op: 'add', user: 'bob', text: `bread ${n.name}` });
+    for (const n of others)
+      await callObject(n, 'todo', 'groceries', { op: 'add', user: 'bob', text: `bread ${n.name}` });
     await callObject(others[0] as RingNode, 'todo', 'groceries', { op: 'done', user: 'bob', index: 0 });
     const list = (await callObject(others[1] as RingNode, 'todo', 'groceries', { op: 'get', user: 'eve' }))
       .reply as TodoState;
     expect(list.allowed).toEqual(['ada', 'bob']);
     expect(list.items.map((i) => [i.by, i.done])).toEqual([['ada', true], ...others.map(() => ['bob', false])]);
-    expect(list.items.some((i) => i.text.includes('eve')), 'an item of eve was stored').toBe(false);
+    expect(
+      list.items.some((i) => i.text.includes('eve')),
+      'an item of eve was stored',
+    ).toBe(false);
     // A refused call changes nothing, and a malformed one is a bad call, not a crash.
-    await expectObjectError(callObject(n0, 'todo', 'groceries', { op: 'add', text: 'x' }), 'bad_call', 'add without user');
+    await expectObjectError(
+      callObject(n0, 'todo', 'groceries', { op: 'add', text: 'x' }),
+      'bad_call',
+      'add without user',
+    );
     await expectObjectError(callObject(n0, 'counter', 'c-bad', { op: 'mul' }), 'bad_call', 'an unknown counter op');
   });
 
@@ -334,7 +348,18 @@ describe.concurrent('ex7-objects: one live object per key', () => {
     // Clients call the three members only: until it has joined, a new node is a cluster of its
     // own (it owns every partition), and calls through it would reach a second, separate object.
     const members = c.nodes;
-    const load = Promise.all(ids.map((id, i) => incrementWhile(c, id, histories[i]!, () => stop, 1, () => members)));
+    const load = Promise.all(
+      ids.map((id, i) =>
+        incrementWhile(
+          c,
+          id,
+          histories[i]!,
+          () => stop,
+          1,
+          () => members,
+        ),
+      ),
+    );
     const fatal = () => histories.find((h) => h.fatal)?.fatal;
     await waitFor('every counter to be called once', () => {
       if (fatal()) throw new AbortWait(fatal()!.message);
@@ -408,7 +433,9 @@ describe('ex7-objects: checker (Jepsen style)', () => {
         nemesis.heal();
       } else {
         await nemesis.kill(victim);
-        await waitFor(`the others to see ${victim} down`, () => c.nodes.every((n) => !n.upNodes(SERVICE).includes(victim)));
+        await waitFor(`the others to see ${victim} down`, () =>
+          c.nodes.every((n) => !n.upNodes(SERVICE).includes(victim)),
+        );
         await h.until(`increments while ${victim} is down`, () => h.acked.length >= mark + 20);
         await nemesis.restart(victim);
       }

@@ -45,7 +45,12 @@ export class FencedKvVnode extends FencedKvBase {
       return super.handleHandoffCommand(request, sender);
     void forward;
     void reply;
-    return todo('ex7-objects', 6, import.meta.url, `a ${request.type} during a handoff: apply it here, then forward it with held`);
+    return todo(
+      'ex7-objects',
+      6,
+      import.meta.url,
+      `a ${request.type} during a handoff: apply it here, then forward it with held`,
+    );
   }
 }
 

@@ -35,7 +35,12 @@ export async function takeEpoch(node: RingNode, key: string, timeoutMs: number):
   void node;
   void key;
   void timeoutMs;
-  return todo('ex7-objects', 7, import.meta.url, `takeEpoch(${key}): claim an epoch from a strict majority of the primaries`);
+  return todo(
+    'ex7-objects',
+    7,
+    import.meta.url,
+    `takeEpoch(${key}): claim an epoch from a strict majority of the primaries`,
+  );
 }
 
 /**
@@ -55,5 +60,10 @@ export async function fencedWrite(
   void entry;
   void epoch;
   void timeoutMs;
-  todo('ex7-objects', 7, import.meta.url, `fencedWrite(${key}): a fenced_put accepted by a strict majority of the primaries`);
+  todo(
+    'ex7-objects',
+    7,
+    import.meta.url,
+    `fencedWrite(${key}): a fenced_put accepted by a strict majority of the primaries`,
+  );
 }

@@ -66,7 +66,12 @@ export class ObjectVnode extends ObjectVnodeBase {
   /** Step 5: (re)start the idle timer of `key`: after `idleMs` without calls, deactivate the object. */
   protected startIdleTimer(key: string): void {
     void key;
-    todo('ex7-objects', 5, import.meta.url, 'startIdleTimer(key): deactivate the object after this.idleMs without calls');
+    todo(
+      'ex7-objects',
+      5,
+      import.meta.url,
+      'startIdleTimer(key): deactivate the object after this.idleMs without calls',
+    );
   }
 }
 

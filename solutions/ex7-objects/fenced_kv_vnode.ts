@@ -8,11 +8,7 @@
 import { forward, isFoldRequest, reply, type FoldRequest, type Sender, type VnodeModule } from '../../shared/vnode.js';
 import { Disk, SERVICE } from '../../exercises/ex3-coordinator/kv_vnode.js';
 import { FencedKvBase } from '../../exercises/ex7-objects/fenced_kv_base.js';
-import type {
-  ClaimReply,
-  FencedKvRequest,
-  FencedPutReply,
-} from '../../exercises/ex7-objects/fence_types.js';
+import type { ClaimReply, FencedKvRequest, FencedPutReply } from '../../exercises/ex7-objects/fence_types.js';
 
 /** Exercise 4's KV vnode with a fence per key. */
 export class FencedKvVnode extends FencedKvBase {
@@ -24,7 +20,11 @@ export class FencedKvVnode extends FencedKvBase {
         const held = this.fence(request.key);
         const granted = request.epoch > held;
         if (granted) this.raiseFence(request.key, request.epoch);
-        return reply({ granted, fence: Math.max(held, request.epoch), entry: this.entry(request.key) } satisfies ClaimReply);
+        return reply({
+          granted,
+          fence: Math.max(held, request.epoch),
+          entry: this.entry(request.key),
+        } satisfies ClaimReply);
       }
       case 'fenced_put': {
         if (request.held) this.merge(request.key, request.held);

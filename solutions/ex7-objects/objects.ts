@@ -31,7 +31,8 @@ export const todoList: ObjectType<TodoState> = {
   initial: () => ({ allowed: [], items: [] }),
   handle(state, raw) {
     const call = raw as TodoCall;
-    if (typeof call?.user !== 'string' || call.user === '') throw new ObjectError('bad_call', 'a todo call names its user');
+    if (typeof call?.user !== 'string' || call.user === '')
+      throw new ObjectError('bad_call', 'a todo call names its user');
     if (call.op === 'get') return { state, reply: state };
     const allowed = state.allowed.length === 0 ? [call.user] : state.allowed;
     if (!allowed.includes(call.user))

@@ -201,7 +201,7 @@ function spawnCli(command: string, root: string, ...args: string[]): Promise<Run
 describe('manifest', () => {
   it('lists every exercise with goals, ordered hints and stubs that exist in both trees', () => {
     const exercises = loadManifest();
-    expect(exercises.map((e) => e.id)).toEqual(['ex0', 'ex1', 'ex2', 'ex3', 'ex4', 'ex5', 'ex6']);
+    expect(exercises.map((e) => e.id)).toEqual(['ex0', 'ex1', 'ex2', 'ex3', 'ex4', 'ex5', 'ex6', 'ex7']);
     for (const e of exercises) {
       expect(e.folder, e.id).toBe(`exercises/${e.name}`);
       expect(e.goals.length, `${e.id} goals`).toBeGreaterThanOrEqual(2);
