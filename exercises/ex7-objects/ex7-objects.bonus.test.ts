@@ -23,7 +23,7 @@ describe('ex7-objects bonus: without fencing, a partition splits the brain', () 
     const c: TestCluster = (cluster = await TestCluster.start({
       size: 4,
       ringSize: 16,
-      cookie: 'ex7-bonus',
+      cookie: `ex7-bonus-${process.pid}`,
       services: () => [fencedKvService(new Disk()), objectService({ node: (name) => c.node(name), fenced: false })],
     }));
     const inc = (node: string) => callObject(c.node(node), 'counter', 'split', { op: 'inc' });

@@ -10,8 +10,10 @@ import { Disk, newVersion, type Entry } from '../ex3-coordinator/kv_vnode.js';
 import type { ClaimReply, FencedPutReply } from './fence_types.js';
 import { ObjectError, SERVICE, stateKey, type CallResult, type TodoState } from './object_types.js';
 import { objectKey } from './object_vnode_base.js';
+import { objectRoutes } from './http_objects.js';
+import { buildServer } from '../ex5-http/server.js';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
-import { ringErrorCode } from '../../shared/errors.js';
+import { RingError, ringErrorCode } from '../../shared/errors.js';
 import { expectRingError } from '../../shared/harness/expect_error.js';
 import { inspectVnode } from '../../shared/harness/inspect.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
@@ -25,12 +27,24 @@ import { preflist } from '../../shared/ring.js';
 // and the tests run concurrently: most of their time is waiting (down detection, handoff).
 // Small rings (16 partitions) and short idle times keep the suite fast.
 let clusters = 0;
-const cookie = () => `ex7-${++clusters}`;
+/**
+ * A cookie of its own per cluster, and per process: a node of one test (or of a suite running
+ * next to this one) never talks to another's that got its port after it.
+ */
+const cookie = () => `ex7-${process.pid}-${++clusters}`;
 
 interface StartOptions {
   size?: number;
   fenced?: boolean;
   idleMs?: number;
+  /** Deadline of the object vnodes' store requests (default 1000 ms). */
+  storeTimeoutMs?: number;
+  /**
+   * Down detection: how long a silent peer takes to be seen down (default TEST_TIMING's 600 ms).
+   * Clusters where no node fails wait longer, so that a machine too busy to send heartbeats
+   * on time does not look like a fault to them.
+   */
+  downAfterMs?: number;
 }
 
 /**
@@ -49,9 +63,15 @@ async function startObjects(opts: StartOptions = {}): Promise<TestCluster> {
     size: opts.size ?? 4,
     ringSize: 16,
     cookie: cookie(),
+    timing: opts.downAfterMs === undefined ? undefined : { downAfterMs: opts.downAfterMs },
     services: (name) => [
       fencedKvService(disk(name)),
-      objectService({ node, fenced: opts.fenced ?? true, idleMs: opts.idleMs ?? 30_000, storeTimeoutMs: 400 }),
+      objectService({
+        node,
+        fenced: opts.fenced ?? true,
+        idleMs: opts.idleMs ?? 30_000,
+        storeTimeoutMs: opts.storeTimeoutMs ?? 1000,
+      }),
     ],
   });
   return cluster;
@@ -68,7 +88,7 @@ let shared: Promise<TestCluster> | undefined;
  * One healthy cluster for the tests that never break a node (each uses its own objects),
  * without fencing: steps 1-5 are enough for them.
  */
-const healthy = () => (shared ??= startObjects({ idleMs: 150, fenced: false }));
+const healthy = () => (shared ??= startObjects({ idleMs: 150, fenced: false, downAfterMs: 5000 }));
 afterAll(async () => {
   await (await shared)?.stop();
 });
@@ -94,9 +114,16 @@ async function liveActivations(c: TestCluster, objectType: string, id: string): 
   return names;
 }
 
-const inc = (node: RingNode, id: string, timeoutMs?: number) =>
+/**
+ * Deadline of the calls whose deadline is not what a test is about: generous, so that a busy
+ * machine makes a test slow, not wrong.
+ */
+const SLOW = 10_000;
+
+const inc = (node: RingNode, id: string, timeoutMs = SLOW) =>
   callObject(node, 'counter', id, { op: 'inc' }, { timeoutMs });
-const value = async (node: RingNode, id: string) => (await callObject(node, 'counter', id, { op: 'get' })).reply;
+const value = async (node: RingNode, id: string) =>
+  (await callObject(node, 'counter', id, { op: 'get' }, { timeoutMs: SLOW })).reply;
 
 /** Expect `promise` to fail with an ObjectError of `code`; any other error is rethrown as it is. */
 async function expectObjectError(promise: Promise<unknown>, code: string, what: string): Promise<void> {
@@ -175,6 +202,9 @@ class CounterHistory {
   }
 }
 
+/** Pause of a client between two calls, in ms. */
+const THINK_MS = 3;
+
 /**
  * `clients` loops incrementing counter `id` through the running nodes of `c` (round robin)
  * until `done()`; through `via()`'s nodes instead when given.
@@ -186,6 +216,7 @@ async function incrementWhile(
   done: () => boolean,
   clients = 4,
   via: () => RingNode[] = () => c.nodes,
+  timeoutMs = 1500,
 ): Promise<void> {
   await Promise.all(
     Array.from({ length: clients }, async (_, k) => {
@@ -193,12 +224,13 @@ async function incrementWhile(
         const nodes = via();
         const node = nodes[i % nodes.length] as RingNode;
         try {
-          h.ok(await inc(node, id, 1500));
+          h.ok(await inc(node, id, timeoutMs));
         } catch (err) {
           h.fail(err);
-          // A failed call (a fault is on) is retried by the loop; let time pass between tries.
-          await new Promise((resolve) => setImmediate(resolve));
         }
+        // A client's think time (Jepsen's --rate): without it the clients take every cycle of a
+        // busy machine, and the nodes' heartbeats come late enough to look like faults.
+        await new Promise((resolve) => setTimeout(resolve, THINK_MS));
       }
     }),
   );
@@ -209,7 +241,7 @@ const finalValue = (c: TestCluster, id: string) =>
   waitFor(
     `a read of counter ${id} after healing`,
     async () => {
-      const r = await callObject(c.nodes[0] as RingNode, 'counter', id, { op: 'get' });
+      const r = await callObject(c.nodes[0] as RingNode, 'counter', id, { op: 'get' }, { timeoutMs: SLOW });
       return { value: r.reply as number };
     },
     { timeoutMs: 10_000 },
@@ -219,25 +251,24 @@ describe.concurrent('ex7-objects: one live object per key', () => {
   it('the todo list refuses users who are not allowed, whatever node they call', async () => {
     const c = await healthy();
     const [n0, ...others] = c.nodes as [RingNode, ...RingNode[]];
-    expect((await callObject(n0, 'todo', 'groceries', { op: 'add', user: 'ada', text: 'milk' })).reply).toBe(0);
-    await callObject(n0, 'todo', 'groceries', { op: 'allow', user: 'ada', who: 'bob' });
+    const todoCall = (n: RingNode, call: unknown) => callObject(n, 'todo', 'groceries', call, { timeoutMs: SLOW });
+    expect((await todoCall(n0, { op: 'add', user: 'ada', text: 'milk' })).reply).toBe(0);
+    await todoCall(n0, { op: 'allow', user: 'ada', who: 'bob' });
     for (const n of c.nodes) {
       await expectObjectError(
-        callObject(n, 'todo', 'groceries', { op: 'add', user: 'eve', text: `eve was here (${n.name})` }),
+        todoCall(n, { op: 'add', user: 'eve', text: `eve was here (${n.name})` }),
         'refused',
         `eve adds an item through ${n.name}`,
       );
       await expectObjectError(
-        callObject(n, 'todo', 'groceries', { op: 'allow', user: 'eve', who: 'eve' }),
+        todoCall(n, { op: 'allow', user: 'eve', who: 'eve' }),
         'refused',
         `eve allows herself through ${n.name}`,
       );
     }
-    for (const n of others)
-      await callObject(n, 'todo', 'groceries', { op: 'add', user: 'bob', text: `bread ${n.name}` });
-    await callObject(others[0] as RingNode, 'todo', 'groceries', { op: 'done', user: 'bob', index: 0 });
-    const list = (await callObject(others[1] as RingNode, 'todo', 'groceries', { op: 'get', user: 'eve' }))
-      .reply as TodoState;
+    for (const n of others) await todoCall(n, { op: 'add', user: 'bob', text: `bread ${n.name}` });
+    await todoCall(others[0] as RingNode, { op: 'done', user: 'bob', index: 0 });
+    const list = (await todoCall(others[1] as RingNode, { op: 'get', user: 'eve' })).reply as TodoState;
     expect(list.allowed).toEqual(['ada', 'bob']);
     expect(list.items.map((i) => [i.by, i.done])).toEqual([['ada', true], ...others.map(() => ['bob', false])]);
     expect(
@@ -245,19 +276,70 @@ describe.concurrent('ex7-objects: one live object per key', () => {
       'an item of eve was stored',
     ).toBe(false);
     // A refused call changes nothing, and a malformed one is a bad call, not a crash.
+    await expectObjectError(todoCall(n0, { op: 'add', text: 'x' }), 'bad_call', 'add without user');
     await expectObjectError(
-      callObject(n0, 'todo', 'groceries', { op: 'add', text: 'x' }),
+      callObject(n0, 'counter', 'c-bad', { op: 'mul' }, { timeoutMs: SLOW }),
       'bad_call',
-      'add without user',
+      'an unknown counter op',
     );
-    await expectObjectError(callObject(n0, 'counter', 'c-bad', { op: 'mul' }), 'bad_call', 'an unknown counter op');
+    await expectObjectError(
+      callObject(n0, 'nope', 'x', { op: 'get' }, { timeoutMs: SLOW }),
+      'unknown_type',
+      'a type nobody defined',
+    );
+  });
+
+  it('over HTTP: POST /api/objects/:type/:id answers the reply; JSON errors 400, 403, 404, 415 and 503', async (t) => {
+    const c = await healthy();
+    const slowCall: typeof callObject = (n, type, id, call) => callObject(n, type, id, call, { timeoutMs: SLOW });
+    const app = buildServer(c.node(1), { routes: objectRoutes(slowCall), coordinatorError: () => undefined });
+    t.onTestFinished(() => app.close());
+    const post = (url: string, body?: unknown, type = 'application/json') =>
+      app.inject({
+        method: 'POST',
+        url,
+        ...(body === undefined ? {} : { payload: JSON.stringify(body), headers: { 'content-type': type } }),
+      });
+    const ok = await post('/api/objects/counter/http-c1', { op: 'inc', by: 5 });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ type: 'counter', id: 'http-c1', reply: 5, epoch: 0 });
+    expect(ok.json().activation).toEqual(expect.any(String));
+    await post('/api/objects/todo/http-list', { op: 'add', user: 'ada', text: 'milk' });
+    const errors: [string, unknown, number, string][] = [
+      ['/api/objects/todo/http-list', { op: 'add', user: 'eve', text: 'x' }, 403, 'refused'],
+      ['/api/objects/counter/http-c1', { op: 'mul' }, 400, 'bad_call'],
+      ['/api/objects/nope/x', { op: 'get' }, 404, 'unknown_type'],
+      ['/api/objects/Counter!/x', { op: 'get' }, 400, 'invalid_param'],
+      ['/api/objects/counter/http-c1', undefined, 400, 'invalid_body'],
+    ];
+    for (const [url, body, status, code] of errors) {
+      const r = await post(url, body);
+      expect([r.statusCode, r.json().error?.code], `POST ${url} ${JSON.stringify(body)}`).toEqual([status, code]);
+    }
+    const text = await post('/api/objects/counter/http-c1', 'inc', 'text/plain');
+    expect(text.statusCode, 'a body that is not JSON').toBe(415);
+    const down = buildServer(c.node(1), {
+      routes: objectRoutes(() => Promise.reject(new RingError('unavailable', 'no majority of the primaries'))),
+      coordinatorError: () => undefined,
+    });
+    t.onTestFinished(() => down.close());
+    const r = await down.inject({ method: 'POST', url: '/api/objects/counter/x', payload: { op: 'inc' } });
+    expect([r.statusCode, r.json().error?.code], 'a store without a majority').toEqual([503, 'unavailable']);
   });
 
   it('1,000 concurrent increments from every node: the counter ends at 1,000 and the replies are exactly 1..1,000', async () => {
     const c = await healthy();
-    const replies = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) => inc(c.nodes[i % c.nodes.length] as RingNode, 'thousand', 10_000)),
-    );
+    // 100 clients, 25 on each node, 10 increments each: 100 calls in flight at every moment.
+    const replies = (
+      await Promise.all(
+        Array.from({ length: 100 }, async (_, k) => {
+          const node = c.nodes[k % c.nodes.length] as RingNode;
+          const mine: CallResult[] = [];
+          for (let i = 0; i < 10; i++) mine.push(await inc(node, 'thousand'));
+          return mine;
+        }),
+      )
+    ).flat();
     const values = replies.map((r) => r.reply as number).sort((a, b) => a - b);
     expect(values).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     expect(new Set(replies.map((r) => r.activation)).size, 'activations that answered (one live object)').toBe(1);
@@ -284,7 +366,7 @@ describe.concurrent('ex7-objects: one live object per key', () => {
     const key = stateKey('counter', 'fence-test');
     const [p] = preflist(c.node(0).ring, chashKey('kv', key));
     const at = { partition: p!.partition, node: p!.node };
-    const send = (request: unknown) => c.node(1).syncCommand(at, request, 'kv');
+    const send = (request: unknown) => c.node(1).syncCommand(at, request, 'kv', SLOW);
     const entry = (value: unknown): Entry => ({ value, version: newVersion('test'), deleted: false });
     expect(await send({ type: 'claim', key, epoch: 2 })).toEqual({ granted: true, fence: 2, entry: null });
     expect(((await send({ type: 'claim', key, epoch: 2 })) as ClaimReply).granted, 'the same epoch twice').toBe(false);
@@ -336,7 +418,7 @@ describe.concurrent('ex7-objects: one live object per key', () => {
   });
 
   it('a join hands objects to the new node with calls in flight: none dropped, none run twice', async (t) => {
-    const c = await start(t, { size: 3 });
+    const c = await start(t, { size: 3, downAfterMs: 5000 });
     // One counter per partition, so that whatever the new claim, some of them move.
     const ids: string[] = [];
     for (let i = 0; ids.length < 16; i++) {
@@ -415,7 +497,8 @@ describe('ex7-objects: checker (Jepsen style)', () => {
   it('with fencing, every acknowledged increment counts once and no two activations acknowledge in one epoch, under partitions and kills', async (t) => {
     const seed = testSeed('ex7 checker');
     const random = prng(seed);
-    const c = await start(t);
+    // Short store deadlines: while a fault is on, calls fail fast instead of piling up.
+    const c = await start(t, { storeTimeoutMs: 500 });
     const nemesis = new Nemesis(c, seed);
     const h = new CounterHistory();
     let stop = false;
