@@ -12,6 +12,8 @@ const suites = ['exercises/**/*.test.ts'];
 const bonus = ['exercises/**/*.bonus.test.ts'];
 // Scenarios on node processes (shared/harness/processes.ts): their own project, not `runtime`.
 const scenarios = ['shared/test/scenarios/**/*.test.ts'];
+// Tests in a real headless browser (playwright-core driving Debian's chromium): `npm run test:browser`.
+const browser = ['shared/test/**/*.browser.test.ts'];
 // The exercise suites run their tests concurrently (describe.concurrent), each test on its own
 // cluster: most of a test's time is waiting (gossip, down detection, deadlines), which overlaps.
 const exerciseTests = { maxConcurrency: 8 };
@@ -38,7 +40,7 @@ export default defineConfig({
         test: {
           name: 'runtime',
           include: ['shared/**/*.test.ts', 'tools/**/*.test.ts'],
-          exclude: [...scenarios, '**/node_modules/**'],
+          exclude: [...scenarios, ...browser, '**/node_modules/**'],
         },
       },
       {
@@ -69,6 +71,11 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           disableConsoleIntercept: true,
         },
+      },
+      // The dashboard in headless Chromium (npm run test:browser, run by CI): one file at a time.
+      {
+        extends: true,
+        test: { name: 'browser', include: browser, testTimeout: 120_000, hookTimeout: 60_000, maxWorkers: 1 },
       },
     ],
   },
