@@ -103,7 +103,7 @@ export const USAGE = `Usage: npm run admin -- <command> [args] [--node HOST:PORT
 
 Administer a running cluster through one of its nodes (like riak-admin).
 
-Commands:
+Commands (\`help\` prints this):
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${`${name} ${c.args}`.trimEnd().padEnd(20)}${c.help}`)
   .join('\n')}
@@ -131,7 +131,7 @@ export interface AdminOptions {
 
 /**
  * Parse the admin tool's arguments (without `node` and the script).
- * @returns the options, or `'help'` for `--help`.
+ * @returns the options, or `'help'` for `--help` or the command `help`.
  * @throws UsageError for an unknown command or option, a wrong number of arguments, or a bad
  *   address or node name.
  */
@@ -146,8 +146,9 @@ export function parseAdminArgs(argv: readonly string[]): AdminOptions | 'help' {
       help: { type: 'boolean' },
     },
   });
-  if (values.help) return 'help';
   const [command, ...args] = positionals;
+  // `help` as a command too (`npm run admin -- help`), as riak-admin and npm itself take it.
+  if (values.help || command === 'help') return 'help';
   if (command === undefined) throw new UsageError(`missing command; commands: ${Object.keys(COMMANDS).join(', ')}`);
   const spec = COMMANDS[command];
   if (!spec) throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
