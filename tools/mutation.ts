@@ -22,12 +22,18 @@
  * Reports: the clear-text table and the survivors on stdout, `.stryker/<exN>/index.html` and
  * `.stryker/<exN>/mutation.json` (mutation-testing-elements schema).
  *
- * Pinned to StrykerJS ~9.6 (package.json): 10.x requires Node ≥ 22 and we support Node 20.
+ * StrykerJS is not a dependency of the repository (attendees never run it): it lives in a nested
+ * package, tools/stryker/ (package.json + lock, pinned to 9.6.1: 10.x requires Node ≥ 22 and Node
+ * 20 still runs here), which the first `npm run mutation` installs with `npm ci` (about 65 MB,
+ * 170 packages, once). Its vitest runner finds the repository's own vitest by walking up to
+ * ../../node_modules (tools/stryker/.npmrc: legacy-peer-deps, so no second vitest is installed).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import chalk from 'chalk';
-import type { Stryker } from '@stryker-mutator/core';
 import { isMain, parseCommandLine, parseInteger, runMain, UsageError } from '../shared/cli/options.js';
 import { addedLines } from './workshop/diff.js';
 import { findExercise, loadManifest, ROOT, type Exercise } from './workshop/manifest.js';
@@ -48,10 +54,61 @@ maintainers, not a gate (exit code 0 whatever the score).
 Reports: .stryker/<exN>/index.html and mutation.json. SEED=… is passed to the suite (a fixed
 one is chosen and printed otherwise, so every mutant sees the same randomised tests).`;
 
-/** Options object of `new Stryker(…)` (derived, so we import nothing from @stryker-mutator/api). */
-type StrykerOptions = ConstructorParameters<typeof Stryker>[0];
-/** One mutant's result from `runMutationTest()`. */
-export type MutantResult = Awaited<ReturnType<Stryker['runMutationTest']>>[number];
+/**
+ * Options object of `new Stryker(…)`: the keys of StrykerJS 9.6's options that we set (written
+ * out here: @stryker-mutator/core is not installed at the root, so its types are not at hand).
+ */
+type StrykerOptions = Readonly<Record<string, unknown>>;
+/** A line and 1-based column in a mutated file (Stryker's `Position`, line 1-based as reported). */
+interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+/** One mutant's result from `runMutationTest()`: the fields of Stryker 9.6's `MutantResult` we read. */
+export interface MutantResult {
+  readonly id: string;
+  readonly fileName: string;
+  readonly mutatorName: string;
+  readonly replacement: string;
+  /** `Killed`, `Survived`, `Timeout`, `NoCoverage`, `RuntimeError`, `CompileError`, `Ignored`, `Pending`. */
+  readonly status: string;
+  readonly location: { readonly start: Position; readonly end: Position };
+}
+/** The part of @stryker-mutator/core's API we use: `new Stryker(options).runMutationTest()`. */
+interface StrykerModule {
+  readonly Stryker: new (options: StrykerOptions) => { runMutationTest(): Promise<MutantResult[]> };
+}
+
+/** The nested package that holds StrykerJS (see the header), relative to the root. */
+export const STRYKER_DIR = join('tools', 'stryker');
+
+/**
+ * Import @stryker-mutator/core from tools/stryker/, installing it first (`npm ci` there, from
+ * its lock) when it is missing or not the pinned version.
+ * @throws Error when npm cannot install it (e.g. offline on the first run).
+ */
+export async function loadStryker(root: string = ROOT): Promise<StrykerModule> {
+  const dir = join(root, STRYKER_DIR);
+  const wanted = (
+    JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+  ).dependencies['@stryker-mutator/core'];
+  const installed = join(dir, 'node_modules', '@stryker-mutator', 'core', 'package.json');
+  const version = existsSync(installed)
+    ? (JSON.parse(readFileSync(installed, 'utf8')) as { version?: string }).version
+    : undefined;
+  if (version !== wanted) {
+    process.stderr.write(chalk.dim(`installing StrykerJS ${wanted} into ${STRYKER_DIR}/ (once; npm ci)\n`));
+    const npm = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['ci', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      shell: process.platform === 'win32',
+    });
+    if (npm.status !== 0)
+      throw new Error(`npm ci in ${STRYKER_DIR}/ failed (${npm.error?.message ?? `exit code ${npm.status}`})`);
+  }
+  const entry = createRequire(join(dir, 'package.json')).resolve('@stryker-mutator/core');
+  return (await import(pathToFileURL(entry).href)) as StrykerModule;
+}
 
 /** Where reports go: `.stryker/<exN>/` (gitignored). */
 export function reportDir(exercise: Exercise): string {
@@ -128,6 +185,7 @@ export function strykerOptions(
     ignorePatterns: [
       '.stryker',
       '.stryker-tmp',
+      `${STRYKER_DIR.split('\\').join('/')}/node_modules`,
       '.mistake-*',
       '.grade-*',
       '.vitest-results',
@@ -316,7 +374,7 @@ async function main(): Promise<void> {
   let results: MutantResult[];
   try {
     // Loaded here, not at the top: importing this module (its tests do) stays cheap.
-    const { Stryker } = await import('@stryker-mutator/core');
+    const { Stryker } = await loadStryker();
     results = await new Stryker(strykerOptions(exercise, { config, concurrency, timeoutMs })).runMutationTest();
   } finally {
     rmSync(join(ROOT, config), { force: true });
