@@ -55,7 +55,7 @@ Options:
   --ring-size Q      partitions, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
   --data DIR         where each node keeps its ring file, in DIR/devK (default data/)
   --exercises        run your stubs (exercises/) instead of the finished code (solutions/)
-  --app NAME         which exercise stage to run: ex1 … ex6 (default: the latest)
+  --app NAME         which exercise stage to run: ex1 … ex7 (default: the latest)
   --http-base-port P devK serves the app's HTTP API (if it has one) on P+K-1 (default 8091)
   --chat-base-port P devK serves the app's chat (if it has one) on P+K-1 (default 4040),
                      and the chat's WebSocket on P+1000+K-1 (5040)

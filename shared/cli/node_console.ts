@@ -54,7 +54,7 @@ Options:
   --join ADDR          after starting, join the cluster at ADDR (host:port) and commit
   --no-repl            no REPL, log only (used by npm start)
   --exercises          run your stubs (exercises/) instead of the finished code (solutions/)
-  --app NAME           which exercise stage to run: ex1 … ex6 (default: the latest)
+  --app NAME           which exercise stage to run: ex1 … ex7 (default: the latest)
   --http-port PORT     serve the app's HTTP API here, if it has one (0: any free port)
   --chat-port PORT     serve the app's chat here, if it has one (0: any free port)
   --handoff-batch-items N
