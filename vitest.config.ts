@@ -72,6 +72,12 @@ export default defineConfig({
           disableConsoleIntercept: true,
         },
       },
+      // Services made by `npm run new -- <name>` (apps/<name>/, gitignored): `npm test -- <name>`
+      // runs this project next to `exercises`. No @ex/ alias: they import shared/ by path.
+      {
+        extends: true,
+        test: { name: 'apps', include: ['apps/*/*.test.ts'], ...exerciseTests },
+      },
       // The dashboard in headless Chromium (npm run test:browser, run by CI): one file at a time.
       {
         extends: true,
