@@ -54,7 +54,13 @@ export function killAll(): void {
 export function startChild(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
   const child = fork(new URL(script, import.meta.url), [...args], {
     cwd: BENCH_REPO,
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF=DIR: each worker writes a V8 CPU profile there when it exits (open it in
+    // Chrome DevTools or VS Code); how the profiles quoted in docs/PERFORMANCE.md were taken.
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    ],
     env: { ...process.env, FORCE_COLOR: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -134,6 +140,8 @@ export function serveParent(handlers: Record<string, Handler>): void {
     })();
   });
   process.on('disconnect', () => process.exit(0));
+  // An orderly exit on stop(), so that a --cpu-prof profile (BENCH_CPU_PROF) gets written.
+  process.on('SIGTERM', () => process.exit(0));
 }
 
 /** How a command ended. */
