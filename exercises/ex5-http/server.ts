@@ -6,8 +6,11 @@
  *
  * It takes the routes and `coordinatorError` as a parameter (it never imports http.ts), so
  * the same server runs your stub or the solution: `buildServer(node, { routes, coordinatorError })`.
+ * It also serves the live ring dashboard (shared/dashboard.ts: the page at `/` for browsers,
+ * `/api/dashboard/*`), which reads the runtime, not your routes.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { registerDashboard } from '../../shared/dashboard.js';
 import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
 import { NotImplementedError } from '../../shared/todo.js';
@@ -147,5 +150,7 @@ export function buildServer(node: RingNode, api: HttpApi, opts: ServerOptions = 
   );
   // Loaded when the server starts (listen, ready or inject); an error in it fails that call.
   void app.register(api.routes, { node });
+  // The live ring dashboard (shared/dashboard.ts): the page at / for browsers, /api/dashboard/*.
+  registerDashboard(app, node);
   return app;
 }
