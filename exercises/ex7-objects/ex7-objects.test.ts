@@ -401,12 +401,12 @@ describe.concurrent('ex7-objects: one live object per key', () => {
     const h = new CounterHistory();
     let stop = false;
     const load = incrementWhile(c, 'phoenix', h, () => stop);
-    await h.until('50 increments acknowledged before the kill', () => h.acked.length >= 50);
+    await h.until('25 increments acknowledged before the kill', () => h.acked.length >= 25);
     const before = h.acked.length;
     await c.kill(victim);
     await h.until(
-      `50 increments acknowledged after ${victim} was killed`,
-      () => h.acked.length >= before + 50 && h.acked.at(-1)!.activation.split('/')[0] !== victim,
+      `25 increments acknowledged after ${victim} was killed`,
+      () => h.acked.length >= before + 25 && h.acked.at(-1)!.activation.split('/')[0] !== victim,
     );
     stop = true;
     await load;
@@ -450,9 +450,9 @@ describe.concurrent('ex7-objects: one live object per key', () => {
     const joiner = await c.addNode();
     await c.form([joiner], 15_000, c.node(0));
     const marks = histories.map((h) => h.acked.length);
-    await waitFor('10 more increments of every counter after the join', () => {
+    await waitFor('5 more increments of every counter after the join', () => {
       if (fatal()) throw new AbortWait(fatal()!.message);
-      return histories.every((h, i) => h.acked.length >= marks[i]! + 10);
+      return histories.every((h, i) => h.acked.length >= marks[i]! + 5);
     });
     stop = true;
     await load;
@@ -503,7 +503,7 @@ describe('ex7-objects: checker (Jepsen style)', () => {
     const h = new CounterHistory();
     let stop = false;
     const load = incrementWhile(c, 'contested', h, () => stop, 6);
-    await h.until('the first increments', () => h.acked.length >= 20);
+    await h.until('the first increments', () => h.acked.length >= 10);
     for (let round = 0; round < 2; round++) {
       // The first fault hits the node of the live object, so that it must move; the second
       // hits a node the seed picks.
@@ -515,20 +515,20 @@ describe('ex7-objects: checker (Jepsen style)', () => {
         await waitFor(`the others to see ${victim} down`, () =>
           c.nodes.every((n) => n.name === victim || !n.upNodes(SERVICE).includes(victim)),
         );
-        await h.until(`increments on the majority side while ${victim} is cut off`, () => h.acked.length >= mark + 20);
+        await h.until(`increments on the majority side while ${victim} is cut off`, () => h.acked.length >= mark + 10);
         nemesis.heal();
       } else {
         await nemesis.kill(victim);
         await waitFor(`the others to see ${victim} down`, () =>
           c.nodes.every((n) => !n.upNodes(SERVICE).includes(victim)),
         );
-        await h.until(`increments while ${victim} is down`, () => h.acked.length >= mark + 20);
+        await h.until(`increments while ${victim} is down`, () => h.acked.length >= mark + 10);
         await nemesis.restart(victim);
       }
       await waitFor('every node to see every node up', () => c.nodes.every((n) => n.upNodes(SERVICE).length === 4));
     }
     const mark = h.acked.length;
-    await h.until('increments after healing', () => h.acked.length >= mark + 20);
+    await h.until('increments after healing', () => h.acked.length >= mark + 10);
     stop = true;
     await load;
     const { value: final } = await finalValue(c, 'contested');
