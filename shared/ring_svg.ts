@@ -122,7 +122,7 @@ export interface RingView {
 
 /** Options of {@link renderRingSvg}. Sizes in px (SVG user units). */
 export interface RingSvgOptions {
-  /** Width and height of the circle's square (default 560); the legend adds 340 to the width. */
+  /** Width and height of the circle's square (default 560); the legend adds 430 to the width. */
   readonly size?: number;
   /** Draw the legend (default true). */
   readonly legend?: boolean;
@@ -151,6 +151,9 @@ export const RING_PALETTE: readonly string[] = [
   '#882255',
   '#AA4499',
 ];
+
+/** Width of the legend, right of the circle (px). */
+const LEGEND_WIDTH = 430;
 
 /** Grey for what is unknown or gone. */
 const GREY = '#9e9e9e';
@@ -489,7 +492,7 @@ export function renderRingSvg(view: RingView, opts: RingSvgOptions = {}): string
     );
   }
 
-  const width = legend ? size + 340 : size;
+  const width = legend ? size + LEGEND_WIDTH : size;
   let height = size;
   if (legend) {
     const { svg, bottom } = legendSvg(view, colours, size + 10, opts.title);

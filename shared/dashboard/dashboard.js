@@ -273,11 +273,13 @@ async function renderKey(withValue) {
     ? el('p', { id: 'key-value' }, 'value: …')
     : ($('#key-value') ?? el('p', { id: 'key-value' }));
   box.replaceChildren(
-    el('p', { class: 'mono' }, `hash ${info.hash}`),
-    el('p', {}, `partition ${info.partition} (bucket ${info.bucket}, n = ${info.n})`),
-    list,
-    missing,
-    value,
+    ...[
+      el('p', { class: 'mono' }, `hash ${info.hash}`),
+      el('p', {}, `partition ${info.partition} (bucket ${info.bucket}, n = ${info.n})`),
+      list,
+      missing,
+      value,
+    ].filter((x) => x !== null),
   );
   if (withValue) {
     try {
