@@ -429,6 +429,7 @@ function printReady(opts: DevrelOptions, nodes: readonly Node[], formed: Formed,
     say(
       `HTTP: curl -XPUT -H 'content-type: application/json' -d '{"a":"b"}' ${http[0]}/api/store/k && curl ${http[1] ?? http[0]}/api/store/k`,
     );
+    say(`dashboard: open http://${http[0]}/ in a browser (the ring live; every node's HTTP port serves one)`);
   }
   if (urls(0, 'chat') !== '-')
     say(`chat: nc ${urls(0, 'chat').replace(':', ' ')}   (then: set-name ada, join lobby, say lobby hello)`);
