@@ -1,8 +1,8 @@
 /**
  * Exercise 7, given: the plumbing of an object vnode. It keeps the live objects of one
- * partition (`active`, by {@link objectKey}), names each activation, and runs the idle timers
- * that deactivate an object nobody called for `idleMs`. Your ObjectVnode (object_vnode.ts)
- * extends it with what happens on a call, on activation and on handoff.
+ * partition (`active`, by {@link objectKey}), names each activation, keeps the idle timers
+ * (which your `startIdleTimer` sets) and does the handoff. Your ObjectVnode (object_vnode.ts)
+ * extends it with what happens on a call, on activation and when an object goes idle.
  *
  * A vnode handles one request at a time (shared/vnode.ts), and `handleCommand` may be async:
  * while a call awaits the store, the next call to this partition waits. That is what makes the
@@ -21,11 +21,11 @@ let made = 0;
 /** Defaults of {@link ObjectServiceOptions}. */
 export const OBJECT_DEFAULTS = { fenced: true, idleMs: 30_000, storeTimeoutMs: 1000 } as const;
 
-/** The object vnode's plumbing: live objects, their names and idle timers. */
+/** The object vnode's plumbing: live objects, their names, idle timers and handoff. */
 export abstract class ObjectVnodeBase implements Vnode {
   /** The live objects of this partition on this node, by {@link objectKey}. */
   readonly active = new Map<string, Activation>();
-  /** Activations made by this vnode so far (they are numbered from 1). */
+  /** Activations made by this vnode so far. */
   activations = 0;
   protected readonly fenced: boolean;
   protected readonly idleMs: number;
@@ -53,6 +53,7 @@ export abstract class ObjectVnodeBase implements Vnode {
     return `${this.ctx.node}/${this.ctx.partition}/${++made}`;
   }
 
+  /** One call to an object of this partition (yours, step 4). */
   abstract handleCommand(request: unknown, sender: unknown): ReturnType<Vnode['handleCommand']>;
 
   /** Names of the live activations here, by object key (tests and the REPL look with this). */
