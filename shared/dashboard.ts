@@ -83,8 +83,9 @@ export interface DashboardOptions {
 
 /**
  * The items one vnode holds: what its fold visits (the items a handoff would send; a KV
- * vnode's tombstones count), or, if the vnode has it, its own `itemCount()` (for vnodes whose
- * state is not handed off, such as live objects). null when the vnode cannot say (a stub).
+ * vnode's tombstones count; 0 when `isEmpty()` says so or the vnode has no `isEmpty`, as
+ * handoff.ts sees it), or, if the vnode has it, its own `itemCount()` (for vnodes whose state
+ * is not handed off, such as live objects). null when the vnode cannot say (a stub's todo()).
  */
 export interface DashboardVnode {
   readonly node: string;
@@ -208,7 +209,8 @@ async function countItems(w: VnodeWorker): Promise<number | null> {
   try {
     return await w.run(async (v: Vnode & { itemCount?: () => number }) => {
       if (typeof v.itemCount === 'function') return v.itemCount();
-      if (v.isEmpty && (await v.isEmpty())) return 0;
+      // No isEmpty: nothing to hand off, as handoff.ts sees it too (a ping vnode).
+      if (!v.isEmpty || (await v.isEmpty())) return 0;
       if (!v.handleHandoffCommand) return null;
       const fold: FoldRequest = { type: '__fold_req__', acc0: 0, foldFun: (_k, _v, acc) => (acc as number) + 1 };
       if (!isFoldRequest(fold)) return null;
@@ -471,6 +473,7 @@ function merge(
   const vnodes: DashboardVnode[] = [];
   const items: (number | null)[] = ring.owners.map(() => null);
   const fallbacks: RingViewFallback[] = [];
+  const unknown = new Set<number>(); // an owner's vnode that could not count (a stub)
   for (const r of reports)
     for (const v of r.vnodes) {
       const owner = ring.owners[v.partition];
@@ -478,16 +481,19 @@ function merge(
       const role = owner === r.node ? 'primary' : next ? 'next' : 'fallback';
       vnodes.push({ node: r.node, service: v.service, partition: v.partition, items: v.items, role });
       if (role === 'primary' && v.items !== null) items[v.partition] = (items[v.partition] ?? 0) + v.items;
+      if (role === 'primary' && v.items === null) unknown.add(v.partition);
       if (role === 'fallback' && v.items)
         fallbacks.push({ partition: v.partition, node: r.node, service: v.service, items: v.items });
     }
   vnodes.sort(
     (a, b) => a.node.localeCompare(b.node) || a.service.localeCompare(b.service) || a.partition - b.partition,
   );
-  // A partition whose owner answered but runs no vnode for it holds nothing yet.
+  // A partition whose owner answered but runs no vnode for it holds nothing yet; one whose
+  // vnode could not count stays unknown, even if another service's could.
   const heard = new Set(reports.map((r) => r.node));
   ring.owners.forEach((o, p) => {
-    if (items[p] === null && heard.has(o)) items[p] = 0;
+    if (unknown.has(p)) items[p] = null;
+    else if (items[p] === null && heard.has(o)) items[p] = 0;
   });
   return { handoffs, vnodes, items, fallbacks };
 }

@@ -5,6 +5,7 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../exercises/ex5-http/server.js';
+import { kvService as stubKvService } from '../../exercises/ex4-handoff/kv_vnode.js';
 import { kvService } from '../../solutions/ex4-handoff/kv_vnode.js';
 import { coordinatorError, routes } from '../../solutions/ex5-http/http.js';
 import { getApl } from '../apl.js';
@@ -238,5 +239,26 @@ describe('dashboard', () => {
     const after = await out;
     expect(after.members.map((m) => m.node)).toEqual(cluster.names.slice(0, 2));
     expect(after.missing).toEqual([]);
+  });
+});
+
+describe('dashboard over unfinished code (npm start -- --exercises)', () => {
+  it('counts what it can and says null where a stub cannot answer; the page and the ring still work', async () => {
+    // ex4's stub: puts and gets work (exercise 3's vnode), the handoff callbacks (isEmpty, the fold) throw todo().
+    const c = await TestCluster.start({ size: 1, ringSize: 8, services: () => [stubKvService()] });
+    const app = buildServer(c.node(0), { routes, coordinatorError });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      expect((await json('PUT', `${url}/api/store/k`, 'v')).status).toBe(200);
+      const s = (await json<DashboardState>('GET', `${url}/api/dashboard/state`)).body;
+      expect(s.vnodes.length).toBeGreaterThan(0);
+      expect(s.vnodes.every((v) => v.items === null)).toBe(true);
+      expect(s.items.filter((x) => x === null).length).toBe(s.vnodes.length);
+      const svg = await (await fetch(`${url}/api/dashboard/ring.svg?key=k`)).text();
+      expect(svg.match(/class="arc[ "]/g)).toHaveLength(8);
+    } finally {
+      await app.close();
+      await c.stop();
+    }
   });
 });
