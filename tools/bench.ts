@@ -12,7 +12,7 @@
  *
  * Exit codes: 0 the table was printed (whatever the figures), 1 a step could not run, 2 bad usage.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import chalk from 'chalk';
 import { isMain, runMain } from '../shared/cli/options.js';
@@ -58,6 +58,10 @@ async function main(): Promise<number> {
   }
   // The runtime's nodes log at info by default; the bench wants its own lines only.
   process.env.RING_LOG ??= 'error';
+  if (opts.cpuProf) {
+    mkdirSync(opts.cpuProf, { recursive: true });
+    process.env.BENCH_CPU_PROF = opts.cpuProf; // read by startChild (tools/bench/children.ts)
+  }
   const startedAt = new Date().toISOString();
   const load0 = loadavg()[0] ?? 0;
   const progress = new Progress();

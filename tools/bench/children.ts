@@ -54,8 +54,8 @@ export function killAll(): void {
 export function startChild(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
   const child = fork(new URL(script, import.meta.url), [...args], {
     cwd: BENCH_REPO,
-    // BENCH_CPU_PROF=DIR: each worker writes a V8 CPU profile there when it exits (open it in
-    // Chrome DevTools or VS Code); how the profiles quoted in docs/PERFORMANCE.md were taken.
+    // `npm run bench -- --cpu-prof DIR` (tools/bench.ts sets BENCH_CPU_PROF): each worker
+    // writes a V8 CPU profile there when it exits.
     execArgv: [
       '--import',
       'tsx',

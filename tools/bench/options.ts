@@ -31,6 +31,8 @@ export interface BenchOptions {
   readonly reps?: number;
   /** Cluster sizes of the gossip rows (default 16, 32, 64; --quick 16). */
   readonly sizes?: readonly GossipSize[];
+  /** Write a V8 CPU profile of every bench worker process into this directory (absolute). */
+  readonly cpuProf?: string;
   readonly help: boolean;
 }
 
@@ -50,6 +52,8 @@ Options:
   --reps N         repetitions per row (default 5 for rates, 3 for the slow rows; --quick 2/1)
   --sizes LIST     cluster sizes of the gossip rows, comma-separated, of 16,32,64 (64 also
                    measures forming 64 nodes); default all three, --quick 16
+  --cpu-prof DIR   every worker process (handoff, HTTP client) writes a V8 CPU profile
+                   into DIR when it exits (open it in Chrome DevTools or VS Code)
   -h, --help`;
 
 /** What `--quick` leaves out, said at the start of a quick run and in the table. */
@@ -70,6 +74,7 @@ export function parseBenchArgs(args: readonly string[], cwd = process.cwd()): Be
       only: { type: 'string' },
       reps: { type: 'string' },
       sizes: { type: 'string' },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -82,6 +87,7 @@ export function parseBenchArgs(args: readonly string[], cwd = process.cwd()): Be
     only,
     reps: values.reps === undefined ? undefined : parseInteger(values.reps, '--reps', 1, 50),
     sizes: values.sizes === undefined ? undefined : parseSizes(values.sizes),
+    cpuProf: values['cpu-prof'] === undefined ? undefined : resolve(cwd, values['cpu-prof']),
     help: values.help ?? false,
   };
 }

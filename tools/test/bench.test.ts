@@ -86,6 +86,11 @@ describe('bench command line', () => {
     expect(() => parseBenchArgs(['--sizes', '16,48'])).toThrow(/--sizes takes some of 16, 32, 64, got "48"/);
   });
 
+  it('takes a directory for CPU profiles, relative to the working directory', () => {
+    expect(parseBenchArgs(['--cpu-prof', 'prof'], '/x').cpuProf).toBe('/x/prof');
+    expect(parseBenchArgs([]).cpuProf).toBeUndefined();
+  });
+
   it('refuses unknown options, unknown steps, bad --reps and a missing value with a UsageError', () => {
     expect(() => parseBenchArgs(['--fast'])).toThrow(UsageError);
     expect(() => parseBenchArgs(['--only', 'kv,disk'])).toThrow(/unknown step "disk"/);
