@@ -304,13 +304,12 @@ class DashboardHub {
 
   private async makeState(): Promise<DashboardState> {
     const node = this.node;
-    const ring = node.ring;
     const isUp = (n: string) => node.watcher.isUp(n);
-    const peers = members(ring).filter((n) => n !== node.name && isUp(n));
+    const peers = members(node.ring).filter((n) => n !== node.name && isUp(n));
     const missing: string[] = [];
-    const reports = [await this.local()];
-    const remote = await Promise.all(
-      peers.map((peer) =>
+    const [mine, ...remote] = await Promise.all([
+      this.local(),
+      ...peers.map((peer) =>
         node.rpc.call(peer, 'dashboard.local', {}, this.opts.peerTimeoutMs).then(
           (r) => r as LocalReport,
           () => {
@@ -319,8 +318,10 @@ class DashboardHub {
           },
         ),
       ),
-    );
-    for (const r of remote) if (r) reports.push(r);
+    ]);
+    const reports = [mine as LocalReport, ...remote.filter((r): r is LocalReport => r !== undefined)];
+    // The ring as it is now, after the calls: the reports are read against it.
+    const ring = node.ring;
     const now = Date.now();
     return {
       node: node.name,
