@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isMain } from '../shared/cli/options.js';
 import { ROOT } from './workshop/manifest.js';
 
 /** The Marp CLI version the decks are written for (pinned: npx fetches exactly this one). */
@@ -54,4 +55,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+if (isMain(import.meta.url)) process.exitCode = main();
