@@ -88,6 +88,7 @@ function ask(title, text, buttons) {
 async function showPlan() {
   try {
     const r = await api('POST', '/api/dashboard/plan', {});
+    if (r.plan.changes.length === 0) return say('nothing staged: stage a join, leave or remove first');
     ask('the plan: commit it?', r.plan.text, [
       { label: 'commit', id: 'plan-commit', run: commit },
       { label: 'clear the staged changes', id: 'plan-clear', run: clear },
