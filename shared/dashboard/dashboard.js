@@ -85,9 +85,22 @@ function ask(title, text, buttons) {
 
 // --- operator actions ------------------------------------------------------------------------
 
+/** The plan; right after a join the joiner may not reach the claimant yet (503): ask again for a few seconds. */
+async function fetchPlan() {
+  const until = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await api('POST', '/api/dashboard/plan', {});
+    } catch (err) {
+      if (err.status !== 503 || Date.now() > until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 async function showPlan() {
   try {
-    const r = await api('POST', '/api/dashboard/plan', {});
+    const r = await fetchPlan();
     if (r.plan.changes.length === 0) return say('nothing staged: stage a join, leave or remove first');
     ask('the plan: commit it?', r.plan.text, [
       { label: 'commit', id: 'plan-commit', run: commit },

@@ -240,6 +240,45 @@ describe('dashboard', () => {
     expect(after.members.map((m) => m.node)).toEqual(cluster.names.slice(0, 2));
     expect(after.missing).toEqual([]);
   });
+  it('join: a fresh node’s dashboard stages it joining the cluster; plan and commit make it a member', async () => {
+    const fresh = await cluster.addNode();
+    const app = buildServer(fresh, { routes, coordinatorError });
+    servers.push(app);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const joined = await json<{ ok: boolean; message: string }>('POST', `${url}/api/dashboard/join`, {
+      addr: cluster.node(0).addr,
+    });
+    expect(joined).toMatchObject({ status: 200, body: { ok: true } });
+    // The joiner reaches the claimant once its link is up (until then: 503 claimant_unreachable).
+    const plan = await waitFor('the plan through the joiner', async () => {
+      const r = await json<{ plan?: { changes: unknown[] }; error?: { code: string } }>(
+        'POST',
+        `${url}/api/dashboard/plan`,
+        {},
+      );
+      if (r.status === 503) return undefined;
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body.plan;
+    });
+    expect(plan.changes).toEqual([{ node: fresh.name, action: 'join' }]);
+    expect((await json('POST', `${url}/api/dashboard/commit`, {})).status).toBe(200);
+    const s = await events<DashboardState>(
+      `${urls[0]}/api/dashboard/events`,
+      (s) => s.members.some((m) => m.node === fresh.name && m.status === 'valid') && s.pending.length === 0,
+      30_000,
+    );
+    expect(s.owners).toContain(fresh.name);
+    // A seed that does not answer: 502 unreachable, in the one error shape.
+    const other = await cluster.addNode();
+    const lone = buildServer(other, { routes, coordinatorError });
+    servers.push(lone);
+    const loneUrl = await lone.listen({ host: '127.0.0.1', port: 0 });
+    const refused = await json<{ error: { code: string } }>('POST', `${loneUrl}/api/dashboard/join`, {
+      addr: '127.0.0.1:1',
+    });
+    expect(refused.status).toBe(502);
+    expect(refused.body.error).toMatchObject({ status: 502, code: 'unreachable', addr: '127.0.0.1:1' });
+  });
 });
 
 describe('dashboard over unfinished code (npm start -- --exercises)', () => {
