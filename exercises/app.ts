@@ -8,7 +8,7 @@
  * the finished code of earlier exercises (solutions/), as the exercises themselves do, so your
  * ex5 runs even if your ex4 is not done.
  */
-import type { App, AppCommand, AppServers, ServeOptions } from '../shared/app.js';
+import { type App, type AppCommand, type AppServers, type ServeOptions, WS_PORT_OFFSET } from '../shared/app.js';
 import type { RingNode } from '../shared/node.js';
 import * as kv3done from '../solutions/ex3-coordinator/coordinator.js';
 import { kvService as kv4doneService } from '../solutions/ex4-handoff/kv_vnode.js';
@@ -98,7 +98,7 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
 
   /**
    * Exercise 6's front doors too: the HTTP API and the chat (TCP line protocol on `chatPort`,
-   * WebSocket JSON on `chatPort + 1000`, e.g. 4040 and 5040).
+   * WebSocket JSON on `chatPort + WS_PORT_OFFSET`, e.g. 4040 and 4140).
    */
   async function serveAll(node: RingNode, opts: ServeOptions, more?: RoutesPlugin): Promise<AppServers> {
     const servers: AppServers[] = [];
@@ -109,7 +109,7 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
           await s.chat6.startChat(node, {
             host: opts.host,
             port: opts.chatPort,
-            wsPort: opts.chatPort === 0 ? 0 : opts.chatPort + 1000,
+            wsPort: opts.chatPort === 0 ? 0 : opts.chatPort + WS_PORT_OFFSET,
           }),
         );
       }

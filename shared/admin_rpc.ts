@@ -107,6 +107,17 @@ export function registerAdminRpc(node: AdminRpcNode): void {
   rpc.handle('admin.commit', () => node.commit(), { clients: true });
   rpc.handle('admin.clear', () => node.clear(), { clients: true });
   rpc.handle('admin.member_status', () => node.memberStatus(), { clients: true });
+  // Where a member listens (`host:port`), so a tool can reach it directly (crash, freeze).
+  rpc.handle(
+    'admin.addr_of',
+    (a) => {
+      const name = str(a, 'node');
+      const addr = node.ring.members[name]?.addr;
+      if (!addr) throw new RingError('not_member', `${name} is not a member of ${node.name}'s ring`);
+      return addr;
+    },
+    { clients: true },
+  );
   rpc.handle('admin.ring_status', () => node.ringStatus(), { clients: true });
   rpc.handle(
     'admin.status',

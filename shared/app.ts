@@ -40,3 +40,9 @@ export interface App {
   /** Start the app's front doors for `node` (exercises 5 and 6); apps without any omit it. */
   serve?(node: RingNode, opts: ServeOptions): Promise<AppServers>;
 }
+
+/**
+ * The chat's WebSocket door listens on its TCP chat port + this (4040 → 4140). Not + 1000: a
+ * Windows service (Connected Devices Platform) is reported to listen on 5040.
+ */
+export const WS_PORT_OFFSET = 100;

@@ -239,6 +239,10 @@ export class RingNode {
       if (role === 'node' && addr) this.transport.addPeer(node, addr);
     });
     this.manager.on('ring', (ring: Ring, prev: Ring) => this.ringChanged(ring, prev));
+    this.manager.on('save_error', (err: Error, attempt: number) => {
+      if (attempt === 1 || attempt % 20 === 0)
+        this.log.warn(`cannot save the ring file (${err.message}); trying again (attempt ${attempt})`);
+    });
     // A link that opened: a ring gossip could not send to it goes now (a joiner learns the commit).
     this.watcher.on('up', (node: string) => this.gossip.peerUp(node));
     registerAdminRpc(this);
@@ -513,6 +517,7 @@ export class RingNode {
     clearInterval(this.claimantTimer);
     this.gossip.stop();
     this.transferReports.stop();
+    this.manager.close();
     this.handoff.stop();
     this.rpc.close();
     await this.transport.close();

@@ -3,7 +3,11 @@
  * the ring from here and is told when it changes. Optionally saves it to a file after each
  * change, like riak's ring files, so a restarted node comes back as the same member.
  *
- * Events: `ring` (ring: Ring, previous: Ring) after every change.
+ * Events: `ring` (ring: Ring, previous: Ring) after every change; `save_error` (err: Error,
+ * attempt: number) when saving the ring file failed (it is tried again, with the ring current
+ * then, after 50 ms, doubling up to 2 s, until a save succeeds). A failed save never loses the
+ * change: the ring in memory and the event come first. On Windows a virus scanner or indexer
+ * holding the file makes the rename fail for a moment (EPERM, EBUSY).
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -12,6 +16,9 @@ import { looksLikeRing, sameRing, type Ring } from './ring.js';
 
 export class RingManager extends EventEmitter {
   private current: Ring;
+  /** Failed saves in a row, and the timer of the next attempt. */
+  private saveFailures = 0;
+  private retry?: NodeJS.Timeout;
 
   /** @param ringFile where to save the ring after each change (JSON), or undefined for memory only. */
   constructor(
@@ -40,12 +47,32 @@ export class RingManager extends EventEmitter {
     this.emit('ring', ring, prev);
   }
 
+  /** Stop retrying a failed save (the node is stopping). */
+  close(): void {
+    clearTimeout(this.retry);
+    this.retry = undefined;
+  }
+
   private save(): void {
-    if (!this.ringFile) return;
-    mkdirSync(dirname(this.ringFile), { recursive: true });
-    const tmp = `${this.ringFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.current));
-    renameSync(tmp, this.ringFile); // atomic: a crash never leaves half a ring
+    if (!this.ringFile || this.retry) return; // a retry pending saves the ring current then
+    try {
+      mkdirSync(dirname(this.ringFile), { recursive: true });
+      const tmp = `${this.ringFile}.tmp`;
+      writeFileSync(tmp, JSON.stringify(this.current));
+      renameSync(tmp, this.ringFile); // atomic: a crash never leaves half a ring
+      this.saveFailures = 0;
+    } catch (err) {
+      this.saveFailures++;
+      if (this.listenerCount('save_error') > 0) this.emit('save_error', err, this.saveFailures);
+      this.retry = setTimeout(
+        () => {
+          this.retry = undefined;
+          this.save();
+        },
+        Math.min(2000, 50 * 2 ** (this.saveFailures - 1)),
+      );
+      this.retry.unref();
+    }
   }
 }
 

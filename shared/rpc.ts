@@ -23,7 +23,7 @@ export function raise(node: string, error: WireError): never {
 
 /** RPC endpoint of one node (or of an admin client). */
 export class Rpc {
-  private readonly handlers = new Map<string, { fn: RpcHandler; clients: boolean }>();
+  private readonly handlers = new Map<string, { fn: RpcHandler; clients: boolean | 'only' }>();
   private readonly waiting = new Map<
     string,
     { resolve: (v: unknown) => void; reject: (e: Error) => void; node: string; timer: NodeJS.Timeout }
@@ -37,9 +37,10 @@ export class Rpc {
 
   /**
    * Expose `method`. Only handlers registered with `{ clients: true }` may be called by admin
-   * clients; everything else is for cluster members.
+   * clients; everything else is for cluster members. `{ clients: 'only' }`: admin clients
+   * only, no member (a fault such as `admin.crash` is an operator's act, not a peer's).
    */
-  handle(method: string, fn: RpcHandler, opts: { clients?: boolean } = {}): void {
+  handle(method: string, fn: RpcHandler, opts: { clients?: boolean | 'only' } = {}): void {
     this.handlers.set(method, { fn, clients: opts.clients ?? false });
   }
 
@@ -99,7 +100,7 @@ export class Rpc {
       this.log.warn(`ignoring malformed call from ${from}`);
       return true;
     }
-    if (!h || (role === 'client' && !h.clients)) {
+    if (!h || (role === 'client' && !h.clients) || (role !== 'client' && h.clients === 'only')) {
       fail({ name: 'Error', message: `no such method "${method}"`, code: 'no_such_method' });
       return true;
     }

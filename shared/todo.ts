@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -25,5 +25,14 @@ export class NotImplementedError extends Error {
  */
 export function todo(exercise: string, step: number, fileUrl: string, what: string): never {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  throw new NotImplementedError(exercise, step, relative(root, fileURLToPath(fileUrl)), what);
+  throw new NotImplementedError(exercise, step, stubPath(root, fileURLToPath(fileUrl)), what);
+}
+
+/**
+ * `file` relative to `root`, with `/` between its parts on every OS (`exercises/ex1-ping/ping.ts`,
+ * also on Windows), as messages, `npm run progress` and the READMEs show it.
+ * @param paths the path flavour of `root` and `file` (default this OS's; tests pass `path.win32`).
+ */
+export function stubPath(root: string, file: string, paths: path.PlatformPath = path): string {
+  return paths.relative(root, file).split(paths.sep).join('/');
 }

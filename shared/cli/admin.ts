@@ -3,6 +3,7 @@
  * any of its nodes, like `riak-admin member-status` / `riak-admin cluster join …`.
  */
 import { connectAdmin, type AdminConnection } from '../admin_client.js';
+import { breakNode, freezeMs } from './faults.js';
 import { ringErrorCode } from '../errors.js';
 import { isCookieMismatch } from '../handshake.js';
 import {
@@ -31,6 +32,8 @@ interface Command {
   readonly request: (args: readonly string[]) => unknown;
   /** What to print for a successful result (without `--json`). */
   readonly show: (result: unknown, args: readonly string[], node: string) => string;
+  /** A fault (shared/cli/faults.ts): the call goes to the node named in the first argument. */
+  readonly fault?: 'crash' | 'freeze';
 }
 
 const text = (result: unknown) => String((result as { text?: unknown } | null)?.text ?? result);
@@ -87,6 +90,22 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     method: 'admin.clear',
     request: () => ({}),
     show: () => 'staged changes cleared',
+  },
+  crash: {
+    args: '<node>',
+    help: 'make node exit at once, as if killed hard (SIGKILL); restart it to bring it back',
+    method: 'admin.crash',
+    fault: 'crash',
+    request: ([node]) => ({ node: parseNodeName(node as string, 'node') }),
+    show: (_r, [target]) => `${parseNodeName(target as string, 'node')} crashed (its process exited)`,
+  },
+  freeze: {
+    args: '<node> <ms>',
+    help: 'stop node for ms milliseconds, heartbeats included (as SIGSTOP, then SIGCONT)',
+    method: 'admin.freeze',
+    fault: 'freeze',
+    request: ([node, ms]) => ({ node: parseNodeName(node as string, 'node'), ms: freezeMs(ms) }),
+    show: (_r, [target, ms]) => `${parseNodeName(target as string, 'node')} is frozen for ${ms} ms`,
   },
   status: {
     args: '',
@@ -159,7 +178,12 @@ export function parseAdminArgs(argv: readonly string[]): AdminOptions | 'help' {
       `${command} takes ${spec.args === '' ? 'no arguments' : spec.args}, got ${args.length === 0 ? 'none' : args.join(' ')}`,
     );
   }
-  spec.request(args); // validates addresses and names before we connect
+  try {
+    spec.request(args); // validates addresses, names and durations before we connect
+  } catch (err) {
+    if (ringErrorCode(err) === 'bad_request') throw new UsageError((err as Error).message);
+    throw err;
+  }
   return {
     command,
     args,
@@ -251,7 +275,11 @@ async function main(argv: readonly string[], io: ToolIo): Promise<number> {
   }
   let result: unknown;
   try {
-    result = await conn.call(spec.method, spec.request(parsed.args));
+    if (spec.fault) {
+      const { node, ms } = spec.request(parsed.args) as { node: string; ms?: number };
+      const addrOf = async (n: string) => String(await conn.call('admin.addr_of', { node: n }));
+      result = await breakNode({ addrOf, cookie: parsed.cookie }, spec.fault, node, ms);
+    } else result = await conn.call(spec.method, spec.request(parsed.args));
   } catch (err) {
     printError(err instanceof Error ? err.message : String(err), io);
     const next = await advice(err, parsed, conn).catch(() => undefined);

@@ -1,7 +1,7 @@
 /**
- * `npm run chat -- [--host H] [--port 4040 | --ws 5040]`: a terminal client for the chat of
+ * `npm run chat -- [--host H] [--port 4040 | --ws 4140]`: a terminal client for the chat of
  * exercise 6, for machines without `nc` (Windows, some macOS set-ups). It speaks the TCP line
- * protocol (what `nc 127.0.0.1 4040` does) or the WebSocket JSON door (`--ws 5040`), and in both
+ * protocol (what `nc 127.0.0.1 4040` does) or the WebSocket JSON door (`--ws 4140`), and in both
  * cases the user types the same commands (`set-name ada`, `join lobby`, `say lobby hi`, `who`,
  * `leave`, `help`, `quit`) and sees the same lines.
  *
@@ -11,6 +11,7 @@
  * lines are printed, one per line, and the end of the input ends the session once every line
  * sent has been answered (on TCP a half-close, like `nc -N`; on WebSocket a `quit`).
  */
+import { WS_PORT_OFFSET } from '../app.js';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -29,9 +30,9 @@ import {
 
 const PROG = 'npm run chat';
 
-/** devrel's chat ports: dev1's TCP line protocol, and its WebSocket door (TCP port + 1000). */
+/** devrel's chat ports: dev1's TCP line protocol, and its WebSocket door (TCP port + 100). */
 export const DEFAULT_CHAT_PORT = 4040;
-export const DEFAULT_WS_PORT = 5040;
+export const DEFAULT_WS_PORT = DEFAULT_CHAT_PORT + WS_PORT_OFFSET;
 /** Deadline (ms) for the connection to open. */
 const CONNECT_MS = 5000;
 
@@ -51,7 +52,7 @@ Options:
 Examples:
   npm run chat                 # dev1, TCP
   npm run chat -- --port 4041  # dev2, TCP
-  npm run chat -- --ws 5042    # dev3, WebSocket`;
+  npm run chat -- --ws 4142    # dev3, WebSocket`;
 
 /** Parsed command line of the chat client. */
 export interface ChatCliOptions {
@@ -99,7 +100,7 @@ export interface ChatLink {
   readonly closed: Promise<void>;
 }
 
-/** The URL a person would recognise for `opts`: `tcp://127.0.0.1:4040`, `ws://127.0.0.1:5040`. */
+/** The URL a person would recognise for `opts`: `tcp://127.0.0.1:4040`, `ws://127.0.0.1:4140`. */
 export function chatUrl(opts: ChatCliOptions): string {
   const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
   return `${opts.transport}://${host}:${opts.port}`;

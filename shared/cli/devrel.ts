@@ -13,7 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import chalk from 'chalk';
 import { connectAdmin, type AdminConnection } from '../admin_client.js';
-import type { Endpoint } from '../app.js';
+import { type Endpoint, WS_PORT_OFFSET } from '../app.js';
 import { DEFAULT_RING_SIZE } from '../chash.js';
 import { commitWhenReady } from '../commit.js';
 import { appPath, type AppTree } from './app_loader.js';
@@ -58,7 +58,7 @@ Options:
   --app NAME         which exercise stage to run: ex1 … ex7 (default: the latest)
   --http-base-port P devK serves the app's HTTP API (if it has one) on P+K-1 (default 8091)
   --chat-base-port P devK serves the app's chat (if it has one) on P+K-1 (default 4040),
-                     and the chat's WebSocket on P+1000+K-1 (5040)
+                     and the chat's WebSocket on P+100+K-1 (4140)
   --help             show this help
 
 Example:
@@ -141,7 +141,8 @@ export function checkPortFree(host: string, port: number, flag = '--base-port'):
             `port ${port} on ${host} is already in use (another npm start still running?); pick other ports with ${flag}, e.g. ${flag} ${port < 65000 ? port - (port % 100) + 101 : 8201}`,
           ),
         );
-      else reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
+      // EACCES and the like (Windows reserves some ports, e.g. for Hyper-V): the same way out.
+      else reject(new Error(`cannot listen on ${host}:${port} (${err.message}); pick other ports with ${flag}`));
     });
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolvePort()));
   });
@@ -212,7 +213,7 @@ function spawnNode(k: number, opts: DevrelOptions, dialHost: string, onClose: (n
   const colour = chalk.level > 0 && process.env.FORCE_COLOR === undefined ? { FORCE_COLOR: String(chalk.level) } : {};
   const proc = spawn(process.execPath, args, {
     cwd: ROOT, // --import tsx resolves from here
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'], // the node stops when this channel closes
     detached: false,
     env: { ...process.env, ...colour, [PARENT_PID_ENV]: String(process.pid) },
   });
@@ -304,7 +305,7 @@ async function preflight(opts: DevrelOptions): Promise<void> {
     await checkPortFree(opts.host, opts.basePort + k - 1);
     await checkPortFree(opts.host, opts.httpBasePort + k - 1, '--http-base-port');
     await checkPortFree(opts.host, opts.chatBasePort + k - 1, '--chat-base-port');
-    await checkPortFree(opts.host, opts.chatBasePort + 1000 + k - 1, '--chat-base-port'); // the chat's WebSocket
+    await checkPortFree(opts.host, opts.chatBasePort + WS_PORT_OFFSET + k - 1, '--chat-base-port'); // the chat's WebSocket
   }
   if (existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory())
     throw new Error(`--data ${opts.dataDir} is not a directory`);
@@ -426,13 +427,13 @@ function printReady(opts: DevrelOptions, nodes: readonly Node[], formed: Formed,
   say('');
   const http = [urls(0, 'http'), urls(1, 'http')];
   if (http[0] !== '-') {
-    say(
-      `HTTP: curl -XPUT -H 'content-type: application/json' -d '{"a":"b"}' ${http[0]}/api/store/k && curl ${http[1] ?? http[0]}/api/store/k`,
-    );
+    say(`HTTP: curl ${http[0]}/api/members   (the README shows a PUT and a GET on every OS)`);
     say(`dashboard: open http://${http[0]}/ in a browser (the ring live; every node's HTTP port serves one)`);
   }
   if (urls(0, 'chat') !== '-')
-    say(`chat: nc ${urls(0, 'chat').replace(':', ' ')}   (then: set-name ada, join lobby, say lobby hello)`);
+    say(
+      `chat: npm run chat   (dev1; --port ${opts.chatBasePort + 1} for dev2; then: set-name ada, join lobby, say lobby hello)`,
+    );
   say(`Try: npm run admin -- member-status --node ${first.addr}${cookie}`);
   say(
     `or add a node with its own console: npm run node -- --name dev${next}@127.0.0.1 --port ${opts.basePort + opts.nodes} --join ${first.addr}${cookie}${exercises}`,

@@ -15,6 +15,7 @@ import { RingNode } from '../node.js';
 import type { Ring } from '../ring.js';
 import { loadRingFile } from '../ring_manager.js';
 import { loadApp, type AppTree } from './app_loader.js';
+import { breakNode, type FaultRoute, freezeMs, registerFaults } from './faults.js';
 import {
   DEFAULT_HOST,
   isMain,
@@ -196,13 +197,25 @@ const BUILTIN_HELP: readonly (readonly [string, string])[] = [
   ['commit()', 'apply the staged changes and print the plan'],
   ['clear()', 'drop the staged changes'],
   ['ring()', 'the current ring, as an object'],
+  ['crash(node)', 'make node (this one too) exit at once, as if killed hard; restart it to bring it back'],
+  ['freeze(node, ms)', 'stop node for ms milliseconds, heartbeats included (as SIGSTOP, then SIGCONT)'],
   ['help()', 'this list'],
 ];
+
+/** Reach a member for a fault through this node's ring (shared/cli/faults.ts). */
+const faultRoute = (node: RingNode, cookie: string): FaultRoute => ({
+  cookie,
+  addrOf: async (n) => {
+    const addr = node.ring.members[n]?.addr;
+    if (!addr) throw new RingError('not_member', `${n} is not a member of ${node.name}'s ring`);
+    return addr;
+  },
+});
 
 /** `dev2` → `dev2@127.0.0.1`, as on the command line. */
 const fullName = (node: unknown) => parseNodeName(String(node), 'node');
 
-function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void): void {
+function startRepl(node: RingNode, app: App, tree: AppTree, cookie: string, onExit: () => void): void {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   // Every function reports failures as one line and returns nothing, so the REPL never shows
   // a stack trace for a refused command.
@@ -247,6 +260,18 @@ function startRepl(node: RingNode, app: App, tree: AppTree, onExit: () => void):
       out('staged changes cleared');
     },
     ring: () => node.ring,
+    crash: async (n: unknown) => {
+      const target = fullName(n);
+      await breakNode(faultRoute(node, cookie), 'crash', target);
+      out(`${target} crashed (its process exited)`);
+    },
+    freeze: async (n: unknown, ms: unknown) => {
+      const target = fullName(n);
+      const { ms: frozen } = (await breakNode(faultRoute(node, cookie), 'freeze', target, freezeMs(ms))) as {
+        ms: number;
+      };
+      out(`${target} is frozen for ${frozen} ms`);
+    },
   };
   const commands = Object.entries(app.commands);
   // Names the REPL keeps for itself; an app command cannot take them.
@@ -353,6 +378,7 @@ async function main(): Promise<void> {
   // devrel asks every node where its front doors are, to print them in one table.
   node.rpc.handle('admin.endpoints', () => servers?.endpoints ?? [], { clients: true });
   handleTransfers(node);
+  registerFaults(node);
   if (opts.nemesis) handleNemesis(node);
 
   if (opts.join) {
@@ -375,7 +401,7 @@ async function main(): Promise<void> {
       `${node.name} joined the cluster at ${opts.join} (committed; partitions are being handed off)\n`,
     );
   }
-  if (opts.repl) startRepl(node, app, opts.tree, () => void stop(0));
+  if (opts.repl) startRepl(node, app, opts.tree, opts.cookie, () => void stop(0));
 }
 
 /** What `admin.transfers` answers (riak-admin transfers): handoffs running and waiting on this node. */
@@ -470,18 +496,15 @@ export function handleNemesis(node: RingNode): void {
   );
 }
 
-/** If devrel started us, stop when it dies (even by SIGKILL), so no node is left behind. */
+/**
+ * If devrel started us, stop when it goes away (even killed hard), so no node is left behind:
+ * the IPC channel it opened closes with it, on every OS (Windows does not re-parent orphans,
+ * so watching `process.ppid` would not do there).
+ */
 function watchParent(onGone: () => void): void {
-  const parent = Number(process.env[PARENT_PID_ENV]);
-  if (!Number.isInteger(parent) || parent <= 0) return;
-  // An orphan is re-parented (to init or a subreaper), so a changed ppid means the parent died.
-  const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      clearInterval(timer);
-      onGone();
-    }
-  }, 500);
-  timer.unref();
+  if (!process.env[PARENT_PID_ENV] || !process.send) return;
+  process.once('disconnect', onGone);
+  process.channel?.unref(); // the channel alone must not keep the node running
 }
 
 if (isMain(import.meta.url)) runMain(PROG, main);

@@ -25,8 +25,10 @@ export class UsageError extends Error {
 export const USAGE_EXIT_CODE = 2;
 
 /**
- * Environment variable devrel sets, in each node it starts, to its own pid: such a node stops
- * when its parent process is gone (even if devrel was SIGKILLed), so none is left behind.
+ * Environment variable devrel (and the scenario harness) sets in each node it starts: such a
+ * node stops when its parent goes away (even if the parent was killed hard), so none is left
+ * behind. The node watches the IPC channel its parent opened (`disconnect`), which works on
+ * every OS; Windows never re-parents an orphan, so `process.ppid` could not tell.
  */
 export const PARENT_PID_ENV = 'RING_DEVREL_PARENT_PID';
 

@@ -161,7 +161,7 @@ export class ProcessCluster {
     this.say = opts.say ?? ((line) => console.log(line));
     // Last resort when this process exits without stop() (a crash, process.exit): no node is
     // left behind. A process killed by a signal runs no hook; its nodes notice that their
-    // parent is gone (PARENT_PID_ENV) and stop within a second.
+    // IPC channel closed (PARENT_PID_ENV) and stop.
     process.on('exit', this.onExit);
   }
 
@@ -607,7 +607,8 @@ export class ProcessCluster {
       RING_LOG: process.env.RING_LOG ?? 'info',
       [PARENT_PID_ENV]: String(process.pid),
     };
-    const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+    // The IPC channel: the node stops when it closes (this process gone, on every OS).
+    const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
     s.starts++;
     s.proc = proc;
     s.exit = undefined;

@@ -80,7 +80,7 @@ describe('npm run chat: arguments', () => {
       transport: 'tcp',
       port: 4041,
     });
-    expect(parseChatArgs(['--ws', '5042'])).toEqual({ host: '127.0.0.1', transport: 'ws', port: 5042 });
+    expect(parseChatArgs(['--ws', '4142'])).toEqual({ host: '127.0.0.1', transport: 'ws', port: 4142 });
     expect(parseChatArgs(['--help'])).toBe('help');
     expect(() => parseChatArgs(['--port', '1', '--ws', '2'])).toThrow(UsageError);
     expect(() => parseChatArgs(['--port', 'x'])).toThrow('--port must be an integer between 1 and 65535, got "x"');

@@ -156,7 +156,7 @@ export function gradeSuite(files: readonly VitestFile[], noun = 'suite', root: s
       } else if (fileFailed) own.push({ name, status: 'error', message: NOT_RUN, raw: [] });
     }
     tests.push(...own);
-    const rel = relative(root, file.name);
+    const rel = relative(root, file.name).split(sep).join('/');
     if (fileFailed && file.assertionResults.length === 0)
       message ??= cleanMessage(`${rel} did not load: ${file.message || 'unknown error'}`);
     else if (fileFailed && own.every((t) => t.status === 'pass')) {
