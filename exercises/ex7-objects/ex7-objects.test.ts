@@ -83,12 +83,19 @@ async function start(t: TestContext, opts: StartOptions = {}): Promise<TestClust
   return c;
 }
 
+/**
+ * Store deadline of the object vnodes in the tests where no call may fail: long enough that
+ * only a lost request misses it, however busy the machine (the others use 1000 or 500 ms).
+ */
+const STORE_SLOW = 5000;
+
 let shared: Promise<TestCluster> | undefined;
 /**
  * One healthy cluster for the tests that never break a node (each uses its own objects),
  * without fencing: steps 1-5 are enough for them.
  */
-const healthy = () => (shared ??= startObjects({ idleMs: 150, fenced: false, downAfterMs: 5000 }));
+const healthy = () =>
+  (shared ??= startObjects({ idleMs: 150, fenced: false, downAfterMs: 5000, storeTimeoutMs: STORE_SLOW }));
 afterAll(async () => {
   await (await shared)?.stop();
 });
@@ -146,6 +153,8 @@ class CounterHistory {
   readonly acked: { value: number; epoch: number; activation: string }[] = [];
   failed = 0;
   readonly errors = new Map<string, number>();
+  /** The first few distinct errors, with their messages. */
+  readonly messages = new Set<string>();
   /** An unfinished step's error: the clients stop, and {@link until} fails with its message. */
   fatal: Error | undefined;
 
@@ -156,12 +165,19 @@ class CounterHistory {
   fail(err: unknown): void {
     this.failed++;
     const what = ringErrorCode(err) ?? (err as Error).name;
+    if (this.messages.size < 5) this.messages.add(`${what}: ${(err as Error).message}`);
     this.errors.set(what, (this.errors.get(what) ?? 0) + 1);
     // A stub's message must reach the test as it is.
     if ((err as Error).name === 'NotImplementedError' || /step \d+ is not done yet/.test((err as Error).message)) {
       this.fatal = err as Error;
       throw err;
     }
+  }
+
+  /** The failed calls, for messages: how many of each code, and the first few distinct errors. */
+  failures(): string {
+    if (this.failed === 0) return 'none';
+    return `${JSON.stringify(Object.fromEntries(this.errors))}, e.g. ${[...this.messages].join(' | ')}`;
   }
 
   /** Wait until `enough()` (e.g. so many acknowledgements); fails at once if a client hit an unfinished step. */
@@ -418,7 +434,7 @@ describe.concurrent('ex7-objects: one live object per key', () => {
   });
 
   it('a join hands objects to the new node with calls in flight: none dropped, none run twice', async (t) => {
-    const c = await start(t, { size: 3, downAfterMs: 5000 });
+    const c = await start(t, { size: 3, downAfterMs: 5000, storeTimeoutMs: STORE_SLOW });
     // One counter per partition, so that whatever the new claim, some of them move.
     const ids: string[] = [];
     for (let i = 0; ids.length < 16; i++) {
@@ -461,7 +477,10 @@ describe.concurrent('ex7-objects: one live object per key', () => {
       const h = histories[i]!;
       const { value: final } = await finalValue(c, id);
       expect(h.violations(final), `counter ${id}`).toEqual([]);
-      expect(final, `counter ${id}: every call acknowledged (no call failed during the handoff)`).toBe(h.acked.length);
+      expect(
+        final,
+        `counter ${id}: every call acknowledged (no call failed during the handoff; failures: ${h.failures()})`,
+      ).toBe(h.acked.length);
       if (homeOf(c.node(0), 'counter', id)?.node === joiner.name) {
         moved++;
         expect(await liveActivations(c, 'counter', id), `counter ${id} lives on the new node only`).toEqual([
@@ -473,7 +492,9 @@ describe.concurrent('ex7-objects: one live object per key', () => {
   });
 
   it('the minority side of a partition answers unavailable instead of diverging', async (t) => {
-    const c = await start(t);
+    // Down detection in 1.5 s, not 0.6: the majority side must not take a late heartbeat of a
+    // busy machine for a second fault (its one call here may not fail).
+    const c = await start(t, { storeTimeoutMs: STORE_SLOW, downAfterMs: 1500 });
     const home = homeOf(c.node(0), 'counter', 'island')!.node;
     expect((await inc(c.node(home), 'island')).reply).toBe(1);
     const nemesis = new Nemesis(c, 0);
