@@ -128,6 +128,11 @@ export interface RingSvgOptions {
   readonly legend?: boolean;
   /** A title above the legend, e.g. the node the view was made on. */
   readonly title?: string;
+  /**
+   * Scale of the legend's text and spacing (default 1): 1.5 or so for a projector, where a
+   * picture is shrunk to a slide and 13 px text becomes unreadable. The legend's width grows with it.
+   */
+  readonly legendScale?: number;
   /** Prefix of the ids inside the SVG (default `ring`): set distinct ones to inline two pictures in one page. */
   readonly idPrefix?: string;
 }
@@ -398,13 +403,13 @@ export function renderRingSvg(view: RingView, opts: RingSvgOptions = {}): string
     out.push('</g>');
   }
 
-  // Pending transfers: a band just outside the arc in the next owner's colour.
+  // Pending transfers: a band just outside the arc in the next owner's colour (faint and dashed while awaiting).
   if (view.next.length > 0) {
     out.push('<g class="transfers">');
     for (const t of view.next) {
       const [from, to] = g.span(t.partition);
       out.push(
-        `<path class="transfer ${t.status}" data-partition="${t.partition}" data-next-owner="${escapeXml(t.nextOwner)}" d="${g.sector(from + 0.08, to - 0.08, g.r + 3, g.r + 10)}" fill="${t.status === 'complete' ? colour(t.nextOwner) : 'none'}" stroke="${colour(t.nextOwner)}" stroke-width="1.5"${t.status === 'awaiting' ? ' stroke-dasharray="3 2"' : ''}><title>${escapeXml(`partition ${t.partition}: ${t.owner} → ${t.nextOwner} (${t.status})`)}</title></path>`,
+        `<path class="transfer ${t.status}" data-partition="${t.partition}" data-next-owner="${escapeXml(t.nextOwner)}" d="${g.sector(from + 0.08, to - 0.08, g.r + 3, g.r + 10)}" fill="${colour(t.nextOwner)}"${t.status === 'complete' ? '' : ' fill-opacity="0.3"'} stroke="${colour(t.nextOwner)}" stroke-width="1.5"${t.status === 'awaiting' ? ' stroke-dasharray="3 2"' : ''}><title>${escapeXml(`partition ${t.partition}: ${t.owner} → ${t.nextOwner} (${t.status})`)}</title></path>`,
       );
     }
     out.push('</g>');
@@ -492,12 +497,15 @@ export function renderRingSvg(view: RingView, opts: RingSvgOptions = {}): string
     );
   }
 
-  const width = legend ? size + LEGEND_WIDTH : size;
+  const k = opts.legendScale ?? 1;
+  if (!(k > 0)) throw new RangeError(`legendScale must be positive, got ${k}`);
+  const width = legend ? size + LEGEND_WIDTH * k : size;
   let height = size;
   if (legend) {
-    const { svg, bottom } = legendSvg(view, colours, size + 10, opts.title);
-    out.push(svg);
-    height = Math.max(size, bottom + 10);
+    // Drawn at scale 1 and scaled as a whole, so text, swatches and line spacing stay in proportion.
+    const { svg, bottom } = legendSvg(view, colours, (size + 10) / k, opts.title);
+    out.push(k === 1 ? svg : `<g transform="scale(${num(k)})">\n${svg}\n</g>`);
+    height = Math.max(size, (bottom + 10) * k);
   }
 
   const label = `ring of ${q} partitions owned by ${colours.size} node${colours.size === 1 ? '' : 's'}`;
@@ -517,7 +525,7 @@ export function handoffText(h: RingViewHandoff): string {
   return `${h.kind} ${h.service} p${h.partition} ${shortName(h.source)} → ${shortName(h.target)}: ${h.sentItems}${of} items, ${bytes(h.sentBytes)}${rate}`;
 }
 
-/** The legend at x = `left`: members, then handoffs, then the highlighted key. */
+/** The legend at x = `left`: members, then handoffs, the coverage plan, the highlighted key. */
 function legendSvg(
   view: RingView,
   colours: Map<string, string>,
@@ -526,8 +534,12 @@ function legendSvg(
 ): { svg: string; bottom: number } {
   const out: string[] = ['<g class="legend">'];
   let y = 28;
+  // 13 px unless `extra` sets a size: an attribute given twice makes the SVG invalid XML
+  // (an inline SVG in HTML forgives it, an .svg file or <img> does not).
   const text = (x: number, s: string, extra = '') =>
-    out.push(`<text x="${num(x)}" y="${num(y)}" font-size="13"${extra}>${escapeXml(s)}</text>`);
+    out.push(
+      `<text x="${num(x)}" y="${num(y)}"${extra.includes('font-size=') ? '' : ' font-size="13"'}${extra}>${escapeXml(s)}</text>`,
+    );
   if (title) {
     text(left, title, ' font-weight="bold" font-size="15"');
     y += 24;
@@ -568,6 +580,13 @@ function legendSvg(
       y += 16;
     }
     y += 10;
+  }
+  if (view.coverage && view.coverage.length > 0) {
+    const spaces = view.coverage.reduce((a, c) => a + c.keyspaces.length, 0);
+    text(left, `coverage plan: ${view.coverage.length} vnodes (○)`, ' font-weight="bold"');
+    y += 18;
+    text(left, `together they answer for ${spaces} key spaces, each once`, ' font-size="11"');
+    y += 26;
   }
   const h = view.highlight;
   if (h) {

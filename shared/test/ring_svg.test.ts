@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { chashKey, responsiblePartition } from '../chash.js';
 import { claim } from '../claim.js';
+import { coveragePlan } from '../coverage.js';
 import { fresh, setMember, type Ring } from '../ring.js';
 import {
   escapeXml,
@@ -151,6 +152,11 @@ describe('renderRingSvg', () => {
     ]);
     const colours = ownerColours(view);
     expect(transfers[0]!.stroke).toBe(colours.get(NODES[2]!));
+    // Filled in the next owner's colour, faint while awaiting, so it shows on a projector too.
+    expect(transfers.map((t) => [t.fill, t['fill-opacity']])).toEqual([
+      [colours.get(NODES[2]!), '0.3'],
+      [colours.get(NODES[0]!), undefined],
+    ]);
     const handoff = elements(svg, 'path', 'handoff')[0]!;
     expect(handoff).toMatchObject({ 'data-partition': '3', 'data-target': NODES[2], fill: colours.get(NODES[2]!) });
     expect(svg).toContain('ownership kv p3 ');
@@ -173,6 +179,39 @@ describe('renderRingSvg', () => {
     expect(svg).not.toContain('<script>');
     expect(svg).not.toContain('a<b>');
     expect(svg).toContain('a&#60;b&#62;@h');
+  });
+
+  it('gives no attribute twice (an .svg file shown by <img> must be well-formed XML), legend included', () => {
+    const ring = ringOf(16);
+    const view = ringViewOf(ring, (n) => n !== NODES[1], {
+      highlight: keyView(ring, [NODES[0]!, NODES[2]!], 'k1'),
+      coverage: coveragePlan(ring, 3, [NODES[0]!, NODES[2]!]),
+    });
+    for (const svg of [renderRingSvg(view, { title: 'a title' }), renderRingSvg(view, { legendScale: 1.5 })])
+      for (const m of svg.matchAll(/<[a-z]+((?:\s+[\w-]+="[^"]*")*)\s*\/?>/g)) {
+        const names = [...m[1]!.matchAll(/([\w-]+)="/g)].map((a) => a[1]);
+        expect(names, m[0]).toEqual([...new Set(names)]);
+      }
+  });
+
+  it('scales the legend for a projector (legendScale), wider by as much, the circle unchanged', () => {
+    const view = ringViewOf(ringOf(16), () => true);
+    const plain = renderRingSvg(view, { size: 500 });
+    const big = renderRingSvg(view, { size: 500, legendScale: 1.5 });
+    expect(plain).toMatch(/viewBox="0 0 930 500"/);
+    expect(big).toMatch(/viewBox="0 0 1145 500"/);
+    expect(big).toContain('<g transform="scale(1.5)">');
+    expect(elements(big, 'path', 'arc').map((a) => a.d)).toEqual(elements(plain, 'path', 'arc').map((a) => a.d));
+    expect(() => renderRingSvg(view, { legendScale: 0 })).toThrow(RangeError);
+  });
+
+  it('names the coverage plan in the legend', () => {
+    const ring = ringOf(16);
+    const plan = coveragePlan(ring, 3, NODES);
+    const svg = renderRingSvg(ringViewOf(ring, () => true, { coverage: plan }));
+    expect(elements(svg, 'circle', 'cover')).toHaveLength(plan.length);
+    expect(svg).toContain(`coverage plan: ${plan.length} vnodes (○)`);
+    expect(svg).toContain('together they answer for 16 key spaces, each once');
   });
 
   it('refuses a view whose owners do not match its ring size', () => {
