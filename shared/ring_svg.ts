@@ -409,7 +409,7 @@ export function renderRingSvg(view: RingView, opts: RingSvgOptions = {}): string
     for (const t of view.next) {
       const [from, to] = g.span(t.partition);
       out.push(
-        `<path class="transfer ${t.status}" data-partition="${t.partition}" data-next-owner="${escapeXml(t.nextOwner)}" d="${g.sector(from + 0.08, to - 0.08, g.r + 3, g.r + 10)}" fill="${colour(t.nextOwner)}"${t.status === 'complete' ? '' : ' fill-opacity="0.3"'} stroke="${colour(t.nextOwner)}" stroke-width="1.5"${t.status === 'awaiting' ? ' stroke-dasharray="3 2"' : ''}><title>${escapeXml(`partition ${t.partition}: ${t.owner} → ${t.nextOwner} (${t.status})`)}</title></path>`,
+        `<path class="transfer ${t.status}" data-partition="${t.partition}" data-next-owner="${escapeXml(t.nextOwner)}" d="${g.sector(from + 0.08, to - 0.08, g.r + 3, g.r + 12)}" fill="${colour(t.nextOwner)}"${t.status === 'complete' ? '' : ' fill-opacity="0.45"'} stroke="${colour(t.nextOwner)}" stroke-width="1.5"${t.status === 'awaiting' ? ' stroke-dasharray="3 2"' : ''}><title>${escapeXml(`partition ${t.partition}: ${t.owner} → ${t.nextOwner} (${t.status})`)}</title></path>`,
       );
     }
     out.push('</g>');
@@ -464,6 +464,8 @@ export function renderRingSvg(view: RingView, opts: RingSvgOptions = {}): string
   const h = view.highlight;
   if (h) {
     out.push('<g class="highlight">');
+    // Labels as large as the arc's width allows (9..15 px): 13 px at Q = 64, legible on a slide.
+    const labelSize = Math.max(9, Math.min(15, ((2 * Math.PI * (g.r - 14)) / q) * 0.62));
     h.preflist.forEach((e, i) => {
       const [from, to] = g.span(e.partition);
       out.push(
@@ -471,7 +473,7 @@ export function renderRingSvg(view: RingView, opts: RingSvgOptions = {}): string
       );
       const [lx, ly] = g.point(e.partition - 0.5, g.r - 14);
       out.push(
-        `<text class="pref-label" x="${num(lx)}" y="${num(ly)}" text-anchor="middle" dominant-baseline="central" font-size="11" font-weight="bold" fill="#fff" stroke="#000" stroke-width="2.5" paint-order="stroke">${e.type === 'fallback' ? 'F' : i + 1}</text>`,
+        `<text class="pref-label" x="${num(lx)}" y="${num(ly)}" text-anchor="middle" dominant-baseline="central" font-size="${num(labelSize)}" font-weight="bold" fill="#fff" stroke="#000" stroke-width="3" paint-order="stroke">${e.type === 'fallback' ? 'F' : i + 1}</text>`,
       );
     });
     const pos = (Number((BigInt(`0x${h.hash}`) * 1_000_000n) / RING_TOP) / 1_000_000) * q;

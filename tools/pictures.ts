@@ -120,7 +120,7 @@ export function shortNames(view: RingView): RingView {
 }
 
 /** Scale of the legend: the pictures are shown shrunk on slides, read from the back of a room. */
-const LEGEND_SCALE = 1.5;
+const LEGEND_SCALE = 1.8;
 
 /** SVG text of `view` with a title, the way every picture is drawn. */
 function draw(view: RingView, title: string): string {

@@ -154,7 +154,7 @@ describe('renderRingSvg', () => {
     expect(transfers[0]!.stroke).toBe(colours.get(NODES[2]!));
     // Filled in the next owner's colour, faint while awaiting, so it shows on a projector too.
     expect(transfers.map((t) => [t.fill, t['fill-opacity']])).toEqual([
-      [colours.get(NODES[2]!), '0.3'],
+      [colours.get(NODES[2]!), '0.45'],
       [colours.get(NODES[0]!), undefined],
     ]);
     const handoff = elements(svg, 'path', 'handoff')[0]!;
