@@ -451,10 +451,12 @@ export function renderRingSvg(view: RingView, opts: RingSvgOptions = {}): string
   // A coverage plan: a ring mark on each vnode asked.
   if (view.coverage && view.coverage.length > 0) {
     out.push('<g class="coverage">');
+    // As large as the arc allows (3..8 px): 6.5 px at Q = 64, still a dot on a projected slide.
+    const mark = Math.max(3, Math.min(8, ((Math.PI * (g.r + g.rIn)) / q) * 0.33));
     for (const c of view.coverage) {
       const [x, y] = g.point(c.partition - 0.5, (g.r + g.rIn) / 2);
       out.push(
-        `<circle class="cover" data-partition="${c.partition}" data-node="${escapeXml(c.node)}" cx="${num(x)}" cy="${num(y)}" r="5" fill="#fff" stroke="#000" stroke-width="2"><title>${escapeXml(`coverage: partition ${c.partition} on ${c.node} answers for ${c.keyspaces.length} key spaces`)}</title></circle>`,
+        `<circle class="cover" data-partition="${c.partition}" data-node="${escapeXml(c.node)}" cx="${num(x)}" cy="${num(y)}" r="${num(mark)}" fill="#fff" stroke="#000" stroke-width="2"><title>${escapeXml(`coverage: partition ${c.partition} on ${c.node} answers for ${c.keyspaces.length} key spaces`)}</title></circle>`,
       );
     }
     out.push('</g>');
