@@ -21,7 +21,8 @@ export interface AdminConnection {
 }
 
 /**
- * Connect to the node listening at `addr` (`host:port`).
+ * Connect to the node listening at `addr` (`host:port`); `opts.handshakeTimeoutMs` is the
+ * handshake's deadline (default 3000 ms, see handshake.ts).
  * @throws HandshakeError if the cookie is refused (`isCookieMismatch`) or the handshake fails;
  *   the socket's error (e.g. ECONNREFUSED) if it cannot connect.
  */
@@ -29,8 +30,9 @@ export async function connectAdmin(
   addr: string,
   cookie: string,
   name = `admin-${process.pid}@localhost`,
+  opts: { handshakeTimeoutMs?: number } = {},
 ): Promise<AdminConnection> {
-  const { socket, peer } = await dial(addr, { node: name, role: 'client', cookie });
+  const { socket, peer } = await dial(addr, { node: name, role: 'client', cookie, ...opts });
   const send = (_node: string, frame: Frame): boolean => {
     if (socket.readyState !== socket.OPEN) return false;
     socket.send(encodeFrame(frame));

@@ -391,17 +391,19 @@ export class RingNode {
   /**
    * Stage this node joining the cluster of the node at `seedAddr` (`host:port`), like
    * `riak-admin cluster join`. The node becomes `joining`; `plan` + `commit` make it valid.
+   * One attempt, with `opts.handshakeTimeoutMs` (default 3000) for the cookie handshake; join.ts
+   * retries it.
    * @throws RingError `already_member` if this node is already in a cluster with others;
    *   connection errors if the seed cannot be reached or refuses our cookie.
    */
-  async join(seedAddr: string): Promise<void> {
+  async join(seedAddr: string, opts: { handshakeTimeoutMs?: number } = {}): Promise<void> {
     const others = members(this.ring).filter((n) => n !== this.name);
     if (others.length > 0)
       throw new RingError(
         'already_member',
         `${this.name} is already in a cluster with ${others.join(', ')}; leave it first`,
       );
-    const conn = await connectAdmin(seedAddr, this.opts.cookie, this.name);
+    const conn = await connectAdmin(seedAddr, this.opts.cookie, this.name, opts);
     try {
       const ring = await conn.call('cluster.join_request', { node: this.name, addr: this.addr });
       if (!looksLikeRing(ring)) throw new Error(`${seedAddr} answered the join with something that is not a ring`);

@@ -9,8 +9,8 @@ import { types } from 'node:util';
 import chalk from 'chalk';
 import type { App, AppServers } from '../app.js';
 import { DEFAULT_RING_SIZE } from '../chash.js';
-import { commitWhenReady } from '../commit.js';
 import { RingError } from '../errors.js';
+import { commitJoin, JOIN_HANDSHAKE_TIMEOUT_MS, joinWithRetry } from '../join.js';
 import { RingNode } from '../node.js';
 import type { Ring } from '../ring.js';
 import { loadRingFile } from '../ring_manager.js';
@@ -34,8 +34,11 @@ import {
 
 const PROG = 'npm run node';
 
-/** Deadline (ms) for `--join`: the commit is retried until the claimant accepts it. */
-const JOIN_DEADLINE_MS = 15_000;
+/** `--stage` means something only with `--join`. @throws UsageError otherwise. */
+function joinOnly(stage: boolean, join: string | undefined): boolean {
+  if (stage && join === undefined) throw new UsageError('--stage goes with --join ADDR (it stages that join)');
+  return stage;
+}
 
 export const USAGE = `Usage: npm run node -- --name NAME [options]
 
@@ -52,7 +55,13 @@ Options:
   --cookie SECRET      cluster cookie; only nodes with the same cookie talk (default workshop)
   --ring-size Q        partitions in a fresh ring, a power of two 8..1024 (default ${DEFAULT_RING_SIZE})
   --ring-file PATH     load the ring from PATH if it exists, and save it there on every change
-  --join ADDR          after starting, join the cluster at ADDR (host:port) and commit
+  --join ADDR          after starting, join the cluster at ADDR (host:port) and commit;
+                       a failed attempt (seed busy, slow network) is retried until it works
+                       or you stop the node; a wrong cookie is final
+  --stage              with --join: only stage the join (riak's cluster join); the
+                       instructor reviews the plan and commits once for the whole room
+  --handshake-timeout MS
+                       deadline of each join attempt's handshake (default ${JOIN_HANDSHAKE_TIMEOUT_MS})
   --no-repl            no REPL, log only (used by npm start)
   --exercises          run your stubs (exercises/) instead of the finished code (solutions/)
   --app NAME           which exercise stage to run: ex1 … ex7 (default: the latest)
@@ -81,6 +90,10 @@ export interface ConsoleOptions {
   readonly ringFile?: string;
   /** Normalised `host:port` to join after starting, if any. */
   readonly join?: string;
+  /** With `join`: only stage it (the instructor commits). */
+  readonly stageOnly: boolean;
+  /** Handshake deadline of each join attempt (ms). */
+  readonly handshakeTimeoutMs: number;
   readonly repl: boolean;
   readonly tree: AppTree;
   /** Which stage of the app to run (see exercises/app.ts); undefined: the latest. */
@@ -113,6 +126,8 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
       'ring-size': { type: 'string' },
       'ring-file': { type: 'string' },
       join: { type: 'string' },
+      stage: { type: 'boolean' },
+      'handshake-timeout': { type: 'string' },
       'no-repl': { type: 'boolean' },
       exercises: { type: 'boolean' },
       app: { type: 'string' },
@@ -135,6 +150,11 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleOptions | 'hel
     ringSize: values['ring-size'] === undefined ? DEFAULT_RING_SIZE : parseRingSize(values['ring-size']),
     ringFile: values['ring-file'] === undefined ? undefined : resolve(nonEmpty(values['ring-file'], '--ring-file')),
     join: values.join === undefined ? undefined : parseAddr(values.join, '--join'),
+    stageOnly: joinOnly(values.stage ?? false, values.join),
+    handshakeTimeoutMs:
+      values['handshake-timeout'] === undefined
+        ? JOIN_HANDSHAKE_TIMEOUT_MS
+        : parseInteger(values['handshake-timeout'], '--handshake-timeout', 100, 600_000),
     repl: !values['no-repl'],
     tree: values.exercises ? 'exercises' : 'solutions',
     app: values.app === undefined ? undefined : nonEmpty(values.app, '--app'),
@@ -189,7 +209,10 @@ async function start(opts: ConsoleOptions, app: App): Promise<RingNode> {
 const BUILTIN_HELP: readonly (readonly [string, string])[] = [
   ['memberStatus()', 'print member_status: members, their share of the ring, reachability'],
   ['ringStatus()', 'print ring_status: claimant, pending ownership handoffs, unreachable nodes'],
-  ['join(addr)', 'stage this node joining the cluster at addr ("host:port"); then plan() and commit()'],
+  [
+    'join(addr)',
+    'stage this node joining the cluster at addr ("host:port"), retried for 2 min; then plan() and commit()',
+  ],
   ['leave(node?)', 'stage node (default: this one) leaving the cluster, handing off its partitions'],
   ['remove(node)', 'stage removing node without handoff (its data is lost)'],
   ['down(node)', 'mark an unreachable node down so that the cluster can change without it'],
@@ -235,7 +258,8 @@ function startRepl(node: RingNode, app: App, tree: AppTree, cookie: string, onEx
     ringStatus: () => void out(node.ringStatus()),
     join: async (addr: unknown) => {
       const seed = parseAddr(String(addr), 'addr');
-      await node.join(seed);
+      // Retried for up to two minutes (a busy seed, a slow network), a line per failed attempt.
+      await joinWithRetry(node, seed, { timeoutMs: 120_000, say: out });
       out(`${node.name} staged a join to the cluster at ${seed}: now plan() and commit()`);
     },
     leave: async (n?: unknown) => {
@@ -339,10 +363,11 @@ async function main(): Promise<void> {
   const node = await start(opts, app);
 
   let servers: AppServers | undefined;
-  let stopping = false;
+  // Aborted when the node starts stopping: ends a join that is still retrying.
+  const stopping = new AbortController();
   const stop = async (code: number, why?: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+    if (stopping.signal.aborted) return;
+    stopping.abort();
     if (why) node.log.info(why);
     // A stop that hangs must not keep the process alive: devrel SIGKILLs after 5 s anyway.
     setTimeout(() => process.exit(1), 4000).unref();
@@ -382,24 +407,29 @@ async function main(): Promise<void> {
   if (opts.nemesis) handleNemesis(node);
 
   if (opts.join) {
+    const say = (line: string) => process.stdout.write(`${line}\n`);
     try {
-      await node.join(opts.join);
-      // Retried while the ring is not ready or the claimant cannot be reached yet: a node that
-      // just joined is still dialling it, and RingNode reports that as claimant_unreachable.
-      // Someone else committing our join first (nothing_staged) is fine.
-      await commitWhenReady(() => node.commit(), {
-        timeoutMs: JOIN_DEADLINE_MS,
-        retryOn: ['ring_not_ready', 'claimant_unreachable', 'node_down'],
-        doneOn: ['nothing_staged'],
+      // Until it works or the node stops (Ctrl-C, SIGTERM): a busy seed or a slow network only
+      // delays the join. A wrong cookie or already_member is final (join.ts).
+      const attempts = await joinWithRetry(node, opts.join, {
+        handshakeTimeoutMs: opts.handshakeTimeoutMs,
+        signal: stopping.signal,
+        say,
       });
+      if (opts.stageOnly) {
+        say(
+          `${node.name} staged its join to the cluster at ${opts.join}${attempts > 1 ? ` (attempt ${attempts})` : ''}: the cluster's operator reviews the plan and commits (npm run admin -- plan, then commit)`,
+        );
+      } else {
+        await commitJoin(node, { signal: stopping.signal, say });
+        say(`${node.name} joined the cluster at ${opts.join} (committed; partitions are being handed off)`);
+      }
     } catch (err) {
+      if (stopping.signal.aborted) return;
       printError(`cannot join the cluster at ${opts.join}: ${(err as Error).message}`);
       await stop(1);
       return;
     }
-    process.stdout.write(
-      `${node.name} joined the cluster at ${opts.join} (committed; partitions are being handed off)\n`,
-    );
   }
   if (opts.repl) startRepl(node, app, opts.tree, opts.cookie, () => void stop(0));
 }
