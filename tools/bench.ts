@@ -7,7 +7,8 @@
  *
  * The steps (tools/bench/): kv.ts (coordinated put/get vs node→node RPC, optional redis),
  * http.ts (HTTP PUT vs bare fastify), handoff.ts (handoff vs plain ws between processes),
- * gossip.ts (a join at 16/32/64 nodes vs a one-hop broadcast; forming 64), suites.ts
+ * gossip.ts (a join at 16/32/64 nodes vs a one-hop broadcast; forming 64), classroom.ts (8, 16,
+ * 32 node processes joining one seed at once on a loaded machine; one removed), suites.ts
  * (suites, progress, test:solutions vs an empty vitest run).
  *
  * Exit codes: 0 the table was printed (whatever the figures), 1 a step could not run, 2 bad usage.
@@ -17,6 +18,7 @@ import { loadavg } from 'node:os';
 import chalk from 'chalk';
 import { isMain, runMain } from '../shared/cli/options.js';
 import { killAll } from './bench/children.js';
+import { benchClassroom } from './bench/classroom.js';
 import { benchGossip } from './bench/gossip.js';
 import { benchHandoff } from './bench/handoff.js';
 import { benchHttp } from './bench/http.js';
@@ -34,6 +36,7 @@ const STEP_FUNCTIONS: Record<StepId, (ctx: StepContext) => Promise<void>> = {
   http: benchHttp,
   handoff: benchHandoff,
   gossip: benchGossip,
+  classroom: benchClassroom,
   suites: benchSuites,
   progress: benchProgress,
   solutions: benchSolutions,
@@ -45,7 +48,8 @@ const STEP_ROWS: Record<StepId, readonly string[]> = {
   http: ['http-put'],
   handoff: ['handoff'],
   gossip: ['gossip-16', 'gossip-32', 'gossip-64', 'form-64'],
-  suites: ['suite-ex0', 'suite-ex1', 'suite-ex2', 'suite-ex3', 'suite-ex4', 'suite-ex5', 'suite-ex6'],
+  classroom: ['room-8', 'room-16', 'room-32', 'room-down'],
+  suites: ['suite-ex0', 'suite-ex1', 'suite-ex2', 'suite-ex3', 'suite-ex4', 'suite-ex5', 'suite-ex6', 'suite-ex7'],
   progress: ['progress'],
   solutions: ['solutions'],
 };

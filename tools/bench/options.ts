@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCommandLine, parseInteger, UsageError } from '../../shared/cli/options.js';
 
 /** The steps of the bench, in the order they run; `--only` picks some of them. */
-export const STEPS = ['kv', 'http', 'handoff', 'gossip', 'suites', 'progress', 'solutions'] as const;
+export const STEPS = ['kv', 'http', 'handoff', 'gossip', 'classroom', 'suites', 'progress', 'solutions'] as const;
 export type StepId = (typeof STEPS)[number];
 
 /** The cluster sizes of the gossip rows. */
@@ -58,7 +58,7 @@ Options:
 
 /** What `--quick` leaves out, said at the start of a quick run and in the table. */
 export const QUICK_SKIPS =
-  'gossip at 32 and 64 nodes, forming a 64-node cluster, the suites other than ex1, npm run progress, npm run test:solutions';
+  'gossip at 32 and 64 nodes, forming a 64-node cluster, classrooms of 16 and 32, the suites other than ex1, npm run progress, npm run test:solutions';
 
 /**
  * Parse the bench's arguments (without `node` and the script).

@@ -85,7 +85,11 @@ export const ROWS: readonly RowSpec[] = [
     unit: 'ms',
     target: { kind: 'max-ms', value: 10_000 },
   },
-  ...['ex0', 'ex1', 'ex2', 'ex3', 'ex4', 'ex5', 'ex6'].map(suite),
+  ...[8, 16, 32].map(
+    (n): RowSpec => ({ id: `room-${n}`, title: `classroom: ${n} node processes join at once → settled`, unit: 'ms' }),
+  ),
+  { id: 'room-down', title: 'classroom: one node crashed, down, removed → settled', unit: 'ms' },
+  ...['ex0', 'ex1', 'ex2', 'ex3', 'ex4', 'ex5', 'ex6', 'ex7'].map(suite),
   { id: 'progress', title: 'npm run progress', unit: 'ms', anchor: 'vitest', target: { kind: 'max-ms', value: 3000 } },
   {
     id: 'solutions',

@@ -113,11 +113,15 @@ describe('bench rows', () => {
       'gossip-32',
       'gossip-64',
       'form-64',
+      'room-8',
+      'room-16',
+      'room-32',
+      'room-down',
       'progress',
       'solutions',
     ])
       expect(ids).toContain(id);
-    expect(ids.filter((id) => id.startsWith('suite-'))).toHaveLength(7);
+    expect(ids.filter((id) => id.startsWith('suite-'))).toHaveLength(8);
   });
 
   it('computes medians, the ratio to the anchor and the verdict', () => {
