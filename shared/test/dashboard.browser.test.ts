@@ -6,17 +6,19 @@
 // mid-handoff (docs/img/dashboard.png, which the README, ARCHITECTURE and the ex4 slides show,
 // is one: see SCREENSHOT).
 //
-// Without a browser the test is skipped, and says why; with CI=true a missing browser fails it.
+// `npm run test:browser` runs it when a Chromium is there, and says why not otherwise (failing
+// with CI=true: tools/test-browser.ts); run without one, it fails saying what to install.
 // Set CHROMIUM_PATH to use another Chromium or Chrome. Every wait is on a page condition with a
 // deadline (playwright's waitForFunction / waitFor), none on a fixed sleep.
-import { existsSync, mkdirSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../exercises/ex5-http/server.js';
 import { kvService } from '../../solutions/ex4-handoff/kv_vnode.js';
 import { coordinatorError, routes } from '../../solutions/ex5-http/http.js';
+import { findChromium, noBrowserReason } from '../harness/chromium.js';
 import { TestCluster } from '../harness/cluster.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -29,36 +31,12 @@ const SCREENSHOT = resolve(ROOT, process.env.DASHBOARD_SCREENSHOT ?? '.vitest-re
 /** Deadline of every page condition (ms): generous, for a loaded 2-core machine. */
 const WAIT = { timeout: 20_000 };
 
-/** The Chromium to drive: CHROMIUM_PATH, else the first of the usual names on PATH or the usual places. */
-function findChromium(): string | undefined {
-  if (process.env.CHROMIUM_PATH) return existsSync(process.env.CHROMIUM_PATH) ? process.env.CHROMIUM_PATH : undefined;
-  const names = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable', 'chrome'];
-  for (const dir of (process.env.PATH ?? '').split(delimiter))
-    for (const name of names) if (dir && existsSync(join(dir, name))) return join(dir, name);
-  const places = [
-    '/Applications/Chromium.app/Contents/MacOS/Chromium',
-    '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
-    'C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe',
-    'C:\\Program Files (x86)\\Google\\Chrome\\Application\\chrome.exe',
-  ];
-  return places.find((p) => existsSync(p));
-}
-
 const executablePath = findChromium();
-const NO_BROWSER = process.env.CHROMIUM_PATH
-  ? `CHROMIUM_PATH=${process.env.CHROMIUM_PATH} does not exist`
-  : 'no Chromium found (on PATH as chromium, chromium-browser or google-chrome, or in the usual places); install one (Debian: apt-get install chromium) or set CHROMIUM_PATH';
-
-if (!executablePath && process.env.CI === 'true') {
+if (!executablePath) {
   describe('dashboard in Chromium', () => {
-    it('needs a browser in CI', () => {
-      throw new Error(`CI=true but ${NO_BROWSER}; .ci/run installs Debian's chromium`);
+    it('needs a browser', () => {
+      throw new Error(`${noBrowserReason()} (npm run test:browser checks this first)`);
     });
-  });
-} else if (!executablePath) {
-  console.warn(`dashboard browser test skipped: ${NO_BROWSER}`);
-  describe('dashboard in Chromium', () => {
-    it.skip(`skipped: ${NO_BROWSER}`, () => undefined);
   });
 } else {
   describe('dashboard in Chromium', () => {
