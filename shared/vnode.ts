@@ -7,6 +7,7 @@
  * first message for their partition — including on a node that does not own the partition
  * (a *fallback* vnode, which holds data for a down primary).
  */
+import type { TSchema } from '@sinclair/typebox';
 import { partitionIndex } from './chash.js';
 import type { WireError } from './errors.js';
 import type { Logger } from './log.js';
@@ -123,6 +124,14 @@ export interface VnodeModule<Req = unknown> {
   /** Service name, e.g. `ping` or `kv`; also what the node watcher advertises. */
   readonly service: string;
   init(ctx: VnodeContext): Vnode<Req> | Promise<Vnode<Req>>;
+  /**
+   * The shape of this service's requests, commands and coverage requests alike (a TypeBox
+   * schema, so the type `Req` can be derived from it with `Static`). The vnode master checks
+   * every request against it before a vnode sees it, and answers one that fails with a
+   * `bad_request` error: a peer's malformed command never reaches the vnode's state (riak has
+   * no such check; our peers may run half-finished exercise code). Without it, any request passes.
+   */
+  readonly requests?: TSchema;
 }
 
 /** How the worker hands a finished command back to the vnode master. */

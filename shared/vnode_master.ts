@@ -15,6 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Packr } from 'msgpackr';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
 import { NodeDownError, TimeoutError, RemoteError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Frame } from './frame.js';
@@ -331,11 +333,22 @@ export class VnodeMaster {
       this.links.send(forwardTo, frame);
       return;
     }
-    if (!this.modules.has(service)) {
+    const module = this.modules.get(service);
+    if (!module) {
       this.deliver(sender, {
         from: { partition, node: this.links.node },
         ok: false,
         error: { name: 'Error', message: `unknown vnode service "${service}" on ${this.links.node}` },
+      });
+      return;
+    }
+    const problem = requestProblem(module, frame.request);
+    if (problem !== undefined) {
+      this.links.log.warn(`refused a malformed ${service} request for partition ${partition}: ${problem}`);
+      this.deliver(sender, {
+        from: { partition, node: this.links.node },
+        ok: false,
+        error: { name: 'RingError', message: `malformed ${service} request: ${problem}`, code: 'bad_request' },
       });
       return;
     }
@@ -385,6 +398,22 @@ export class VnodeMaster {
     for (const entry of this.senders.values()) clearTimeout(entry.timer);
     this.senders.clear();
   }
+}
+
+const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+/** Why `request` does not fit `module.requests` (the first error, with its path), or undefined if it does. */
+function requestProblem(module: VnodeModule, request: unknown): string | undefined {
+  const schema = module.requests;
+  if (!schema) return undefined;
+  let check = checks.get(schema);
+  if (!check) {
+    check = TypeCompiler.Compile(schema);
+    checks.set(schema, check);
+  }
+  if (check.Check(request)) return undefined;
+  const first = check.Errors(request).First();
+  return first ? `${first.path || '/'}: ${first.message}` : 'does not match the schema';
 }
 
 function isSender(s: unknown): s is Sender {
