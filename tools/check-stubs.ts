@@ -6,8 +6,10 @@
  *  (b) every stub file calls `todo(` in exercises/ and does not in solutions/;
  *  (c) every `given` file exists once, in exercises/ (solutions/ holds only finished stubs);
  *  (d) every `uses` path is a finished stub or given file of an earlier exercise;
- *  (e) with the untouched stubs (vitest project `exercises`, run once), every test fails and at
- *      least one failure carries the stub's own message (`<name> step`);
+ *  (e) with the untouched stubs (vitest project `exercises`, run once), every test fails, and
+ *      every failure names the exercise and a step in its first line (`ex3-coordinator step 1`,
+ *      the stub's own message, see {@link namesStep}): what an attendee reads first says where
+ *      to work;
  *  (f) against solutions/ every test passes, bonus suites included: read from
  *      `--solutions-report FILE` (a vitest JSON report of the `solutions` project, as `.ci/run`
  *      writes it) or, without the flag, by running the `solutions` project.
@@ -29,6 +31,7 @@ import {
   runVitest,
   type GradedExercise,
   type GradedSuite,
+  type GradedTest,
   type VitestReport,
 } from './workshop/vitest_report.js';
 
@@ -206,16 +209,32 @@ export function combineSuites(graded: GradedExercise): GradedSuite {
   };
 }
 
-/** True when at least one failing stub test carries the stub's own message: `<name> step`. */
-export function stubMessageSeen(exercise: Exercise, stub: GradedSuite): boolean {
-  return stub.tests.some((t) => t.status !== 'pass' && t.raw.some((m) => m.includes(`${exercise.name} step`)));
+/** The first line of a failure: the error as vitest prints it, above any diff and stack. */
+export const headline = (failure: string): string => failure.split('\n', 1)[0] ?? '';
+
+/**
+ * True when `failure` names the exercise and a step in its first line (`ex3-coordinator step 4`),
+ * as the stub's NotImplementedError does. A step cut short (`ex3-coordinator step…`, vitest's
+ * shortened diff of an error object) or named only further down does not count.
+ */
+export function namesStep(exercise: Exercise, failure: string): boolean {
+  const name = exercise.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`\\b${name} step \\d+`).test(headline(failure));
+}
+
+/**
+ * The stub tests that do not pass and whose first failure does not name the exercise and a step
+ * (see {@link namesStep}); a test that did not run (its file failed) has no failure and is one.
+ */
+export function stubTestsWithoutStep(exercise: Exercise, stub: GradedSuite): GradedTest[] {
+  return stub.tests.filter((t) => t.status !== 'pass' && !namesStep(exercise, t.raw[0] ?? ''));
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
  * What is wrong with a row; empty means ok. In table order: stub, solution, files.
- * Kinds: `no stub results`, `stub passes N tests`, `stub fails for another reason`,
+ * Kinds: `no stub results`, `stub passes N tests`, `N stub tests without "<name> step N"`,
  * `no solution results`, `solution fails N tests`, `solution errors`, `N file problems`.
  */
 export function verdict(row: StubRow): string[] {
@@ -224,7 +243,8 @@ export function verdict(row: StubRow): string[] {
   if (stub.total === 0) out.push('no stub results');
   else {
     if (stub.passed > 0) out.push(`stub passes ${plural(stub.passed, 'test')}`);
-    if (stub.passed < stub.total && !stubMessageSeen(exercise, stub)) out.push('stub fails for another reason');
+    const unnamed = stubTestsWithoutStep(exercise, stub).length;
+    if (unnamed > 0) out.push(`${plural(unnamed, 'stub test')} without "${exercise.name} step N"`);
   }
   if (solution.total === 0) out.push('no solution results');
   else if (solution.passed < solution.total)
@@ -236,7 +256,7 @@ export function verdict(row: StubRow): string[] {
 
 /** The table, then the details behind every non-ok verdict. */
 export function formatRows(rows: readonly StubRow[]): string {
-  const head = ['exercise', 'tests', 'stub fails', 'stub message', 'solution passes', 'files', 'verdict'];
+  const head = ['exercise', 'tests', 'stub fails', 'names step', 'solution passes', 'files', 'verdict'];
   const cells = rows.map((r) => {
     const v = verdict(r);
     const sol = `${r.solution.passed}/${r.solution.total}${r.bonusTests > 0 ? ` (${r.bonusTests} bonus)` : ''}`;
@@ -244,7 +264,7 @@ export function formatRows(rows: readonly StubRow[]): string {
       r.exercise.name,
       String(r.stub.total),
       `${r.stub.total - r.stub.passed}/${r.stub.total}`,
-      stubMessageSeen(r.exercise, r.stub) ? 'yes' : 'no',
+      `${r.stub.total - r.stub.passed - stubTestsWithoutStep(r.exercise, r.stub).length}/${r.stub.total - r.stub.passed}`,
       sol,
       r.files.length === 0 ? 'ok' : String(r.files.length),
       v.length === 0 ? 'ok' : v.join('; '),
@@ -266,6 +286,10 @@ export function formatRows(rows: readonly StubRow[]): string {
     if (r.stub.message !== undefined) details.push(`  ${id}: stub suite: ${r.stub.message.replace(/\s+/g, ' ')}`);
     for (const t of r.stub.tests.filter((t) => t.status === 'pass'))
       details.push(`  ${id}: the stub passes "${t.name}"`);
+    for (const t of stubTestsWithoutStep(r.exercise, r.stub))
+      details.push(
+        `  ${id}: the stub fails "${t.name}" without naming its step: ${headline(t.raw[0] ?? t.message ?? 'no failure message').slice(0, 200)}`,
+      );
     if (r.solution.message !== undefined)
       details.push(`  ${id}: solution suite: ${r.solution.message.replace(/\s+/g, ' ')}`);
     for (const t of r.solution.tests.filter((t) => t.status !== 'pass')) {

@@ -11,7 +11,8 @@ import {
   combineSuites,
   exerciseSources,
   sharedBlocks,
-  stubMessageSeen,
+  namesStep,
+  stubTestsWithoutStep,
   verdict,
   type StubRow,
 } from '../check-stubs.js';
@@ -291,7 +292,7 @@ describe('check:stubs verdicts', () => {
   };
   const stubFails = suite([
     test('a', 'fail', ['NotImplementedError: ex1-ping step 1 is not done yet']),
-    test('b', 'fail', ['TypeError: x']),
+    test('b', 'fail', ['Error: ada: expected line "ok", got line "error: ex1-ping step 2 is not done yet"']),
   ]);
   const solved = suite([test('a', 'pass'), test('b', 'pass')]);
   const row = (over: Partial<StubRow> = {}): StubRow => ({
@@ -305,7 +306,7 @@ describe('check:stubs verdicts', () => {
 
   it('ok when every stub test fails with its own message and the solution passes', () => {
     expect(verdict(row())).toEqual([]);
-    expect(stubMessageSeen(e, stubFails)).toBe(true);
+    expect(stubTestsWithoutStep(e, stubFails)).toEqual([]);
   });
 
   it('stub passes', () => {
@@ -314,14 +315,39 @@ describe('check:stubs verdicts', () => {
     ).toEqual(['stub passes 1 test']);
   });
 
-  it('stub fails for another reason (no "<name> step" message; another exercise\'s does not count)', () => {
+  it("every failing stub test must name its exercise and step; another exercise's does not count", () => {
     expect(
       verdict(
         row({
           stub: suite([test('a', 'fail', ['TypeError: x']), test('b', 'fail', ['ex2-kv step 1 is not done yet'])]),
         }),
       ),
-    ).toEqual(['stub fails for another reason']);
+    ).toEqual(['2 stub tests without "ex1-ping step N"']);
+    // One test without its step is enough, even when the others name theirs.
+    const oneShort = suite([
+      test('a', 'fail', ['NotImplementedError: ex1-ping step 1 is not done yet']),
+      test('b', 'fail', ['TypeError: x']),
+    ]);
+    expect(verdict(row({ stub: oneShort }))).toEqual(['1 stub test without "ex1-ping step N"']);
+    expect(stubTestsWithoutStep(e, oneShort).map((t) => t.name)).toEqual(['b']);
+  });
+
+  it('the step counts only in the first line, whole: not cut short by a diff, not only further down', () => {
+    expect(namesStep(e, 'NotImplementedError: ex1-ping step 2 is not done yet: implement pingKey()')).toBe(true);
+    expect(
+      namesStep(e, 'AssertionError: expected NotImplementedError: ex1-ping step… { …(3) } to match object { …(2) }'),
+    ).toBe(false);
+    expect(namesStep(e, 'AssertionError: expected 1 to be 2\n+ "message": "ex1-ping step 1 is not done yet"')).toBe(
+      false,
+    );
+    expect(namesStep(e, 'Error: xex1-ping step 1')).toBe(false);
+    expect(namesStep(ex(1, 'p.ng'), 'ex1-ping step 1')).toBe(false);
+  });
+
+  it('a stub test that did not run (its file failed) names no step', () => {
+    expect(verdict(row({ stub: suite([test('a', 'error'), test('b', 'error')], 'error', 'did not load') }))).toEqual([
+      '2 stub tests without "ex1-ping step N"',
+    ]);
   });
 
   it('no stub results', () => {
