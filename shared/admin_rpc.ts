@@ -9,13 +9,16 @@
  * - `admin.*`, for admin tools (`npm run admin`, devrel, the process harness): run on the
  *   node they are called on, which forwards to the claimant where needed.
  *
- * Arguments are msgpack maps; a missing or empty string field is RingError `bad_request`.
+ * Arguments are msgpack maps, each method's checked against its schema (below) before it runs:
+ * a call whose arguments do not fit is RingError `bad_request`.
  * Every other error is the one the node or claimant raised, with its `code`.
  */
-import type { Plan, PlanOwnership, StagedChange, TransferReport } from './claimant.js';
+import type { Plan, PlanOwnership, StagedChange } from './claimant.js';
 import { formatPlan } from './console.js';
+import { Type } from '@sinclair/typebox';
 import { RingError } from './errors.js';
 import type { RingNode } from './node.js';
+import { MAX_NAME_CHARS, MAX_RING_SIZE, MAX_SERVICES } from './wire.js';
 
 /** A plan without its ring: what admin tools receive. `text` is riak's `cluster plan` layout. */
 export interface PlanView {
@@ -54,55 +57,58 @@ export type AdminRpcNode = Pick<
   | 'isSettled'
 >;
 
-/**
- * The string field `field` of an RPC's arguments.
- * @throws RingError `bad_request` if it is missing, not a string, or empty.
- */
-function str(args: unknown, field: string): string {
-  const v = (args as Record<string, unknown> | null)?.[field];
-  if (typeof v !== 'string' || v === '') throw new RingError('bad_request', `"${field}" must be a non-empty string`);
-  return v;
-}
-
-/** A transfer report from the wire. @throws RingError `bad_request` if it is not one. */
-function transferReport(x: unknown): TransferReport {
-  const { partition, services } = (x ?? {}) as { partition?: unknown; services?: unknown };
-  if (typeof partition !== 'number' || !Array.isArray(services) || !services.every((s) => typeof s === 'string'))
-    throw new RingError('bad_request', 'a transfer report needs a numeric "partition" and a "services" list');
-  return { partition, nextOwner: str(x, 'nextOwner'), services };
-}
+const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_CHARS });
+/** `{node}`: the member an admin or claimant call is about. */
+const NodeArgs = Type.Object({ node: Name });
+/** `{node, addr}`: a node asking to join, and where it listens. */
+const JoinArgs = Type.Object({ node: Name, addr: Name });
+/** One finished transfer: `partition` now belongs to `nextOwner` for `services`. */
+const TransferReportArgs = Type.Object({
+  partition: Type.Integer({ minimum: 0, maximum: MAX_RING_SIZE - 1 }),
+  nextOwner: Name,
+  services: Type.Array(Name, { maxItems: MAX_SERVICES }),
+});
+/** An owner's finished transfers: a batch, or (older callers) one transfer's fields at the top. */
+const TransferCompleteArgs = Type.Union([
+  Type.Object({ owner: Name, transfers: Type.Array(TransferReportArgs, { maxItems: MAX_RING_SIZE }) }),
+  Type.Intersect([Type.Object({ owner: Name }), TransferReportArgs]),
+]);
 
 /** Register the `claimant.*`, `cluster.join_request` and `admin.*` handlers on `node.rpc`. */
 export function registerAdminRpc(node: AdminRpcNode): void {
   const { rpc, claimant } = node;
   const isUp = (n: string) => node.watcher.isUp(n);
   // Claimant side: only cluster members may call these.
-  rpc.handle('claimant.stage_join', (a) => claimant.stageJoin(str(a, 'node'), str(a, 'addr')));
-  rpc.handle('claimant.stage_leave', (a) => claimant.stageLeave(str(a, 'node')));
-  rpc.handle('claimant.stage_remove', (a) => claimant.stageRemove(str(a, 'node')));
+  rpc.handle('claimant.stage_join', (a) => claimant.stageJoin(a.node, a.addr), { args: JoinArgs });
+  rpc.handle('claimant.stage_leave', (a) => claimant.stageLeave(a.node), { args: NodeArgs });
+  rpc.handle('claimant.stage_remove', (a) => claimant.stageRemove(a.node), { args: NodeArgs });
   rpc.handle('claimant.clear', () => claimant.clear());
   rpc.handle('claimant.plan', () => planView(claimant.plan(), isUp));
   rpc.handle('claimant.commit', () => planView(claimant.commit(), isUp));
   // An owner's batch of finished transfers ({owner, transfers}: one ring change for all), or
   // one transfer ({owner, partition, nextOwner, services}).
-  rpc.handle('claimant.transfer_complete', (a) => {
-    const { transfers } = a as { transfers?: unknown };
-    if (Array.isArray(transfers)) return claimant.transfersComplete(str(a, 'owner'), transfers.map(transferReport));
-    const { partition, nextOwner, services } = transferReport(a);
-    claimant.transferComplete(partition, str(a, 'owner'), nextOwner, services);
-    return null;
-  });
-  // Joining: a fresh node asks any member, which forwards to its claimant.
   rpc.handle(
-    'cluster.join_request',
-    (a) => rpc.call(node.ring.claimant, 'claimant.stage_join', { node: str(a, 'node'), addr: str(a, 'addr') }),
-    { clients: true },
+    'claimant.transfer_complete',
+    (a) => {
+      if ('transfers' in a) return claimant.transfersComplete(a.owner, a.transfers);
+      claimant.transferComplete(a.partition, a.owner, a.nextOwner, a.services);
+      return null;
+    },
+    { args: TransferCompleteArgs },
   );
+  // Joining: a fresh node asks any member, which forwards to its claimant.
+  rpc.handle('cluster.join_request', (a) => rpc.call(node.ring.claimant, 'claimant.stage_join', a), {
+    clients: true,
+    args: JoinArgs,
+  });
   // Admin tools (npm run admin): run on this node.
-  rpc.handle('admin.join', (a) => node.join(str(a, 'addr')), { clients: true });
-  rpc.handle('admin.leave', (a) => node.leave((a as { node?: string } | null)?.node ?? node.name), { clients: true });
-  rpc.handle('admin.remove', (a) => node.remove(str(a, 'node')), { clients: true });
-  rpc.handle('admin.down', (a) => node.down(str(a, 'node')), { clients: true });
+  rpc.handle('admin.join', (a) => node.join(a.addr), { clients: true, args: Type.Object({ addr: Name }) });
+  rpc.handle('admin.leave', (a) => node.leave(a?.node ?? node.name), {
+    clients: true,
+    args: Type.Union([Type.Null(), Type.Undefined(), Type.Object({ node: Type.Optional(Name) })]),
+  });
+  rpc.handle('admin.remove', (a) => node.remove(a.node), { clients: true, args: NodeArgs });
+  rpc.handle('admin.down', (a) => node.down(a.node), { clients: true, args: NodeArgs });
   rpc.handle('admin.plan', () => node.plan(), { clients: true });
   rpc.handle('admin.commit', () => node.commit(), { clients: true });
   rpc.handle('admin.clear', () => node.clear(), { clients: true });
@@ -111,12 +117,11 @@ export function registerAdminRpc(node: AdminRpcNode): void {
   rpc.handle(
     'admin.addr_of',
     (a) => {
-      const name = str(a, 'node');
-      const addr = node.ring.members[name]?.addr;
-      if (!addr) throw new RingError('not_member', `${name} is not a member of ${node.name}'s ring`);
+      const addr = node.ring.members[a.node]?.addr;
+      if (!addr) throw new RingError('not_member', `${a.node} is not a member of ${node.name}'s ring`);
       return addr;
     },
-    { clients: true },
+    { clients: true, args: NodeArgs },
   );
   rpc.handle('admin.ring_status', () => node.ringStatus(), { clients: true });
   rpc.handle(

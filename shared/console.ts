@@ -51,7 +51,7 @@ export function memberStatus(ring: Ring, isUp: (node: string) => boolean): strin
   const pct = (p: number) => `${p.toFixed(1)}%`;
   const out = [rule('Membership'), 'Status     Ring    Pending    Node', line];
   for (const r of rows) {
-    const status = STATUS_COLOUR[r.status](r.status.padEnd(10));
+    const status = (STATUS_COLOUR[r.status] ?? String)(r.status.padEnd(10)); // a status from a newer peer: plain
     const pending = r.pendingPercent === null ? '  --  ' : pct(r.pendingPercent).padStart(6);
     const unreachable = r.up ? '' : chalk.red('  (unreachable)');
     out.push(`${status} ${pct(r.ringPercent).padStart(6)}   ${pending}     '${r.node}'${unreachable}`);

@@ -43,8 +43,9 @@
  */
 import { Packr } from 'msgpackr';
 import type { Frame } from './frame.js';
-import type { Logger } from './log.js';
-import { isReady, looksLikeRing, memberStatus, members, reconcile, type Ring } from './ring.js';
+import { guard, type Logger } from './log.js';
+import { isReady, memberStatus, members, reconcile, type Ring } from './ring.js';
+import { ringProblem, type Refusals, type RingFrame } from './wire.js';
 import type { RingManager } from './ring_manager.js';
 import * as vc from './vclock.js';
 import type { VClock } from './vclock.js';
@@ -71,6 +72,8 @@ export interface GossipLinks {
   log: Logger;
   /** Source of randomness for the anti-entropy target (default Math.random; 0 ≤ x < 1). */
   random?: () => number;
+  /** Where refused rings are counted (the transport's); default: only logged. */
+  refusals?: Refusals;
 }
 
 /** Counters of gossip frames, for status, tests and the bench. */
@@ -200,7 +203,7 @@ export class Gossip {
     this.periodic = setTimeout(
       () => {
         if (this.stopped) return;
-        this.antiEntropy();
+        guard(this.links.log, 'anti-entropy', () => this.antiEntropy())();
         this.schedulePeriodic();
       },
       this.periodMs * (0.5 + this.random()),
@@ -242,10 +245,13 @@ export class Gossip {
   changed(): void {
     if (this.scheduled) return;
     const wait = Math.max(0, this.lastFlush + this.minIntervalMs - Date.now());
-    this.scheduled = setTimeout(() => {
-      this.scheduled = undefined;
-      this.flush();
-    }, wait);
+    this.scheduled = setTimeout(
+      guard(this.links.log, 'gossip', () => {
+        this.scheduled = undefined;
+        this.flush();
+      }),
+      wait,
+    );
     this.scheduled.unref();
   }
 
@@ -336,10 +342,13 @@ export class Gossip {
     // Backoff from minIntervalMs, doubling, up to periodMs; a node coming up retries at once.
     const delay = Math.min(this.periodMs, Math.max(1, this.minIntervalMs) * 2 ** this.retryRound);
     this.retryRound++;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.retryPending();
-    }, delay);
+    this.retryTimer = setTimeout(
+      guard(this.links.log, 'gossip retry', () => {
+        this.retryTimer = undefined;
+        this.retryPending();
+      }),
+      delay,
+    );
     this.retryTimer.unref();
   }
 
@@ -376,28 +385,45 @@ export class Gossip {
     return true;
   }
 
-  /** Handle a `ring` frame (any kind). @returns true if the frame was ours. */
+  /**
+   * Handle a `ring` frame (any kind; its fields were checked by the transport against wire.ts
+   * `RingFrame`). A whole ring is adopted only if it fits the ring schema and its invariants
+   * (wire.ts `ringProblem`) and has our ring size; else it is refused, counted, and not passed
+   * on. @returns true if the frame was ours.
+   */
   handleFrame(from: string, frame: Frame): boolean {
     if (frame.t !== 'ring') return false;
     this.stats.received++;
-    const kind: GossipKind = frame.k === 'push' || frame.k === 'report' ? frame.k : 'sync';
-    const root = typeof frame.root === 'string' ? frame.root : undefined;
-    if (frame.bin !== undefined || frame.ring !== undefined) {
-      let theirs: unknown = frame.ring;
-      if (frame.bin instanceof Uint8Array) {
-        try {
-          theirs = packr.unpack(frame.bin);
-        } catch {
-          theirs = undefined;
-        }
+    const f = frame as RingFrame;
+    const kind: GossipKind = f.k ?? 'sync';
+    if (f.bin !== undefined) {
+      let theirs: unknown;
+      try {
+        theirs = packr.unpack(f.bin);
+      } catch (err) {
+        return this.refuse(from, `ring bytes do not decode: ${(err as Error).message}`);
       }
-      if (!looksLikeRing(theirs)) this.links.log.warn(`ignoring malformed ring from ${from}`);
-      else this.receiveRing(from, theirs, kind, root);
-    } else if (isDigest(frame)) {
-      this.receiveDigest(from, frame, kind, root);
+      const why = ringProblem(theirs);
+      if (why !== undefined) return this.refuse(from, why);
+      const ring = theirs as Ring;
+      if (ring.clusterId !== this.manager.ring.clusterId) {
+        this.links.log.debug(`ignoring ring of another cluster from ${from}`);
+        return true;
+      }
+      if (ring.ringSize !== this.manager.ring.ringSize)
+        return this.refuse(from, `ring size ${ring.ringSize}, ours is ${this.manager.ring.ringSize}`);
+      this.receiveRing(from, ring, kind, f.root);
+    } else if (f.cid !== undefined && f.v !== undefined && f.at !== undefined) {
+      this.receiveDigest(from, { cid: f.cid, v: f.v, at: f.at }, kind, f.root);
     } else {
-      this.links.log.warn(`ignoring malformed gossip from ${from}`);
+      this.refuse(from, 'neither a ring nor a seen digest');
     }
+    return true;
+  }
+
+  private refuse(from: string, why: string): true {
+    if (this.links.refusals) this.links.refusals.refuse('ring', from, why);
+    else this.links.log.warn(`refused a ring from ${from}: ${why}`);
     return true;
   }
 
@@ -461,17 +487,4 @@ interface Digest {
   readonly cid: string;
   readonly v: VClock;
   readonly at: readonly string[];
-}
-
-function isDigest(frame: Frame): frame is Frame & Digest {
-  const { cid, v, at } = frame as Partial<Digest>;
-  return (
-    typeof cid === 'string' &&
-    typeof v === 'object' &&
-    v !== null &&
-    !Array.isArray(v) &&
-    Object.values(v).every((n) => typeof n === 'number') &&
-    Array.isArray(at) &&
-    at.every((n) => typeof n === 'string')
-  );
 }

@@ -45,10 +45,28 @@
  */
 import { RingError, ringErrorCode } from './errors.js';
 import { isReady, type Ring } from './ring.js';
-import type { Logger } from './log.js';
+import { guard, type Logger } from './log.js';
 import type { Rpc } from './rpc.js';
 import { isFoldRequest, type FoldRequest, type Vnode } from './vnode.js';
 import type { VnodeMaster } from './vnode_master.js';
+import { Type } from '@sinclair/typebox';
+import { MAX_NAME_CHARS, MAX_RING_SIZE } from './wire.js';
+
+/** `{service, partition}`: which vnode a handoff RPC is about. */
+const HandoffTarget = Type.Object({
+  service: Type.String({ minLength: 1, maxLength: MAX_NAME_CHARS }),
+  partition: Type.Integer({ minimum: 0, maximum: MAX_RING_SIZE - 1 }),
+});
+/** `handoff.open`: the target and the sender's batch timeout (ms). */
+const HandoffOpenArgs = Type.Composite([
+  HandoffTarget,
+  Type.Object({ timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })) }),
+]);
+/** `handoff.data`: a batch of encoded items (each the vnode's `encodeHandoffItem`, checked by its `handleHandoffData`). */
+const HandoffDataArgs = Type.Composite([
+  HandoffTarget,
+  Type.Object({ items: Type.Array(Type.Uint8Array(), { maxItems: 100_000 }) }),
+]);
 
 /** Handoff tuning. Times in ms, sizes in bytes. */
 export interface HandoffOptions {
@@ -207,49 +225,52 @@ export class HandoffManager {
       progressEveryMs: opts.progressEveryMs ?? 1000,
     };
     // The receiving side (riak: handoff_receiver). Open: take a slot or refuse.
-    links.rpc.handle('handoff.open', (args, from) => {
-      const { service, partition, timeoutMs } = args as { service: string; partition: number; timeoutMs?: number };
-      if (typeof service !== 'string' || typeof partition !== 'number') throw new Error('malformed handoff.open');
-      this.admit(
-        from,
-        service,
-        partition,
-        typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : this.opts.batchTimeoutMs,
-      );
-      return true;
-    });
+    links.rpc.handle(
+      'handoff.open',
+      ({ service, partition, timeoutMs }, from) => {
+        this.checkTarget(service, partition);
+        this.admit(from, service, partition, timeoutMs ?? this.opts.batchTimeoutMs);
+        return true;
+      },
+      { args: HandoffOpenArgs },
+    );
     // A batch: apply it in the target vnode, in order with its commands.
-    links.rpc.handle('handoff.data', async (args, from) => {
-      const { service, partition, items } = args as { service: string; partition: number; items: Uint8Array[] };
-      if (typeof service !== 'string' || typeof partition !== 'number' || !Array.isArray(items))
-        throw new Error('malformed handoff batch');
-      const slot = this.admit(from, service, partition, undefined);
-      const k = inboundKey(from, service, partition);
-      this.applying.set(k, (this.applying.get(k) ?? 0) + 1);
-      try {
-        await links.vnodes.vnode(service, partition).run(async (v) => {
-          if (!v.handleHandoffData)
-            throw new Error(`service ${service} cannot receive handoff data (no handleHandoffData)`);
-          for (const item of items) await v.handleHandoffData(item);
-        });
-      } finally {
-        const n = (this.applying.get(k) ?? 1) - 1;
-        if (n > 0) this.applying.set(k, n);
-        else this.applying.delete(k);
-        slot.lastBatchAt = Date.now();
-      }
-      slot.items += items.length;
-      slot.bytes += items.reduce((n, b) => n + (b?.byteLength ?? 0), 0);
-      this.stats.itemsReceived += items.length;
-      return items.length;
-    });
+    links.rpc.handle(
+      'handoff.data',
+      async ({ service, partition, items }, from) => {
+        this.checkTarget(service, partition);
+        const slot = this.admit(from, service, partition, undefined);
+        const k = inboundKey(from, service, partition);
+        this.applying.set(k, (this.applying.get(k) ?? 0) + 1);
+        try {
+          await links.vnodes.vnode(service, partition).run(async (v) => {
+            if (!v.handleHandoffData)
+              throw new Error(`service ${service} cannot receive handoff data (no handleHandoffData)`);
+            for (const item of items) await v.handleHandoffData(item);
+          });
+        } finally {
+          const n = (this.applying.get(k) ?? 1) - 1;
+          if (n > 0) this.applying.set(k, n);
+          else this.applying.delete(k);
+          slot.lastBatchAt = Date.now();
+        }
+        slot.items += items.length;
+        slot.bytes += items.reduce((n, b) => n + (b?.byteLength ?? 0), 0);
+        this.stats.itemsReceived += items.length;
+        return items.length;
+      },
+      { args: HandoffDataArgs },
+    );
     // Close: the sender is done (or gave up); free the slot.
-    links.rpc.handle('handoff.close', (args, from) => {
-      const { service, partition } = args as { service: string; partition: number };
-      const released = this.inbound.delete(inboundKey(from, service, partition));
-      if (released) this.tick(); // a slot is free: maybe one of our own transfers can start
-      return released;
-    });
+    links.rpc.handle(
+      'handoff.close',
+      ({ service, partition }, from) => {
+        const released = this.inbound.delete(inboundKey(from, service, partition));
+        if (released) this.tick(); // a slot is free: maybe one of our own transfers can start
+        return released;
+      },
+      { args: HandoffTarget },
+    );
   }
 
   /**
@@ -259,6 +280,14 @@ export class HandoffManager {
    * `silenceMs` undefined: keep the slot's own (a batch re-taking a forgotten slot uses ours).
    * @throws RingError `max_concurrency` when the limit is reached.
    */
+  /** @throws RingError `bad_request` for a service this node does not run, or a partition outside the ring. */
+  private checkTarget(service: string, partition: number): void {
+    if (!this.links.vnodes.services().includes(service))
+      throw new RingError('bad_request', `no vnode service "${service}" here`);
+    const q = this.links.ring().ringSize;
+    if (partition >= q) throw new RingError('bad_request', `partition ${partition} in a ring of ${q}`);
+  }
+
   private admit(source: string, service: string, partition: number, silenceMs: number | undefined): InboundTransfer {
     const k = inboundKey(source, service, partition);
     const now = Date.now();
@@ -301,7 +330,10 @@ export class HandoffManager {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.opts.tickMs);
+    this.timer = setInterval(
+      guard(this.links.log, 'handoff tick', () => this.tick()),
+      this.opts.tickMs,
+    );
     this.timer.unref();
   }
 
@@ -317,10 +349,10 @@ export class HandoffManager {
     clearTimeout(this.wakeTimer);
     this.wakeAt = at;
     this.wakeTimer = setTimeout(
-      () => {
+      guard(this.links.log, 'handoff tick', () => {
         this.wakeTimer = undefined;
         this.tick();
-      },
+      }),
       Math.max(0, at - Date.now()) + 1,
     ); // +1: a timer may fire a little before Date.now() reaches `at`
     this.wakeTimer.unref();

@@ -15,6 +15,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { CLOSE, encodeFrame, readFrame, type Frame } from './frame.js';
+import { ChallengeFrame, fits, HelloFrame, WelcomeFrame } from './wire.js';
 
 /** `node`: a cluster member. `client`: an admin tool; it gets no heartbeats and is never "up". */
 export type PeerRole = 'node' | 'client';
@@ -133,7 +134,7 @@ export function dial(addr: string, opts: DialOptions): Promise<Dialled> {
       } catch (err) {
         return fail(new HandshakeError('bad_handshake', `handshake with ${addr} failed: ${(err as Error).message}`));
       }
-      if (frame.t === 'challenge' && typeof frame.nonce === 'string' && typeof frame.node === 'string') {
+      if (fits(ChallengeFrame, frame)) {
         socket.send(
           encodeFrame({
             t: 'hello',
@@ -144,7 +145,7 @@ export function dial(addr: string, opts: DialOptions): Promise<Dialled> {
             proof: proof(opts.cookie, opts.role, frame.nonce, opts.node),
           }),
         );
-      } else if (frame.t === 'welcome' && typeof frame.node === 'string') {
+      } else if (fits(WelcomeFrame, frame)) {
         // Mutual: the server must know the cookie too, or we would talk to an impostor.
         if (!proofMatches(proof(opts.cookie, 'server', myNonce, frame.node), frame.proof)) {
           socket.close(CLOSE.wrongCookie, 'wrong cookie');
@@ -214,9 +215,8 @@ export class ServerHandshake {
 
   /** Check the peer's first frame: a hello whose proof shows it knows the cookie. */
   answer(frame: Frame): HelloAccepted | HelloRefused {
-    if (frame.t !== 'hello' || typeof frame.node !== 'string' || (frame.role !== 'node' && frame.role !== 'client')) {
-      return { ok: false, close: CLOSE.badHandshake, reason: 'expected hello' };
-    }
+    // Every field checked before any is used: a nonce that is an object must not reach String().
+    if (!fits(HelloFrame, frame)) return { ok: false, close: CLOSE.badHandshake, reason: 'expected hello' };
     if (!proofMatches(proof(this.cookie, frame.role, this.nonce, frame.node), frame.proof)) {
       return { ok: false, close: CLOSE.wrongCookie, reason: 'wrong cookie', node: frame.node };
     }
@@ -224,8 +224,8 @@ export class ServerHandshake {
       ok: true,
       peer: frame.node,
       role: frame.role,
-      addr: typeof frame.addr === 'string' ? frame.addr : '',
-      welcome: { t: 'welcome', node: this.node, proof: proof(this.cookie, 'server', String(frame.nonce), this.node) },
+      addr: frame.addr ?? '',
+      welcome: { t: 'welcome', node: this.node, proof: proof(this.cookie, 'server', frame.nonce, this.node) },
     };
   }
 }

@@ -45,3 +45,18 @@ export function createLogger(node: string): Logger {
     error: (m) => write('error', m),
   };
 }
+
+/**
+ * `fn`, wrapped so that an error it throws is logged (as `<what> failed: <stack>`) instead of
+ * escaping. For timers and event handlers that act on state a peer sent: an uncaught error
+ * there would end the whole node, where a logged one ends only that round.
+ */
+export function guard<A extends unknown[]>(log: Logger, what: string, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      log.error(`${what} failed: ${(err as Error).stack ?? err}`);
+    }
+  };
+}

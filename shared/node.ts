@@ -35,6 +35,7 @@ import { createLogger, type Logger } from './log.js';
 import { Messaging, type Subscriber } from './messaging.js';
 import { NodeWatcher } from './node_watcher.js';
 import { fresh, isReady, looksLikeRing, markSeen, memberStatus, members, type Ring } from './ring.js';
+import { ringProblem } from './wire.js';
 import { RingManager } from './ring_manager.js';
 import { Rpc } from './rpc.js';
 import { Transport, type Frame, type PeerRole } from './transport.js';
@@ -130,7 +131,7 @@ export class RingNode {
     });
     this.watcher = new NodeWatcher(this.transport);
     const send = (node: string, frame: Frame) => this.transport.send(node, frame);
-    this.rpc = new Rpc(opts.name, send, this.log);
+    this.rpc = new Rpc(opts.name, send, this.log, this.transport.refusals);
     this.manager = new RingManager(initial, opts.ringFile);
     this.gossip = new Gossip(
       {
@@ -140,6 +141,7 @@ export class RingNode {
         isUp: (n) => this.watcher.isUp(n),
         log: this.log,
         random: opts.random,
+        refusals: this.transport.refusals,
       },
       { minIntervalMs: timing.gossipMinIntervalMs, periodMs: timing.gossipPeriodMs },
     );
@@ -153,6 +155,7 @@ export class RingNode {
       log: this.log,
       forwardTo: (service, partition) => this.handoff.forwardTo(service, partition),
       notify: (node, topic, payload) => this.notify(node, topic, payload),
+      refusals: this.transport.refusals,
     });
     this.handoff = new HandoffManager(
       {
@@ -235,8 +238,12 @@ export class RingNode {
       this.log.warn(`ignoring unknown frame "${frame.t}" from ${from}`);
     });
     // A node that dialled us can be dialled back: replies and heartbeats need our own link.
+    // Not a member (yet): dialled back with backoff and forgotten if unreachable (transport.ts).
     this.transport.on('hello', (node: string, addr: string, role: PeerRole) => {
-      if (role === 'node' && addr) this.transport.addPeer(node, addr);
+      if (role === 'node' && addr) {
+        const member = (this.manager.ring.members[node]?.status ?? 'invalid') !== 'invalid';
+        this.transport.addPeer(node, addr, { transient: !member });
+      }
     });
     this.manager.on('ring', (ring: Ring, prev: Ring) => this.ringChanged(ring, prev));
     this.manager.on('save_error', (err: Error, attempt: number) => {
@@ -406,9 +413,11 @@ export class RingNode {
     const conn = await connectAdmin(seedAddr, this.opts.cookie, this.name, opts);
     try {
       const ring = await conn.call('cluster.join_request', { node: this.name, addr: this.addr });
-      if (!looksLikeRing(ring)) throw new Error(`${seedAddr} answered the join with something that is not a ring`);
-      this.gossip.adopt(markSeen(ring, this.name)); // the claimant's gossip brings it to everyone else
-      this.log.info(`joining the cluster of ${conn.node} (claimant ${ring.claimant})`);
+      const why = ringProblem(ring);
+      if (why !== undefined)
+        throw new Error(`${seedAddr} answered the join with a ring that is not well formed: ${why}`);
+      this.gossip.adopt(markSeen(ring as Ring, this.name)); // the claimant's gossip brings it to everyone else
+      this.log.info(`joining the cluster of ${conn.node} (claimant ${(ring as Ring).claimant})`);
     } finally {
       conn.close();
     }

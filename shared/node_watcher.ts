@@ -3,6 +3,7 @@
  *
  * Liveness comes from the transport (connection open and heartbeats arriving); services
  * ride on the heartbeats, so a peer's new service is known within one heartbeat period.
+ * Services are kept only for the transport's peers, and forgotten with them.
  * Events: `up` (node), `down` (node), `services` (node, services).
  */
 import { EventEmitter } from 'node:events';
@@ -16,15 +17,19 @@ export class NodeWatcher extends EventEmitter {
     super();
     transport.on('up', (node: string) => this.emit('up', node));
     transport.on('down', (node: string) => this.emit('down', node));
-    transport.on('heartbeat', (node: string, services: unknown) => {
-      if (!Array.isArray(services)) return;
-      const list = services.filter((s): s is string => typeof s === 'string');
+    transport.on('heartbeat', (node: string, services: readonly string[]) => {
+      // Only peers we keep a link to count (a ring member, or a node that dialled us and is
+      // being dialled back); what anyone else announces is not kept. The list itself is
+      // bounded by the heartbeat's schema (wire.ts MAX_SERVICES).
+      if (!transport.hasPeer(node)) return;
       const prev = this.remote.get(node);
-      if (!prev || prev.join() !== list.join()) {
-        this.remote.set(node, list);
-        this.emit('services', node, list);
+      if (!prev || prev.join() !== services.join()) {
+        this.remote.set(node, [...services]);
+        this.emit('services', node, services);
       }
     });
+    // A forgotten peer's services go with it: names that come and go leave nothing behind.
+    transport.on('removed', (node: string) => this.remote.delete(node));
   }
 
   /** Advertise a local service (riak: `service_up/2`). */

@@ -13,6 +13,15 @@ import { isDeepStrictEqual } from 'node:util';
 import { partitionIndex, responsiblePartition } from './chash.js';
 import * as vc from './vclock.js';
 import type { VClock } from './vclock.js';
+import type { Static } from '@sinclair/typebox';
+import {
+  ringProblem,
+  type DeepReadonly,
+  type MemberSchema,
+  type MemberStatusSchema,
+  type RingSchema,
+  type TransferSchema,
+} from './wire.js';
 
 /**
  * Member status, as in `riak_core_ring:member_status/2`:
@@ -23,15 +32,13 @@ import type { VClock } from './vclock.js';
  * - `down`: marked down by an operator so the ring can become ready without it
  * - `invalid`: gone (kept as a tombstone so gossip does not bring it back)
  */
-export type MemberStatus = 'joining' | 'valid' | 'leaving' | 'exiting' | 'down' | 'invalid';
+export type MemberStatus = Static<typeof MemberStatusSchema>;
 
-/** One member of the ring. `addr` is `host:port` of its node-to-node listener. */
-export interface Member {
-  readonly status: MemberStatus;
-  readonly addr: string;
-  /** Bumped by whoever changes this entry; used to merge divergent rings per member. */
-  readonly vclock: VClock;
-}
+/**
+ * One member of the ring: `status`, `addr` (`host:port` of its node-to-node listener) and
+ * `vclock`, bumped by whoever changes this entry (used to merge divergent rings per member).
+ */
+export type Member = DeepReadonly<Static<typeof MemberSchema>>;
 
 /**
  * A pending ownership transfer (an entry of riak's `next` list):
@@ -39,45 +46,28 @@ export interface Member {
  * `done` lists the vnode services that have finished handing it off; `status` becomes
  * `complete` once every service on the owner has (riak: `riak_core_ring:handoff_complete/3`).
  */
-export interface Transfer {
-  readonly partition: number;
-  readonly owner: string;
-  readonly nextOwner: string;
-  readonly done: readonly string[];
-  readonly status: 'awaiting' | 'complete';
-}
+export type Transfer = DeepReadonly<Static<typeof TransferSchema>>;
 
-/** The ring state (riak: the `#chstate{}` record). */
-export interface Ring {
-  readonly clusterName: string;
-  /**
-   * Random id of this ring's lineage, made by `fresh`. A joining node adopts the cluster's;
-   * a node that leaves starts a new one. Gossip between different lineages is ignored, so a
-   * node that left is not pulled back by its old cluster's rings.
-   */
-  readonly clusterId: string;
-  /** Q: number of partitions, a power of two 8..1024. */
-  readonly ringSize: number;
-  /** `owners[p]` is the node owning partition p. */
-  readonly owners: readonly string[];
-  readonly members: Readonly<Record<string, Member>>;
-  /** The node allowed to change ownership (riak: `riak_core_ring:claimant/1`). */
-  readonly claimant: string;
-  /**
-   * Version of this ring: bumped by every change, whoever makes it (the claimant; any node
-   * marking a member down; a new claimant taking over).
-   */
-  readonly vclock: VClock;
-  /**
-   * Version of the claimant's decisions (riak: `rvsn`): bumped only when ownership, pending
-   * transfers or the claimant change. When two rings diverge, the one whose `rvsn` descends the
-   * other's keeps its owners, transfers and claimant, whatever happened to members meanwhile.
-   */
-  readonly rvsn: VClock;
-  readonly next: readonly Transfer[];
-  /** For each node, the ring version it has seen (riak keeps this in ring meta `seen`). */
-  readonly seen: Readonly<Record<string, VClock>>;
-}
+/**
+ * The ring state (riak: the `#chstate{}` record), derived from its wire schema (wire.ts
+ * `RingSchema`, which gossip checks every received ring against):
+ * - `clusterName`;
+ * - `clusterId`: random id of this ring's lineage, made by `fresh`. A joining node adopts the
+ *   cluster's; a node that leaves starts a new one. Gossip between different lineages is
+ *   ignored, so a node that left is not pulled back by its old cluster's rings;
+ * - `ringSize`: Q, the number of partitions, a power of two 8..1024;
+ * - `owners[p]`: the node owning partition p;
+ * - `members`: name → {@link Member};
+ * - `claimant`: the node allowed to change ownership (riak: `riak_core_ring:claimant/1`);
+ * - `vclock`: version of this ring, bumped by every change, whoever makes it (the claimant;
+ *   any node marking a member down; a new claimant taking over);
+ * - `rvsn`: version of the claimant's decisions (riak: `rvsn`), bumped only when ownership,
+ *   pending transfers or the claimant change. When two rings diverge, the one whose `rvsn`
+ *   descends the other's keeps its owners, transfers and claimant, whatever happened to members;
+ * - `next`: pending {@link Transfer}s;
+ * - `seen`: for each node, the ring version it has seen (riak keeps this in ring meta `seen`).
+ */
+export type Ring = DeepReadonly<Static<typeof RingSchema>>;
 
 /** A (partition, owner) pair, as `riak_core_ring:preflist/2` returns them. */
 export interface RingEntry {
@@ -375,33 +365,9 @@ export function ownershipPercent(ring: Ring, node: string): { now: number; futur
 }
 
 /**
- * Cheap structural check of a ring received from the network (not a full validation: it
- * keeps a malformed frame from crashing the node, nothing more).
+ * True if `x` is a well-formed ring: it fits the wire schema and keeps the ring's invariants
+ * (wire.ts `ringProblem`, which says why not).
  */
-const isClock = (c: unknown): boolean =>
-  typeof c === 'object' && c !== null && !Array.isArray(c) && Object.values(c).every((n) => typeof n === 'number');
-
 export function looksLikeRing(x: unknown): x is Ring {
-  const r = x as Ring;
-  return (
-    typeof r === 'object' &&
-    r !== null &&
-    typeof r.clusterId === 'string' &&
-    typeof r.claimant === 'string' &&
-    Number.isInteger(r.ringSize) &&
-    Array.isArray(r.owners) &&
-    r.owners.length === r.ringSize &&
-    r.owners.every((o) => typeof o === 'string') &&
-    typeof r.members === 'object' &&
-    r.members !== null &&
-    Object.values(r.members).every(
-      (m) => typeof m === 'object' && m !== null && typeof m.status === 'string' && isClock(m.vclock),
-    ) &&
-    isClock(r.vclock) &&
-    isClock(r.rvsn) &&
-    Array.isArray(r.next) &&
-    typeof r.seen === 'object' &&
-    r.seen !== null &&
-    Object.values(r.seen).every(isClock)
-  );
+  return ringProblem(x) === undefined;
 }

@@ -12,7 +12,8 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { looksLikeRing, sameRing, type Ring } from './ring.js';
+import { sameRing, type Ring } from './ring.js';
+import { ringProblem } from './wire.js';
 
 export class RingManager extends EventEmitter {
   private current: Ring;
@@ -89,6 +90,7 @@ export function loadRingFile(file: string): Ring | undefined {
     throw err;
   }
   const ring: unknown = JSON.parse(text);
-  if (!looksLikeRing(ring)) throw new Error(`${file} does not hold a ring`);
-  return ring;
+  const why = ringProblem(ring);
+  if (why !== undefined) throw new Error(`${file} does not hold a well-formed ring: ${why}`);
+  return ring as Ring;
 }

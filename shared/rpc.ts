@@ -5,13 +5,26 @@
  * Every call has a deadline; a return that arrives after it is dropped.
  */
 import { randomUUID } from 'node:crypto';
-import { NodeDownError, RemoteError, TimeoutError, toWireError, type WireError } from './errors.js';
+import { NodeDownError, RemoteError, RingError, TimeoutError, toWireError, type WireError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Frame } from './frame.js';
 import type { PeerRole } from './handshake.js';
+import type { TSchema, Static } from '@sinclair/typebox';
+import { problem, type CallFrame, type Refusals, type ReturnFrame } from './wire.js';
 
 /** A method callable over RPC. `from` is the caller's node name, `role` whether it is a node or an admin client. */
-export type RpcHandler = (args: unknown, from: string, role: PeerRole) => unknown | Promise<unknown>;
+export type RpcHandler<A = unknown> = (args: A, from: string, role: PeerRole) => unknown | Promise<unknown>;
+
+/** Options of {@link Rpc.handle}. */
+export interface HandleOptions<S extends TSchema | undefined> {
+  /** Who may call: members only (default), admin clients too (`true`), or admin clients only (`'only'`). */
+  clients?: boolean | 'only';
+  /**
+   * The schema of the method's arguments (TypeBox); the handler gets them typed. A call whose
+   * arguments do not fit is answered with `bad_request` and never reaches the handler.
+   */
+  args?: S;
+}
 
 /** Default deadline for calls (ms). */
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
@@ -23,7 +36,7 @@ export function raise(node: string, error: WireError): never {
 
 /** RPC endpoint of one node (or of an admin client). */
 export class Rpc {
-  private readonly handlers = new Map<string, { fn: RpcHandler; clients: boolean | 'only' }>();
+  private readonly handlers = new Map<string, { fn: RpcHandler; clients: boolean | 'only'; args?: TSchema }>();
   private readonly waiting = new Map<
     string,
     { resolve: (v: unknown) => void; reject: (e: Error) => void; node: string; timer: NodeJS.Timeout }
@@ -33,15 +46,21 @@ export class Rpc {
     private readonly self: string,
     private readonly send: (node: string, frame: Frame) => boolean,
     private readonly log: Logger,
+    private readonly refusals?: Refusals,
   ) {}
 
   /**
    * Expose `method`. Only handlers registered with `{ clients: true }` may be called by admin
    * clients; everything else is for cluster members. `{ clients: 'only' }`: admin clients
    * only, no member (a fault such as `admin.crash` is an operator's act, not a peer's).
+   * With `args`, the arguments are checked against that schema first (see {@link HandleOptions}).
    */
-  handle(method: string, fn: RpcHandler, opts: { clients?: boolean | 'only' } = {}): void {
-    this.handlers.set(method, { fn, clients: opts.clients ?? false });
+  handle<S extends TSchema | undefined = undefined>(
+    method: string,
+    fn: RpcHandler<S extends TSchema ? Static<S> : unknown>,
+    opts: HandleOptions<S> = {},
+  ): void {
+    this.handlers.set(method, { fn: fn as RpcHandler, clients: opts.clients ?? false, args: opts.args });
   }
 
   /**
@@ -53,6 +72,8 @@ export class Rpc {
     if (node === this.self) {
       const h = this.handlers.get(method);
       if (!h) throw new Error(`no such method "${method}"`);
+      const why = h.args && problem(h.args, args);
+      if (why) throw new RingError('bad_request', `bad arguments to ${method}: ${why}`);
       return h.fn(args, this.self, 'node');
     }
     const id = randomUUID();
@@ -76,15 +97,17 @@ export class Rpc {
    * `reply` sends a frame back to the caller.
    */
   handleFrame(from: string, frame: Frame, role: PeerRole, reply: (f: Frame) => void): boolean {
+    // Frames reach us checked against wire.ts CallFrame / ReturnFrame (the transport does it).
     if (frame.t === 'return') {
-      const w = typeof frame.id === 'string' ? this.waiting.get(frame.id) : undefined;
+      const f = frame as ReturnFrame;
+      const w = this.waiting.get(f.id);
       if (!w) return true; // late or unknown: dropped
       clearTimeout(w.timer);
-      this.waiting.delete(frame.id as string);
-      if (frame.ok === true) w.resolve(frame.value);
+      this.waiting.delete(f.id);
+      if (f.ok) w.resolve(f.value);
       else {
         try {
-          raise(w.node, (frame.error ?? { name: 'Error', message: 'unknown error' }) as WireError);
+          raise(w.node, f.error ?? { name: 'Error', message: 'unknown error' });
         } catch (err) {
           w.reject(err as Error);
         }
@@ -92,20 +115,21 @@ export class Rpc {
       return true;
     }
     if (frame.t !== 'call') return false;
-    const id = frame.id;
-    const method = frame.method;
-    const h = typeof method === 'string' ? this.handlers.get(method) : undefined;
+    const { id, method, args } = frame as CallFrame;
+    const h = this.handlers.get(method);
     const fail = (error: WireError) => reply({ t: 'return', id, ok: false, error });
-    if (typeof id !== 'string' || typeof method !== 'string') {
-      this.log.warn(`ignoring malformed call from ${from}`);
+    if (!h || (role === 'client' && !h.clients) || (role !== 'client' && h.clients === 'only')) {
+      fail({ name: 'Error', message: `no such method "${method.slice(0, 100)}"`, code: 'no_such_method' });
       return true;
     }
-    if (!h || (role === 'client' && !h.clients) || (role !== 'client' && h.clients === 'only')) {
-      fail({ name: 'Error', message: `no such method "${method}"`, code: 'no_such_method' });
+    const why = h.args && problem(h.args, args);
+    if (why) {
+      this.refusals?.refuse('rpc', from, `${method}: ${why}`);
+      fail({ name: 'RingError', message: `bad arguments to ${method}: ${why}`, code: 'bad_request' });
       return true;
     }
     Promise.resolve()
-      .then(() => h.fn(frame.args, from, role))
+      .then(() => h.fn(args, from, role))
       .then(
         (value) => reply({ t: 'return', id, ok: true, value: value ?? null }),
         (err: unknown) => fail(toWireError(err)),

@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { CLOSE, encodeBatch, encodeFrame, readFrame, readFrames, type Frame } from './frame.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -28,7 +28,8 @@ import {
   ServerHandshake,
   type PeerRole,
 } from './handshake.js';
-import type { Logger } from './log.js';
+import { guard, type Logger } from './log.js';
+import { frameProblem, Refusals } from './wire.js';
 
 export type { Frame } from './frame.js';
 export type { PeerRole } from './handshake.js';
@@ -86,7 +87,22 @@ interface Peer {
   retryTimer?: NodeJS.Timeout;
   lastHeard: number;
   up: boolean;
+  /**
+   * Known only from its hello, not from the ring: redialled with a growing delay, and forgotten
+   * after {@link TRANSIENT_MAX_FAILURES} failed dials in a row (a peer announcing an address
+   * nobody answers on must not be dialled forever).
+   */
+  transient: boolean;
+  /** Failed dials since the last success. */
+  failures: number;
 }
+
+/** Failed dials in a row after which a transient peer (not a ring member) is forgotten. */
+export const TRANSIENT_MAX_FAILURES = 6;
+/** Most transient peers kept at once; hellos beyond that are not dialled back. */
+export const MAX_TRANSIENT_PEERS = 64;
+/** Longest delay between two dials of a transient peer (ms). */
+const TRANSIENT_MAX_DELAY_MS = 30_000;
 
 /**
  * The transport of one node. Events:
@@ -94,6 +110,11 @@ interface Peer {
  * - `up` (node) / `down` (node): liveness of a peer changed
  * - `hello` (node, addr, role): a peer authenticated on an inbound connection
  * - `heartbeat` (node, services): a peer's heartbeat arrived (for the node watcher)
+ * - `removed` (node): a peer was forgotten (it left the ring, or was transient and unreachable)
+ *
+ * Every frame is checked against its schema (wire.ts) before anyone sees it; one that does not
+ * fit is dropped and counted in {@link refusals}. An error thrown while handling a message
+ * closes that one connection, never the node.
  */
 export class Transport extends EventEmitter {
   readonly node: string;
@@ -111,11 +132,14 @@ export class Transport extends EventEmitter {
   private flushScheduled = false;
   /** `host:port` other nodes dial to reach us (the advertised host), known after {@link listen}. */
   addr = '';
+  /** What this node refused at its boundary (frames here; gossip, RPC and the vnode master add theirs). */
+  readonly refusals: Refusals;
 
   constructor(opts: TransportOptions) {
     super();
     this.node = opts.node;
     this.log = opts.log;
+    this.refusals = new Refusals(opts.log);
     this.opts = {
       node: opts.node,
       host: opts.host ?? '127.0.0.1',
@@ -155,7 +179,10 @@ export class Transport extends EventEmitter {
     const { port } = server.address() as AddressInfo;
     const wildcard = this.opts.host === '0.0.0.0' || this.opts.host === '::';
     this.addr = `${this.opts.advertiseHost ?? (wildcard ? '127.0.0.1' : this.opts.host)}:${port}`;
-    this.heartbeatTimer = setInterval(() => this.beat(), this.opts.heartbeatMs);
+    this.heartbeatTimer = setInterval(
+      guard(this.log, 'heartbeat', () => this.beat()),
+      this.opts.heartbeatMs,
+    );
     this.heartbeatTimer.unref();
     return this.addr;
   }
@@ -165,11 +192,17 @@ export class Transport extends EventEmitter {
     this.filter = filter;
   }
 
-  /** Keep an outbound connection to `node` at `addr`, redialling while it is down. */
-  addPeer(node: string, addr: string): void {
+  /**
+   * Keep an outbound connection to `node` at `addr`, redialling while it is down.
+   * `transient`: the peer is known only from its hello, not from the ring (see {@link Peer});
+   * a later call without it makes the peer permanent (it became a member).
+   */
+  addPeer(node: string, addr: string, opts: { transient?: boolean } = {}): void {
     if (node === this.node || this.closed || !addr) return;
+    const transient = opts.transient ?? false;
     const peer = this.peers.get(node);
     if (peer) {
+      if (!transient) peer.transient = false;
       if (peer.addr !== addr) {
         peer.addr = addr;
         this.outboxes.delete(peer.socket as WebSocket);
@@ -177,7 +210,11 @@ export class Transport extends EventEmitter {
       }
       return;
     }
-    this.peers.set(node, { addr, dialling: false, lastHeard: 0, up: false });
+    if (transient && [...this.peers.values()].filter((p) => p.transient).length >= MAX_TRANSIENT_PEERS) {
+      this.log.debug(`not dialling ${node} back: ${MAX_TRANSIENT_PEERS} peers outside the ring already`);
+      return;
+    }
+    this.peers.set(node, { addr, dialling: false, lastHeard: 0, up: false, transient, failures: 0 });
     this.redial(node, 0);
   }
 
@@ -190,11 +227,17 @@ export class Transport extends EventEmitter {
     this.flushSocket(peer.socket);
     peer.socket?.close(CLOSE.shutdown, 'removed');
     if (peer.up) this.emit('down', node);
+    this.emit('removed', node);
   }
 
   /** The address we dial `node` at, if it is a peer. */
   peerAddr(node: string): string | undefined {
     return this.peers.get(node)?.addr;
+  }
+
+  /** True if we keep a connection to `node`. */
+  hasPeer(node: string): boolean {
+    return this.peers.has(node);
   }
 
   /** Peers we keep connections to. */
@@ -314,6 +357,15 @@ export class Transport extends EventEmitter {
     });
     socket.send(encodeFrame(handshake.challenge()));
     socket.on('message', (data, isBinary) => {
+      try {
+        onMessage(data, isBinary);
+      } catch (err) {
+        // A bug anywhere below (a listener of ours included) ends this connection, not the node.
+        this.log.error(`closing connection from ${peer ?? remote}: ${(err as Error).stack ?? err}`);
+        socket.close(CLOSE.malformed, 'internal error');
+      }
+    });
+    const onMessage = (data: RawData, isBinary: boolean) => {
       let frames: Frame[];
       try {
         // One frame until the handshake is done; afterwards a frame or a batch.
@@ -344,7 +396,7 @@ export class Transport extends EventEmitter {
           ? this.send(from, f, socket)
           : socket.readyState === WebSocket.OPEN && socket.send(encodeFrame(f));
       for (const frame of frames) this.receive(from, role, frame, reply);
-    });
+    };
   }
 
   private receive(from: string, role: PeerRole, frame: Frame, reply: (f: Frame) => void): void {
@@ -353,8 +405,13 @@ export class Transport extends EventEmitter {
       peer.lastHeard = Date.now();
       if (!peer.up && peer.socket?.readyState === WebSocket.OPEN) this.setUp(from, peer, true);
     }
+    const why = frameProblem(frame);
+    if (why !== undefined) {
+      this.refusals.refuse('frame', from, why);
+      return;
+    }
     if (frame.t === 'hb') {
-      if (role === 'node') this.emit('heartbeat', from, frame.services);
+      if (role === 'node') this.emit('heartbeat', from, frame.services ?? []);
       return;
     }
     try {
@@ -394,6 +451,7 @@ export class Transport extends EventEmitter {
         return this.redial(node, 1000);
       }
       peer.socket = socket;
+      peer.failures = 0;
       socket.on('error', (err) => this.log.debug(`link to ${node}: ${err.message}`));
       const reply = (f: Frame) => this.send(node, f);
       socket.on('message', (data, isBinary) => {
@@ -404,7 +462,12 @@ export class Transport extends EventEmitter {
           this.log.warn(`closing link to ${node}: malformed frame (${(err as Error).message})`);
           return socket.close(CLOSE.malformed, 'malformed frame');
         }
-        for (const frame of frames) this.receive(node, 'node', frame, reply);
+        try {
+          for (const frame of frames) this.receive(node, 'node', frame, reply);
+        } catch (err) {
+          this.log.error(`closing link to ${node}: ${(err as Error).stack ?? err}`);
+          socket.close(CLOSE.malformed, 'internal error');
+        }
       });
       socket.on('close', () => {
         if (peer.socket === socket) peer.socket = undefined;
@@ -418,7 +481,12 @@ export class Transport extends EventEmitter {
       const msg = (err as Error).message;
       if (isCookieMismatch(err)) this.log.warn(`cannot connect to ${node}: ${msg}`);
       else this.log.debug(`cannot connect to ${node} at ${peer.addr}: ${msg}`);
-      this.redial(node, Math.min(1000, this.opts.heartbeatMs * 2));
+      peer.failures++;
+      if (!peer.transient) this.redial(node, Math.min(1000, this.opts.heartbeatMs * 2));
+      else if (peer.failures >= TRANSIENT_MAX_FAILURES) {
+        this.log.info(`forgetting ${node}: not a ring member, and ${peer.failures} dials to ${peer.addr} failed`);
+        setImmediate(() => this.peers.get(node) === peer && this.removePeer(node));
+      } else this.redial(node, Math.min(TRANSIENT_MAX_DELAY_MS, this.opts.heartbeatMs * 2 ** peer.failures));
     } finally {
       peer.dialling = false;
     }

@@ -15,11 +15,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { TSchema } from '@sinclair/typebox';
 import { NodeDownError, TimeoutError, RemoteError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Frame } from './frame.js';
+import { problem, type Refusals, type VnodeCmdFrame, type VnodeCovFrame, type VnodeReplyFrame } from './wire.js';
 import { VnodeWorker, type Sender, type VnodeId, type VnodeModule, type VnodeReply } from './vnode.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -94,6 +93,8 @@ export interface MasterLinks {
   forwardTo?(service: string, partition: number): string | undefined;
   /** Deliver an application message to `topic` subscribers on `node` (see VnodeContext.notify). */
   notify?(node: string, topic: string, payload: unknown): boolean;
+  /** Where refused requests are counted (the transport's); default: only logged. */
+  refusals?: Refusals;
   log: Logger;
 }
 
@@ -342,13 +343,19 @@ export class VnodeMaster {
       });
       return;
     }
-    const problem = requestProblem(module, frame.request);
-    if (problem !== undefined) {
-      this.links.log.warn(`refused a malformed ${service} request for partition ${partition}: ${problem}`);
+    // The service's schema first: a peer's malformed command never reaches the vnode's state.
+    const why =
+      partition >= this.links.ringSize()
+        ? `partition ${partition} in a ring of ${this.links.ringSize()}`
+        : module.requests && problem(module.requests, frame.request);
+    if (why) {
+      if (this.links.refusals)
+        this.links.refusals.refuse('request', sender?.node ?? this.links.node, `${service}: ${why}`);
+      else this.links.log.warn(`refused a malformed ${service} request: ${why}`);
       this.deliver(sender, {
         from: { partition, node: this.links.node },
         ok: false,
-        error: { name: 'RingError', message: `malformed ${service} request: ${problem}`, code: 'bad_request' },
+        error: { name: 'RingError', message: `malformed ${service} request: ${why}`, code: 'bad_request' },
       });
       return;
     }
@@ -357,33 +364,25 @@ export class VnodeMaster {
 
   /**
    * Handle a frame addressed to the vnode master. @returns true if it was one of ours.
-   * Malformed fields are logged and ignored.
    */
-  handleFrame(from: string, frame: Frame): boolean {
+  handleFrame(_from: string, frame: Frame): boolean {
+    // Fields were checked by the transport (wire.ts); requests are checked in routeLocal.
     switch (frame.t) {
-      case 'vnode_cmd':
-        if (typeof frame.service !== 'string' || typeof frame.partition !== 'number' || !isSender(frame.sender)) {
-          this.links.log.warn(`ignoring malformed vnode_cmd from ${from}`);
-          return true;
-        }
-        this.localCommand(frame.service, frame.partition, frame.request, frame.sender);
+      case 'vnode_cmd': {
+        const f = frame as VnodeCmdFrame;
+        this.localCommand(f.service, f.partition, f.request, f.sender);
         return true;
-      case 'vnode_cov':
-        if (
-          typeof frame.service !== 'string' ||
-          typeof frame.partition !== 'number' ||
-          !Array.isArray(frame.partitions) ||
-          !isSender(frame.sender)
-        ) {
-          this.links.log.warn(`ignoring malformed vnode_cov from ${from}`);
-          return true;
-        }
-        this.localCoverage(frame.service, frame.partition, frame.partitions as number[], frame.request, frame.sender);
+      }
+      case 'vnode_cov': {
+        const f = frame as VnodeCovFrame;
+        this.localCoverage(f.service, f.partition, f.partitions, f.request, f.sender);
         return true;
+      }
       case 'vnode_reply': {
-        const entry = typeof frame.ref === 'string' ? this.senders.get(frame.ref) : undefined;
+        const f = frame as VnodeReplyFrame;
+        const entry = this.senders.get(f.ref);
         if (!entry) this.droppedReplies++;
-        else entry.handler(frame.reply as VnodeReply);
+        else entry.handler(f.reply as VnodeReply);
         return true;
       }
       default:
@@ -398,29 +397,4 @@ export class VnodeMaster {
     for (const entry of this.senders.values()) clearTimeout(entry.timer);
     this.senders.clear();
   }
-}
-
-const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
-
-/** Why `request` does not fit `module.requests` (the first error, with its path), or undefined if it does. */
-function requestProblem(module: VnodeModule, request: unknown): string | undefined {
-  const schema = module.requests;
-  if (!schema) return undefined;
-  let check = checks.get(schema);
-  if (!check) {
-    check = TypeCompiler.Compile(schema);
-    checks.set(schema, check);
-  }
-  if (check.Check(request)) return undefined;
-  const first = check.Errors(request).First();
-  return first ? `${first.path || '/'}: ${first.message}` : 'does not match the schema';
-}
-
-function isSender(s: unknown): s is Sender {
-  return (
-    s === null ||
-    (typeof s === 'object' &&
-      typeof (s as { node?: unknown }).node === 'string' &&
-      typeof (s as { ref?: unknown }).ref === 'string')
-  );
 }
