@@ -8,27 +8,20 @@
  * Frame: `{t: 'notify', topic, payload}`. Payloads are copied (msgpack over the wire,
  * `structuredClone` locally), so a subscriber never shares the sender's objects.
  */
-import type { Logger } from './log.js';
+import type { TSchema } from '@sinclair/typebox';
 import type { Frame } from './frame.js';
+import type { Logger } from './log.js';
+import { problem, type NotifyFrame } from './wire.js';
 
-/** Receives the payloads sent to one topic on this node. */
-export type Subscriber = (payload: unknown) => void;
+/** Receives the payloads sent to one topic on this node (a returned promise that rejects is logged). */
+export type Subscriber = (payload: unknown) => unknown;
 
-/** The notify frame. */
-export interface NotifyFrame extends Frame {
-  readonly t: 'notify';
-  readonly topic: string;
-  readonly payload: unknown;
-}
-
-/** True if `frame` is a well-formed notify frame. */
-export function isNotifyFrame(frame: Frame): frame is NotifyFrame {
-  return frame.t === 'notify' && typeof frame.topic === 'string';
-}
+export type { NotifyFrame } from './wire.js';
 
 /** One node's topics and their subscribers. */
 export class Messaging {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly schemas = new Map<string, TSchema>();
 
   /**
    * @param self this node's name (a notify to it is delivered locally)
@@ -41,10 +34,13 @@ export class Messaging {
   ) {}
 
   /**
-   * Receive the payloads vnodes (or anyone) `notify` to `topic` on this node.
+   * Receive the payloads vnodes (or anyone) `notify` to `topic` on this node. With
+   * `opts.payload`, a payload from another node that does not fit that schema is dropped and
+   * logged instead of delivered (the topic's last schema given applies).
    * @returns a function that unsubscribes.
    */
-  subscribe(topic: string, handler: Subscriber): () => void {
+  subscribe(topic: string, handler: Subscriber, opts: { payload?: TSchema } = {}): () => void {
+    if (opts.payload) this.schemas.set(topic, opts.payload);
     const set = this.subscribers.get(topic) ?? new Set();
     this.subscribers.set(topic, set.add(handler));
     return () => void set.delete(handler);
@@ -66,8 +62,12 @@ export class Messaging {
 
   /** Handle a frame from another node. @returns true if it was a notify frame (and was delivered). */
   handleFrame(frame: Frame): boolean {
-    if (!isNotifyFrame(frame)) return false;
-    this.deliver(frame.topic, frame.payload);
+    if (frame.t !== 'notify') return false;
+    const { topic, payload } = frame as NotifyFrame; // its fields were checked by the transport
+    const schema = this.schemas.get(topic);
+    const why = schema && problem(schema, payload);
+    if (why) this.log.warn(`dropped a malformed ${topic} message: ${why}`);
+    else this.deliver(topic, payload);
     return true;
   }
 
@@ -75,7 +75,9 @@ export class Messaging {
   private deliver(topic: string, payload: unknown): void {
     for (const handler of this.subscribers.get(topic) ?? []) {
       try {
-        handler(payload);
+        const done = handler(payload);
+        if (done instanceof Promise)
+          done.catch((err: unknown) => this.log.error(`subscriber of ${topic} failed: ${(err as Error).stack ?? err}`));
       } catch (err) {
         this.log.error(`subscriber of ${topic} failed: ${(err as Error).stack ?? err}`);
       }

@@ -36,6 +36,7 @@ import { Messaging, type Subscriber } from './messaging.js';
 import { NodeWatcher } from './node_watcher.js';
 import { fresh, isReady, looksLikeRing, markSeen, memberStatus, members, type Ring } from './ring.js';
 import { ringProblem } from './wire.js';
+import type { TSchema } from '@sinclair/typebox';
 import { RingManager } from './ring_manager.js';
 import { Rpc } from './rpc.js';
 import { Transport, type Frame, type PeerRole } from './transport.js';
@@ -327,11 +328,12 @@ export class RingNode {
   // --- application messages (messaging.ts) ----------------------------------------------
 
   /**
-   * Receive the payloads vnodes (or anyone) `notify` to `topic` on this node.
+   * Receive the payloads vnodes (or anyone) `notify` to `topic` on this node; with
+   * `opts.payload`, a remote payload that does not fit that schema is dropped (messaging.ts).
    * @returns a function that unsubscribes.
    */
-  subscribe(topic: string, handler: Subscriber): () => void {
-    return this.messaging.subscribe(topic, handler);
+  subscribe(topic: string, handler: Subscriber, opts: { payload?: TSchema } = {}): () => void {
+    return this.messaging.subscribe(topic, handler, opts);
   }
 
   /**
