@@ -123,18 +123,6 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
     };
   }
 
-  /**
-   * Exercise 7's live objects: the object vnodes reach the store through their RingNode, which
-   * exists only once the node has started, so the service is registered here, with the front
-   * doors (a node started without HTTP or chat ports hosts no objects, and getApl skips it),
-   * and `POST /api/objects/:type/:id` joins the HTTP API.
-   */
-  async function serveObjects(node: RingNode, opts: ServeOptions): Promise<AppServers> {
-    if (!node.vnodes.services().includes('objects'))
-      node.registerService(s.objectVnode7.objectService({ node: () => node }));
-    return serveAll(node, opts, objectRoutes(s.objects7.callObject));
-  }
-
   const ex6Commands: Record<string, AppCommand> = {
     ...pingCommands,
     ...replicated(kv3done, 'ex6'),
@@ -175,7 +163,13 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
       serve: (node, opts) => serveAll(node, opts),
     },
     ex7: {
-      services: () => [s.pingVnode.pingService, s.fencedKv7.fencedKvService(), s.room6.roomService()],
+      // The object vnodes reach the store through their RingNode (given once it has started).
+      services: (node) => [
+        s.pingVnode.pingService,
+        s.fencedKv7.fencedKvService(),
+        s.room6.roomService(),
+        s.objectVnode7.objectService({ node }),
+      ],
       commands: {
         ...ex6Commands,
         call: {
@@ -183,7 +177,7 @@ export async function loadApps(tree: AppTree): Promise<Record<string, App>> {
           run: (node, type, id, call) => s.objects7.callObject(node, String(type), String(id), call),
         },
       },
-      serve: serveObjects,
+      serve: (node, opts) => serveAll(node, opts, objectRoutes(s.objects7.callObject)),
     },
   };
   const stages = manifest.exercises.flatMap((e) => ('app' in e && e.app ? [e.id] : []));

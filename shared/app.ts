@@ -34,8 +34,14 @@ export interface ServeOptions {
 }
 
 export interface App {
-  /** Fresh service modules for one node. */
-  services(): VnodeModule[];
+  /**
+   * Fresh service modules for one node. `node` returns the RingNode they run on, for services
+   * that call the ring themselves (ex7's object vnodes reach the store through it); it is
+   * there once the node has started, which is before any vnode starts (vnodes start on their
+   * first request). Every node gets every service, front doors or not: a member without one
+   * of the ring's services would hold up every transfer to it.
+   */
+  services(node: () => RingNode): VnodeModule[];
   readonly commands: Readonly<Record<string, AppCommand>>;
   /** Start the app's front doors for `node` (exercises 5 and 6); apps without any omit it. */
   serve?(node: RingNode, opts: ServeOptions): Promise<AppServers>;

@@ -175,6 +175,11 @@ export function describeError(err: unknown): string {
 }
 
 async function start(opts: ConsoleOptions, app: App): Promise<RingNode> {
+  let started: RingNode | undefined;
+  const self = (): RingNode => {
+    if (!started) throw new Error('the node has not started yet');
+    return started;
+  };
   let ring: Ring | undefined;
   if (opts.ringFile) {
     ring = loadRingFile(opts.ringFile);
@@ -184,18 +189,19 @@ async function start(opts: ConsoleOptions, app: App): Promise<RingNode> {
       );
   }
   try {
-    return await RingNode.start({
+    started = await RingNode.start({
       name: opts.name,
       cookie: opts.cookie,
       host: opts.host,
       port: opts.port,
       advertiseHost: opts.advertiseHost,
       ringSize: opts.ringSize,
-      services: app.services(),
+      services: app.services(self),
       ring,
       ringFile: opts.ringFile,
       handoff: opts.handoffBatchItems === undefined ? undefined : { batchItems: opts.handoffBatchItems },
     });
+    return started;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'EADDRINUSE')

@@ -117,7 +117,15 @@ describe('npm run new: the generated service', () => {
     const app = await loadApp('solutions', NAME);
     expect(Object.keys(app.commands).sort()).toEqual(['get', 'put']);
     await expect(loadApp('solutions', 'no-such-service')).rejects.toThrow(`apps/ (npm run new) has: `);
-    const cluster = await TestCluster.start({ size: 2, ringSize: 8, cookie: NAME, services: () => app.services() });
+    const cluster = await TestCluster.start({
+      size: 2,
+      ringSize: 8,
+      cookie: NAME,
+      services: () =>
+        app.services(() => {
+          throw new Error('the services of a new app do not call the ring themselves');
+        }),
+    });
     try {
       const [a, b] = cluster.nodes as [(typeof cluster.nodes)[number], (typeof cluster.nodes)[number]];
       await app.commands.put?.run(a, 'k', 'v', { n: 2, w: 2 });
