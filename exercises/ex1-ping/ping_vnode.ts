@@ -5,11 +5,12 @@
  */
 import { todo } from '../../shared/todo.js';
 import { reply, type VnodeModule } from '../../shared/vnode.js';
-import type { PingRequest, Pong } from './ping_types.js';
+import { PingRequestSchema, type PingRequest, type Pong } from './ping_types.js';
 
 /** The ping vnode service (riak: the workshop's `rc_example_vnode`). */
 export const pingService: VnodeModule<PingRequest> = {
   service: 'ping',
+  requests: PingRequestSchema,
   init: (ctx) => ({
     // Step 1: answer ping and ping_key with a Pong naming this vnode (ping_key: and the key).
     handleCommand(request) {

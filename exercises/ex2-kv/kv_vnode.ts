@@ -6,7 +6,7 @@
  */
 import { todo } from '../../shared/todo.js';
 import { reply, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
-import type { KvReply, KvRequest } from './kv_types.js';
+import { KvRequestSchema, type KvReply, type KvRequest } from './kv_types.js';
 
 /** One KV vnode. `data` is public so tests (and you, in the REPL) can look inside. */
 export class KvVnode implements Vnode<KvRequest> {
@@ -32,5 +32,6 @@ export class KvVnode implements Vnode<KvRequest> {
 /** The KV vnode service. */
 export const kvService: VnodeModule<KvRequest> = {
   service: 'kv',
+  requests: KvRequestSchema,
   init: (ctx) => new KvVnode(ctx),
 };

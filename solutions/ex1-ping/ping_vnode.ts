@@ -3,11 +3,12 @@
  * where a key lands on the ring.
  */
 import { reply, type VnodeModule } from '../../shared/vnode.js';
-import type { PingRequest, Pong } from '../../exercises/ex1-ping/ping_types.js';
+import { PingRequestSchema, type PingRequest, type Pong } from '../../exercises/ex1-ping/ping_types.js';
 
 /** The ping vnode service (riak: the workshop's `rc_example_vnode`). */
 export const pingService: VnodeModule<PingRequest> = {
   service: 'ping',
+  requests: PingRequestSchema,
   init: (ctx) => ({
     // Step 1: answer ping and ping_key with a Pong naming this vnode (ping_key: and the key).
     handleCommand(request) {

@@ -3,7 +3,7 @@
  * per key (this exercise) a key lives on exactly one node; exercise 3 adds replicas.
  */
 import { reply, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
-import type { KvReply, KvRequest } from '../../exercises/ex2-kv/kv_types.js';
+import { KvRequestSchema, type KvReply, type KvRequest } from '../../exercises/ex2-kv/kv_types.js';
 
 /** One KV vnode. `data` is public so tests (and you, in the REPL) can look inside. */
 export class KvVnode implements Vnode<KvRequest> {
@@ -43,5 +43,6 @@ export class KvVnode implements Vnode<KvRequest> {
 /** The KV vnode service. */
 export const kvService: VnodeModule<KvRequest> = {
   service: 'kv',
+  requests: KvRequestSchema,
   init: (ctx) => new KvVnode(ctx),
 };
