@@ -195,7 +195,8 @@ export class Transport extends EventEmitter {
   /**
    * Keep an outbound connection to `node` at `addr`, redialling while it is down.
    * `transient`: the peer is known only from its hello, not from the ring (see {@link Peer});
-   * a later call without it makes the peer permanent (it became a member).
+   * a later call without it makes the peer permanent (it became a member). A new `addr` for a
+   * peer that is up is ignored: its link works.
    */
   addPeer(node: string, addr: string, opts: { transient?: boolean } = {}): void {
     if (node === this.node || this.closed || !addr) return;
@@ -203,11 +204,14 @@ export class Transport extends EventEmitter {
     const peer = this.peers.get(node);
     if (peer) {
       if (!transient) peer.transient = false;
-      if (peer.addr !== addr) {
+      // A link that works is kept: an address from a ring (any member may gossip one) must not
+      // cut a peer we hear from. A peer that moved (restarted on another port) is down first.
+      if (peer.addr !== addr && !peer.up) {
         peer.addr = addr;
         this.outboxes.delete(peer.socket as WebSocket);
         peer.socket?.terminate();
-      }
+      } else if (peer.addr !== addr)
+        this.log.debug(`keeping the link to ${node} at ${peer.addr}, not ${addr}: it is up`);
       return;
     }
     if (transient && [...this.peers.values()].filter((p) => p.transient).length >= MAX_TRANSIENT_PEERS) {

@@ -27,8 +27,8 @@ export const MAX_SERVICES = 64;
 export const MAX_RING_SIZE = 1024;
 
 const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_CHARS });
-/** `host:port` of a listener ('' for admin clients and fresh rings before listen). */
-const Addr = Type.String({ maxLength: MAX_NAME_CHARS });
+/** `host:port` of a listener (`[::1]:8101` for IPv6), or '' (admin clients, fresh rings before listen). */
+const Addr = Type.String({ maxLength: MAX_NAME_CHARS, pattern: '^$|^\\S+:[0-9]{1,5}$' });
 const Counter = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Partition = Type.Integer({ minimum: 0, maximum: MAX_RING_SIZE - 1 });
 
