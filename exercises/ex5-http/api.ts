@@ -51,6 +51,39 @@ export class HttpError extends Error {
 export const MAX_KEY_LENGTH = 512;
 /** Longest timeout a client may ask for, in ms. */
 export const MAX_TIMEOUT_MS = 60_000;
+/**
+ * Deepest nesting of a JSON body: arrays and objects inside each other (`1` is 0, `[]` is 1,
+ * `{"a":[1]}` is 2). server.ts refuses a deeper body with 400 `body_too_deep` before parsing
+ * it: deeply nested values overflow the stack of recursive code (parsers, serializers,
+ * msgpack), and a write must never be acknowledged that cannot be read back. Well under the
+ * store's own limit (exercise 3's `MAX_VALUE_DEPTH`, 64), so whatever passes here is stored,
+ * even wrapped once more (exercise 7's records), and read back.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * How deeply the JSON text `text` nests: the most `[` and `{` open at once outside strings
+ * (see {@link MAX_JSON_DEPTH}). One linear scan without parsing, so it never recurses and does
+ * not check that `text` is valid JSON (the parser does that next). Stops as soon as the depth
+ * passes `limit`, and then answers a number above `limit`.
+ */
+export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
 
 // --- shared schemas ----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import { testSeed } from '../../shared/harness/seed.js';
 import { waitFor } from '../../shared/harness/wait.js';
 import type { NodeTiming, RingNode } from '../../shared/node.js';
 import { preflist } from '../../shared/ring.js';
+import { MAX_JSON_DEPTH } from './api.js';
 import { buildServer, type ServerOptions } from './server.js';
 
 // The tests run concurrently (describe.concurrent), each on a cluster and servers of its own:
@@ -343,6 +344,28 @@ describe.concurrent('ex5-http: errors', () => {
     await http('GET', store(base, 'big'), { status: 404 });
     await http('PUT', store(base, 'big'), { json: 'x'.repeat(1000), status: 200 });
     expect((await http('GET', store(base, 'big'), { status: 200 })).body.value).toHaveLength(1000);
+  });
+
+  it(`a body nested deeper than MAX_JSON_DEPTH (${MAX_JSON_DEPTH}) → 400 body_too_deep, nothing stored; the deepest allowed reads back whole`, async (t) => {
+    const { urls } = await start(t);
+    // Arrays and objects in turn, `depth` of them, around a string that only looks nested.
+    const nested = (depth: number): unknown =>
+      depth === 0 ? '[{"not" : ["nested"]}] \\' : depth % 2 ? [nested(depth - 1)] : { in: nested(depth - 1) };
+    const deepest = nested(MAX_JSON_DEPTH);
+    await http('PUT', store(urls[0]!, 'deepest', '?w=3'), { json: deepest, status: 200 });
+    for (const base of urls)
+      expect((await http('GET', store(base, 'deepest', '?r=3'), { status: 200 })).body.value).toEqual(deepest);
+    const bodies: [string, string][] = [
+      ['one level too deep', JSON.stringify(nested(MAX_JSON_DEPTH + 1))],
+      ['1,000 deep', `${'['.repeat(1000)}${']'.repeat(1000)}`],
+      ['100,000 deep', `${'{"a":['.repeat(50_000)}${']}'.repeat(50_000)}`],
+    ];
+    for (const [what, raw] of bodies) {
+      const key = `deep-${what.split(' ')[0]}`;
+      const res = await http('PUT', store(urls[0]!, key), { raw, type: 'application/json', status: 400 });
+      expect(res.body, what).toEqual(errorBody(400, 'body_too_deep', { limit: MAX_JSON_DEPTH }));
+      await http('GET', store(urls[1]!, key), { status: 404 });
+    }
   });
 
   it('unknown routes → 404 JSON of the same shape, told apart from a missing key by its code', async (t) => {

@@ -1,6 +1,6 @@
 /**
  * Exercise 5, given: the fastify instance of one node's HTTP API. It adds the shared schemas
- * of api.ts, accepts JSON bodies only, sends every error in the one JSON shape
+ * of api.ts, accepts JSON bodies only (nested at most `MAX_JSON_DEPTH` deep), sends every error in the one JSON shape
  * `{ error: { status, code, message, ...details } }`, and registers the routes of http.ts,
  * a fastify plugin, with the node they serve.
  *
@@ -14,7 +14,7 @@ import { registerDashboard } from '../../shared/dashboard.js';
 import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
 import { NotImplementedError } from '../../shared/todo.js';
-import { HttpError, MAX_KEY_LENGTH, SHARED_SCHEMAS, type RoutesPlugin } from './api.js';
+import { HttpError, jsonDepth, MAX_JSON_DEPTH, MAX_KEY_LENGTH, SHARED_SCHEMAS, type RoutesPlugin } from './api.js';
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
@@ -135,6 +135,18 @@ export function buildServer(node: RingNode, api: HttpApi, opts: ServerOptions = 
   });
   // Values are JSON only: without its text/plain parser, fastify answers other types with 415.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies nested deeper than MAX_JSON_DEPTH are refused on their text, before anything
+  // parses them deeply or stores them; the others go to fastify's own JSON parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
+    if (jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      const message = `the body is nested deeper than the limit of ${MAX_JSON_DEPTH} arrays and objects`;
+      done(new HttpError(400, 'body_too_deep', message, { limit: MAX_JSON_DEPTH }), undefined);
+      return;
+    }
+    parseJson(request, body, done);
+  });
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   // Set on the root instance, so the routes plugin (a child context) inherits them.
   app.setErrorHandler(send);
