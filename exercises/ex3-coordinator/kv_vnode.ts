@@ -21,34 +21,131 @@
  * Data lives in a {@link Disk}: a per-node store that survives the vnode (and, in tests, a
  * node crash and restart) the way riak's backends (bitcask, leveldb) survive on disk.
  */
+import { Kind, Type, TypeRegistry, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Packr } from 'msgpackr';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
+import { RingError } from '../../shared/errors.js';
 import { reply, type Sender, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
+
+// --- what a vnode accepts (schemas: the types below are derived from them) ---------------
+// A peer with the cookie may run half-finished code: the vnode master checks every request
+// against KvRequestSchema, and handoff items are checked when decoded, so nothing malformed
+// is ever stored (a non-string key stored once would break listing keys for good).
+
+/** Longest key a request or handoff item may carry, in characters. */
+export const MAX_KEY_LENGTH = 1024;
+/**
+ * Deepest nesting of a stored value: arrays and objects inside each other (a scalar is 0,
+ * `[]` is 1, `[[1]]` is 2). Above exercise 5's HTTP limit (32), so whatever HTTP accepts fits,
+ * also wrapped once more (exercise 7's `{ state, epoch }` records).
+ */
+export const MAX_VALUE_DEPTH = 64;
+
+/**
+ * How deeply `value` nests (see {@link MAX_VALUE_DEPTH}). Iterative, so a value nested far
+ * deeper than the stack allows is measured, not crashed on; stops as soon as it passes `limit`
+ * (then any number above `limit`). Byte arrays count as scalars.
+ */
+export function nestingDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [v, depth] = pending.pop()!;
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) continue;
+    if (depth + 1 > deepest && (deepest = depth + 1) > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+// A TypeBox kind of our own: any value nested at most `maxDepth` deep (TypeBox's recursive
+// types would recurse as deep as the value does while checking it).
+TypeRegistry.Set<{ maxDepth: number }>(
+  'BoundedValue',
+  (schema, value) => nestingDepth(value, schema.maxDepth) <= schema.maxDepth,
+);
+
+/** Schema of any value msgpack carries, nested at most `maxDepth` deep ({@link nestingDepth}). */
+export const BoundedValue = (maxDepth: number = MAX_VALUE_DEPTH) =>
+  Type.Unsafe<unknown>({ [Kind]: 'BoundedValue', maxDepth });
+
+/** A key: a string of at most {@link MAX_KEY_LENGTH} characters. */
+export const KeySchema = Type.String({ maxLength: MAX_KEY_LENGTH });
 
 /**
  * Version of a write: when (`t`, µs since the epoch, from the coordinator's clock), where
  * (`node` that coordinated it) and a counter (`seq`, one per process) to order writes the same
  * node made in the same microsecond. Compared in that order.
  */
-export interface Version {
-  readonly t: number;
-  readonly node: string;
-  readonly seq: number;
-}
+export const VersionSchema = Type.Object({
+  t: Type.Readonly(Type.Number()),
+  node: Type.Readonly(Type.String({ maxLength: 255 })),
+  seq: Type.Readonly(Type.Number()),
+});
+/** See {@link VersionSchema}. */
+export type Version = Static<typeof VersionSchema>;
 
-/** What a vnode stores for a key. `deleted` entries are tombstones. */
-export interface Entry {
-  readonly value: unknown;
-  readonly version: Version;
-  readonly deleted: boolean;
-}
+/**
+ * What a vnode stores for a key. `deleted` entries are tombstones. Other properties pass
+ * (exercise 7's fenced entries add an `epoch`).
+ */
+export const EntrySchema = Type.Object({
+  value: Type.Readonly(BoundedValue()),
+  version: Type.Readonly(VersionSchema),
+  deleted: Type.Readonly(Type.Boolean()),
+});
+/** See {@link EntrySchema}. */
+export type Entry = Static<typeof EntrySchema>;
 
-/** Requests of the KV vnode. */
-export type KvRequest =
-  | { readonly type: 'put'; readonly key: string; readonly entry: Entry }
-  | { readonly type: 'get'; readonly key: string }
-  | { readonly type: 'ping' }
+/** Requests of the KV vnode: what `kvService` passes as its `requests`. */
+export const KvRequestSchema = Type.Union([
+  Type.Object({ type: Type.Literal('put'), key: KeySchema, entry: EntrySchema }),
+  Type.Object({ type: Type.Literal('get'), key: KeySchema }),
+  Type.Object({ type: Type.Literal('ping') }),
   /** A coverage request (`node.coverage`), answered by `handleCoverage` with a {@link KeysReply}. */
-  | { readonly type: 'keys' };
+  Type.Object({ type: Type.Literal('keys') }),
+]);
+/** Requests of the KV vnode (see {@link KvRequestSchema}). */
+export type KvRequest = Readonly<Static<typeof KvRequestSchema>>;
+
+// --- handoff items ---------------------------------------------------------------------
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/** One handoff item for the wire: `[key, entry]`, msgpack-encoded (the version travels inside the entry). */
+export function encodeHandoffItem(key: string, entry: Entry): Uint8Array {
+  return packr.pack([key, entry]);
+}
+
+/**
+ * A decoder of handoff items `[key, entry]` whose entry fits `entrySchema` (exercise 7's
+ * fenced entries use their own). The decoder throws RingError `bad_request` naming what is
+ * wrong when the bytes are not msgpack or the item does not fit: the item is never applied.
+ */
+export function handoffItemDecoder<T extends TSchema>(entrySchema: T): (data: Uint8Array) => [string, Static<T>] {
+  const check = TypeCompiler.Compile(Type.Tuple([KeySchema, entrySchema]));
+  return (data) => {
+    let item: unknown;
+    try {
+      item = packr.unpack(data);
+    } catch (err) {
+      throw new RingError('bad_request', `handoff item is not msgpack: ${(err as Error).message}`);
+    }
+    if (check.Check(item)) return item as [string, Static<T>];
+    const first = check.Errors(item).First();
+    throw new RingError(
+      'bad_request',
+      `malformed handoff item: ${first ? `${first.path || '/'}: ${first.message}` : 'not [key, entry]'}`,
+    );
+  };
+}
+
+/**
+ * Decode one item made by {@link encodeHandoffItem}.
+ * @throws RingError `bad_request` if it is not msgpack of `[key, entry]` with a string key and a well-formed Entry.
+ */
+export const decodeHandoffItem: (data: Uint8Array) => [string, Entry] = handoffItemDecoder(EntrySchema);
 
 /**
  * Replies: `put` → {@link PutReply}, `get` → {@link GetReply}, `ping` → {@link PingReply},
@@ -168,5 +265,5 @@ export const SERVICE = 'kv';
  * (a crash that keeps the disk); a new Disk models a node that lost everything.
  */
 export function kvService(disk: Disk = new Disk()): VnodeModule<KvRequest> {
-  return { service: SERVICE, init: (ctx) => new KvVnode(ctx, disk) };
+  return { service: SERVICE, requests: KvRequestSchema, init: (ctx) => new KvVnode(ctx, disk) };
 }

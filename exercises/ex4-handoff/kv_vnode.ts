@@ -1,13 +1,12 @@
 /**
  * Exercise 4: the KV vnode of exercise 3 (exercises/ex3-coordinator/kv_vnode.ts: requests, LWW
- * rules, the Disk), plus the handoff callbacks you write here, so that its data can move when
+ * rules, the Disk, the handoff items' encoding), plus the handoff callbacks you write here, so that its data can move when
  * the ring changes (ownership handoff) or when a primary comes back (hinted handoff).
  * The runtime calls them (shared/handoff.ts; riak_core_handoff_sender and _receiver):
  * `handoffStarting`, then a fold over every entry, each one through `encodeHandoffItem`; on the
  * new owner `handleHandoffData` per item; then `handoffFinished` and `delete` on the old owner.
  * Read README.md in this folder: steps 1-5. Stuck? `npm run hint -- ex4`.
  */
-import { Packr } from 'msgpackr';
 import { todo } from '../../shared/todo.js';
 import {
   forward,
@@ -20,7 +19,10 @@ import {
 } from '../../shared/vnode.js';
 import {
   compareVersions,
+  decodeHandoffItem,
   Disk,
+  encodeHandoffItem,
+  KvRequestSchema,
   KvVnode as ReplicatedKvVnode,
   SERVICE,
   type Entry,
@@ -42,26 +44,27 @@ export class KvVnode extends ReplicatedKvVnode {
     todo('ex4-handoff', 1, import.meta.url, 'delete(): drop every entry of this vnode');
   }
 
-  /** Step 4: one item for the wire: the key and its entry (version included), msgpack-encoded. */
+  /** Step 4: one item for the wire: the key and its entry (version included). */
   encodeHandoffItem(key: unknown, entry: unknown): Uint8Array {
     void key;
     void entry;
-    void packr;
-    return todo('ex4-handoff', 4, import.meta.url, 'encodeHandoffItem(key, entry): pack [key, entry] with msgpack');
+    void encodeHandoffItem;
+    return todo('ex4-handoff', 4, import.meta.url, 'encodeHandoffItem(key, entry): the item [key, entry] for the wire');
   }
 
   /**
-   * Step 4: apply one item from a handoff sender. Idempotent and order-free: keep whichever
-   * entry is newer, exactly as a put does, so a retried or late batch never brings an old
-   * value back.
+   * Step 4: apply one item from a handoff sender. A malformed item is refused (RingError
+   * `bad_request`) and stores nothing. Idempotent and order-free: keep whichever entry is
+   * newer, exactly as a put does, so a retried or late batch never brings an old value back.
    */
   handleHandoffData(data: Uint8Array): void {
     void data;
+    void decodeHandoffItem;
     todo(
       'ex4-handoff',
       4,
       import.meta.url,
-      'handleHandoffData(data): unpack [key, entry] and keep it only if it is newer than ours',
+      'handleHandoffData(data): decode [key, entry] and keep it only if it is newer than ours',
     );
   }
 
@@ -108,12 +111,10 @@ export class KvVnode extends ReplicatedKvVnode {
   }
 }
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-
 /**
  * The KV service for one node. Pass the same `disk` when the node restarts to keep its data
  * (a crash that keeps the disk); a new Disk models a node that lost everything.
  */
 export function kvService(disk: Disk = new Disk()): VnodeModule<KvRequest> {
-  return { service: SERVICE, init: (ctx) => new KvVnode(ctx, disk) };
+  return { service: SERVICE, requests: KvRequestSchema, init: (ctx) => new KvVnode(ctx, disk) };
 }

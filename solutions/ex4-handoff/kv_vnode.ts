@@ -1,12 +1,11 @@
 /**
  * Exercise 4: the KV vnode of exercise 3 (exercises/ex3-coordinator/kv_vnode.ts: requests, LWW
- * rules, the Disk), plus the handoff callbacks you write here, so that its data can move when
+ * rules, the Disk, the handoff items' encoding), plus the handoff callbacks you write here, so that its data can move when
  * the ring changes (ownership handoff) or when a primary comes back (hinted handoff).
  * The runtime calls them (shared/handoff.ts; riak_core_handoff_sender and _receiver):
  * `handoffStarting`, then a fold over every entry, each one through `encodeHandoffItem`; on the
  * new owner `handleHandoffData` per item; then `handoffFinished` and `delete` on the old owner.
  */
-import { Packr } from 'msgpackr';
 import {
   forward,
   isFoldRequest,
@@ -18,7 +17,10 @@ import {
 } from '../../shared/vnode.js';
 import {
   compareVersions,
+  decodeHandoffItem,
   Disk,
+  encodeHandoffItem,
+  KvRequestSchema,
   KvVnode as ReplicatedKvVnode,
   SERVICE,
   type Entry,
@@ -40,18 +42,18 @@ export class KvVnode extends ReplicatedKvVnode {
     this.data.clear();
   }
 
-  /** Step 4: one item for the wire: the key and its entry (version included), msgpack-encoded. */
+  /** Step 4: one item for the wire: the key and its entry (version included). */
   encodeHandoffItem(key: unknown, entry: unknown): Uint8Array {
-    return packr.pack([key, entry]);
+    return encodeHandoffItem(key as string, entry as Entry);
   }
 
   /**
-   * Step 4: apply one item from a handoff sender. Idempotent and order-free: keep whichever
-   * entry is newer, exactly as a put does, so a retried or late batch never brings an old
-   * value back.
+   * Step 4: apply one item from a handoff sender. A malformed item is refused (RingError
+   * `bad_request`) and stores nothing. Idempotent and order-free: keep whichever entry is
+   * newer, exactly as a put does, so a retried or late batch never brings an old value back.
    */
   handleHandoffData(data: Uint8Array): void {
-    const [key, entry] = packr.unpack(data) as [string, Entry];
+    const [key, entry] = decodeHandoffItem(data);
     const mine = this.data.get(key);
     if (!mine || compareVersions(entry.version, mine.version) > 0) this.data.set(key, entry);
   }
@@ -97,12 +99,10 @@ export class KvVnode extends ReplicatedKvVnode {
   }
 }
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-
 /**
  * The KV service for one node. Pass the same `disk` when the node restarts to keep its data
  * (a crash that keeps the disk); a new Disk models a node that lost everything.
  */
 export function kvService(disk: Disk = new Disk()): VnodeModule<KvRequest> {
-  return { service: SERVICE, init: (ctx) => new KvVnode(ctx, disk) };
+  return { service: SERVICE, requests: KvRequestSchema, init: (ctx) => new KvVnode(ctx, disk) };
 }
