@@ -27,6 +27,7 @@ import {
   type Room,
   type RoomEvent,
   type RoomRequest,
+  RoomRequestSchema,
   type SayReply,
   type SayRequest,
   type WhoReply,
@@ -99,4 +100,8 @@ export class RoomVnode extends RoomVnodeBase {
 }
 
 /** The room service for one node (fresh, empty vnodes). */
-export const roomService = (): VnodeModule<RoomRequest> => ({ service: SERVICE, init: (ctx) => new RoomVnode(ctx) });
+export const roomService = (): VnodeModule<RoomRequest> => ({
+  service: SERVICE,
+  requests: RoomRequestSchema,
+  init: (ctx) => new RoomVnode(ctx),
+});

@@ -8,7 +8,9 @@
  * survives the loss of a node; only the one whose request says `broadcast: true` (the first
  * entry of the active preference list) pushes events, so each member gets each line once.
  */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Packr } from 'msgpackr';
+import { RingError } from '../../shared/errors.js';
 import {
   forward,
   isFoldRequest,
@@ -32,6 +34,7 @@ import {
   type Room,
   type RoomEvent,
   type RoomRequest,
+  RoomItemSchema,
   type SayReply,
   type SayRequest,
   type WhoReply,
@@ -42,6 +45,26 @@ import {
 const byTime = (a: HistoryEntry, b: HistoryEntry) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
+const roomItem = TypeCompiler.Compile(RoomItemSchema);
+
+/**
+ * A handoff item back to `[name, { members, history }]`.
+ * @throws RingError `bad_request` if it is not msgpack of a well-formed room item (see RoomItemSchema).
+ */
+function decodeRoomItem(data: Uint8Array): [string, { members: Member[]; history: HistoryEntry[] }] {
+  let item: unknown;
+  try {
+    item = packr.unpack(data);
+  } catch (err) {
+    throw new RingError('bad_request', `room handoff item is not msgpack: ${(err as Error).message}`);
+  }
+  if (roomItem.Check(item)) return item;
+  const first = roomItem.Errors(item).First();
+  throw new RingError(
+    'bad_request',
+    `malformed room handoff item: ${first ? `${first.path || '/'}: ${first.message}` : ''}`,
+  );
+}
 
 /** The rooms of one partition on one node, less the request handlers. */
 export abstract class RoomVnodeBase implements Vnode<RoomRequest> {
@@ -110,9 +133,10 @@ export abstract class RoomVnodeBase implements Vnode<RoomRequest> {
    * and trimmed. Applying an item twice, or after newer requests, changes nothing more.
    * A member who left here while the sender still had them comes back (a union has no
    * tombstones); their server forgets them again at the first line it cannot deliver.
+   * @throws RingError `bad_request` for a malformed item, before anything is merged.
    */
   handleHandoffData(data: Uint8Array): void {
-    const [name, theirs] = packr.unpack(data) as [string, { members: Member[]; history: HistoryEntry[] }];
+    const [name, theirs] = decodeRoomItem(data);
     const room = this.rooms.get(name) ?? { name, members: new Map<string, Member>(), history: [] };
     this.rooms.set(name, room);
     for (const m of theirs.members) room.members.set(memberKey(m), m);

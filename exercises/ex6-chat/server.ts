@@ -15,7 +15,7 @@
  * pushed by a room. Lines pushed while a command of the same connection runs wait until its
  * replies are written, so an answer is never cut in two.
  *
- * WebSocket: one JSON object per message, both ways.
+ * WebSocket: one JSON object per message, both ways (nested at most {@link MAX_JSON_DEPTH} deep).
  *   client → server  { "cmd": "set-name", "name": "ada" }   { "cmd": "join", "room": "lobby" }
  *                    { "cmd": "say", "room": "lobby", "text": "hi" }   { "cmd": "leave" | "who", "room": … }
  *                    { "cmd": "help" }   { "cmd": "quit" }
@@ -79,6 +79,28 @@ const MAX_QUEUED = 100_000;
 const MAX_UNSENT = 1024 * 1024;
 /** Largest WebSocket message accepted (ws closes the connection with 1009 above it). */
 const MAX_WS_MESSAGE = 16 * 1024;
+/**
+ * Deepest nesting of a WebSocket message's JSON (arrays and objects inside each other; a
+ * command is one flat object, depth 1): exercise 5's limit for HTTP bodies. A deeper message
+ * is refused on its text, before it is parsed.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether the JSON text `text` opens more than `max` arrays and objects at once (outside strings). One linear scan, no parsing. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if ((c === '[' || c === '{') && ++depth > max) return true;
+    else if (c === ']' || c === '}') depth--;
+  }
+  return false;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 // C0 controls except tab, DEL, C1 controls.
@@ -294,9 +316,12 @@ class TcpConnection extends Connection {
 function lineOf(data: RawData, isBinary: boolean): { line: string } | { refused: string } {
   const usage = `sorry, send one JSON object like {"cmd":"join","room":"lobby"}`;
   if (isBinary) return { refused: usage };
+  const json = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8');
+  if (nestsDeeperThan(json, MAX_JSON_DEPTH))
+    return { refused: `sorry, that message is nested deeper than ${MAX_JSON_DEPTH} arrays and objects` };
   let msg: unknown;
   try {
-    msg = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+    msg = JSON.parse(json);
   } catch {
     return { refused: usage };
   }
