@@ -16,29 +16,17 @@
 import type { AplEntry } from '../../shared/apl.js';
 import { chashKey } from '../../shared/chash.js';
 import type { RingNode } from '../../shared/node.js';
-import { compareVersions, type Entry, type KvRequest } from '../ex3-coordinator/kv_vnode.js';
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  compareVersions,
+  EntrySchema,
+  handoffItemDecoder,
+  KeySchema,
+  KvRequestSchema,
+  type Entry,
+} from '../ex3-coordinator/kv_vnode.js';
 import { BUCKET } from '../ex3-coordinator/quorum.js';
 import { SERVICE } from '../ex3-coordinator/kv_vnode.js';
-
-/** Requests of the fenced KV vnode: exercise 3's, plus `claim` and `fenced_put`. */
-export type FencedKvRequest = KvRequest | FencedRequest;
-
-/** The two fenced requests. */
-export type FencedRequest =
-  | { readonly type: 'claim'; readonly key: string; readonly epoch: number; held?: Held }
-  | { readonly type: 'fenced_put'; readonly key: string; readonly entry: Entry; readonly epoch: number; held?: Held };
-
-/**
- * What a replica that is handing off held for a key *before* it applied a fenced request it
- * then forwards: the new owner may not have received that key yet (the handoff streams the
- * data after its fold), so it first merges this, and decides as the old owner would have.
- */
-export interface Held {
-  readonly fence: number;
-  /** The entry that stores the fence (see {@link fenceEntry}). */
-  readonly fenceEntry: Entry | null;
-  readonly entry: Entry | null;
-}
 
 /**
  * An entry written by a fenced put: it remembers the writer's epoch. Entries order by epoch
@@ -46,7 +34,59 @@ export interface Held {
  * epoch (it reached a replica on its side of a partition) never beats what the newer
  * activation wrote, whatever the clocks say.
  */
-export type FencedEntry = Entry & { readonly epoch?: number };
+export const FencedEntrySchema = Type.Composite([
+  EntrySchema,
+  Type.Object({ epoch: Type.ReadonlyOptional(Type.Number()) }),
+]);
+/** See {@link FencedEntrySchema}. */
+export type FencedEntry = Static<typeof FencedEntrySchema>;
+
+/**
+ * What a replica that is handing off held for a key *before* it applied a fenced request it
+ * then forwards: the new owner may not have received that key yet (the handoff streams the
+ * data after its fold), so it first merges this, and decides as the old owner would have.
+ * `fenceEntry`: the entry that stores the fence (see {@link fenceEntry}).
+ */
+export const HeldSchema = Type.Object({
+  fence: Type.Readonly(Type.Number()),
+  fenceEntry: Type.Readonly(Type.Union([FencedEntrySchema, Type.Null()])),
+  entry: Type.Readonly(Type.Union([FencedEntrySchema, Type.Null()])),
+});
+/** See {@link HeldSchema}. */
+export type Held = Static<typeof HeldSchema>;
+
+/** The two fenced requests (`held` is set by a replica that forwards one during a handoff). */
+export const FencedRequestSchema = Type.Union([
+  Type.Object({
+    type: Type.Readonly(Type.Literal('claim')),
+    key: Type.Readonly(KeySchema),
+    epoch: Type.Readonly(Type.Number()),
+    held: Type.Optional(HeldSchema),
+  }),
+  Type.Object({
+    type: Type.Readonly(Type.Literal('fenced_put')),
+    key: Type.Readonly(KeySchema),
+    entry: Type.Readonly(EntrySchema),
+    epoch: Type.Readonly(Type.Number()),
+    held: Type.Optional(HeldSchema),
+  }),
+]);
+/** See {@link FencedRequestSchema}. */
+export type FencedRequest = Static<typeof FencedRequestSchema>;
+
+/**
+ * Requests of the fenced KV vnode: exercise 3's, plus `claim` and `fenced_put`; what
+ * `fencedKvService` passes as its `requests`.
+ */
+export const FencedKvRequestSchema = Type.Union([...KvRequestSchema.anyOf, ...FencedRequestSchema.anyOf]);
+/** See {@link FencedKvRequestSchema}. */
+export type FencedKvRequest = Static<typeof FencedKvRequestSchema>;
+
+/**
+ * Decode one handoff item of the fenced vnode (exercise 4's `[key, entry]`, the entry maybe
+ * with its epoch). @throws RingError `bad_request` for a malformed item.
+ */
+export const decodeFencedItem: (data: Uint8Array) => [string, FencedEntry] = handoffItemDecoder(FencedEntrySchema);
 
 /** -1, 0 or 1 as `a` is older than, the same as, or newer than `b`: by epoch (none: 0), then version. */
 export function compareFenced(a: FencedEntry, b: FencedEntry): number {

@@ -4,12 +4,17 @@
  * fence of a key (see fence_types.ts for where it is kept) and merging what a handing-off
  * replica held.
  */
-import { Packr } from 'msgpackr';
 import type { Entry } from '../ex3-coordinator/kv_vnode.js';
 import { KvVnode } from '../../solutions/ex4-handoff/kv_vnode.js';
-import { compareFenced, fenceEntry, fenceKey, fenceOf, type FencedEntry, type Held } from './fence_types.js';
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
+import {
+  compareFenced,
+  decodeFencedItem,
+  fenceEntry,
+  fenceKey,
+  fenceOf,
+  type FencedEntry,
+  type Held,
+} from './fence_types.js';
 
 /** Exercise 4's KV vnode with the fence helpers. */
 export class FencedKvBase extends KvVnode {
@@ -37,9 +42,12 @@ export class FencedKvBase extends KvVnode {
     if (entry && (!mine || compareFenced(entry, mine) > 0)) this.data.set(key, entry);
   }
 
-  /** Handoff data (exercise 4's encoding, `[key, entry]`), merged by {@link keepNewer}. */
+  /**
+   * Handoff data (exercise 4's encoding, `[key, entry]`), merged by {@link keepNewer}.
+   * @throws RingError `bad_request` for a malformed item, before anything is stored.
+   */
   override handleHandoffData(data: Uint8Array): void {
-    const [key, entry] = packr.unpack(data) as [string, FencedEntry];
+    const [key, entry] = decodeFencedItem(data);
     this.keepNewer(key, entry);
   }
 

@@ -9,7 +9,7 @@ import { todo } from '../../shared/todo.js';
 import { forward, isFoldRequest, reply, type FoldRequest, type Sender, type VnodeModule } from '../../shared/vnode.js';
 import { Disk, SERVICE } from '../ex3-coordinator/kv_vnode.js';
 import { FencedKvBase } from './fenced_kv_base.js';
-import type { ClaimReply, FencedKvRequest, FencedPutReply } from './fence_types.js';
+import { FencedKvRequestSchema, type ClaimReply, type FencedKvRequest, type FencedPutReply } from './fence_types.js';
 
 /** Exercise 4's KV vnode with a fence per key. */
 export class FencedKvVnode extends FencedKvBase {
@@ -56,5 +56,5 @@ export class FencedKvVnode extends FencedKvBase {
 
 /** The fenced KV service for one node, on `disk` (keep it across a restart to model durability). */
 export function fencedKvService(disk: Disk = new Disk()): VnodeModule<FencedKvRequest> {
-  return { service: SERVICE, init: (ctx) => new FencedKvVnode(ctx, disk) };
+  return { service: SERVICE, requests: FencedKvRequestSchema, init: (ctx) => new FencedKvVnode(ctx, disk) };
 }

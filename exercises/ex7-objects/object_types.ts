@@ -6,8 +6,10 @@
  * are here; you write the todo list type, the client and the vnode (objects.ts,
  * object_vnode.ts), then the fencing (fenced_kv_vnode.ts, fencing.ts).
  */
+import { Type, type Static } from '@sinclair/typebox';
 import type { AplEntry } from '../../shared/apl.js';
 import type { RingNode } from '../../shared/node.js';
+import { BoundedValue } from '../ex3-coordinator/kv_vnode.js';
 
 /** The service name of the object vnodes (`node.getApl(…, 'objects')`). */
 export const SERVICE = 'objects';
@@ -97,13 +99,22 @@ export type TodoCall =
 /** The types an object service knows, by name (`counter`, `todo`). */
 export type ObjectTypes = Readonly<Record<string, ObjectType<unknown>>>;
 
-/** A request to an object vnode: one call to the object `type`/`id`. */
-export interface CallRequest {
-  readonly type: 'call';
-  readonly objectType: string;
-  readonly id: string;
-  readonly call: unknown;
-}
+/** Longest object id, in characters (the HTTP route's limit too). */
+export const MAX_ID_LENGTH = 512;
+
+/**
+ * A request to an object vnode: one call to the object `type`/`id`; `call` is any value nested
+ * at most `MAX_VALUE_DEPTH` deep (exercise 3). What `objectService` passes as its `requests`,
+ * so the vnode master refuses anything else (`bad_request`) before a vnode sees it.
+ */
+export const CallRequestSchema = Type.Object({
+  type: Type.Readonly(Type.Literal('call')),
+  objectType: Type.Readonly(Type.String({ maxLength: 255 })),
+  id: Type.Readonly(Type.String({ maxLength: MAX_ID_LENGTH })),
+  call: Type.Readonly(BoundedValue()),
+});
+/** See {@link CallRequestSchema}. */
+export type CallRequest = Static<typeof CallRequestSchema>;
 
 /** The request of the object vnode. */
 export type ObjectRequest = CallRequest;

@@ -15,6 +15,7 @@ import {
   type Activation,
   type CallOutcome,
   type CallRequest,
+  CallRequestSchema,
   type ObjectRecord,
   type ObjectServiceOptions,
 } from './object_types.js';
@@ -77,5 +78,5 @@ export class ObjectVnode extends ObjectVnodeBase {
 
 /** The object service for one node. */
 export function objectService(opts: ObjectServiceOptions): VnodeModule<CallRequest> {
-  return { service: SERVICE, init: (ctx) => new ObjectVnode(ctx, opts) };
+  return { service: SERVICE, requests: CallRequestSchema, init: (ctx) => new ObjectVnode(ctx, opts) };
 }

@@ -8,7 +8,12 @@
 import { forward, isFoldRequest, reply, type FoldRequest, type Sender, type VnodeModule } from '../../shared/vnode.js';
 import { Disk, SERVICE } from '../../exercises/ex3-coordinator/kv_vnode.js';
 import { FencedKvBase } from '../../exercises/ex7-objects/fenced_kv_base.js';
-import type { ClaimReply, FencedKvRequest, FencedPutReply } from '../../exercises/ex7-objects/fence_types.js';
+import {
+  FencedKvRequestSchema,
+  type ClaimReply,
+  type FencedKvRequest,
+  type FencedPutReply,
+} from '../../exercises/ex7-objects/fence_types.js';
 
 /** Exercise 4's KV vnode with a fence per key. */
 export class FencedKvVnode extends FencedKvBase {
@@ -56,5 +61,5 @@ export class FencedKvVnode extends FencedKvBase {
 
 /** The fenced KV service for one node, on `disk` (keep it across a restart to model durability). */
 export function fencedKvService(disk: Disk = new Disk()): VnodeModule<FencedKvRequest> {
-  return { service: SERVICE, init: (ctx) => new FencedKvVnode(ctx, disk) };
+  return { service: SERVICE, requests: FencedKvRequestSchema, init: (ctx) => new FencedKvVnode(ctx, disk) };
 }

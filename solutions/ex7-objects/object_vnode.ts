@@ -14,6 +14,7 @@ import {
   type Activation,
   type CallOutcome,
   type CallRequest,
+  CallRequestSchema,
   type ObjectRecord,
   type ObjectServiceOptions,
 } from '../../exercises/ex7-objects/object_types.js';
@@ -99,5 +100,5 @@ export class ObjectVnode extends ObjectVnodeBase {
 
 /** The object service for one node. */
 export function objectService(opts: ObjectServiceOptions): VnodeModule<CallRequest> {
-  return { service: SERVICE, init: (ctx) => new ObjectVnode(ctx, opts) };
+  return { service: SERVICE, requests: CallRequestSchema, init: (ctx) => new ObjectVnode(ctx, opts) };
 }
