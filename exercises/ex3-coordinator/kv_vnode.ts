@@ -166,8 +166,13 @@ export interface PingReply {
   readonly node: string;
 }
 
-/** The live (not deleted) keys of the key spaces a coverage vnode was asked about, unsorted. */
-export type KeysReply = string[];
+/**
+ * The live (not deleted) keys of the key spaces a coverage vnode was asked about, unsorted
+ * (exercise 5's listKeys checks every reply against it: a peer's garbage is refused, not listed).
+ */
+export const KeysReplySchema = Type.Array(KeySchema);
+/** See {@link KeysReplySchema}. */
+export type KeysReply = Static<typeof KeysReplySchema>;
 
 /** Bucket under which keys are hashed (`chashKey('kv', key)`), the coordinator's BUCKET. */
 const BUCKET = 'kv';

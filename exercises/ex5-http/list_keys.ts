@@ -4,10 +4,14 @@
  * exercises/ex3-coordinator/kv_vnode.ts; the plan and the request loop are the runtime's
  * (shared/coverage.ts).
  */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
-import { SERVICE, type KeysReply, type KvRequest } from '../ex3-coordinator/kv_vnode.js';
+import { KeysReplySchema, SERVICE, type KeysReply, type KvRequest } from '../ex3-coordinator/kv_vnode.js';
 import { checkQuorum } from '../../solutions/ex3-coordinator/coordinator.js';
 import { DEFAULTS } from '../ex3-coordinator/quorum.js';
+
+const keysReply = TypeCompiler.Compile(KeysReplySchema);
 
 /** Options of {@link listKeys}: replication N the keys were written with, and a deadline. */
 export interface ListKeysOptions {
@@ -26,11 +30,20 @@ export interface ListKeysOptions {
  * @throws QuorumParamError (`n` not an integer in 1..ring size, `timeoutMs` not positive);
  *   RingError `insufficient_vnodes` when some key space has no up primary left;
  *   TimeoutError when a vnode of the plan does not answer within `timeoutMs` (default 1000);
- *   RemoteError when one fails.
+ *   RemoteError when one fails; RingError `bad_request` when one answers something else than
+ *   a list of keys (a peer running broken code).
  */
 export async function listKeys(node: RingNode, opts: ListKeysOptions = {}): Promise<string[]> {
   const { n, timeoutMs } = { ...DEFAULTS, ...opts };
   checkQuorum(node, n, 'r', 1, timeoutMs); // only n and timeoutMs matter: a coverage plan needs one answer per key space
   const { replies } = await node.coverage(SERVICE, { type: 'keys' } satisfies KvRequest, { n, timeoutMs });
+  const bad = replies.find((r) => !keysReply.Check(r));
+  if (bad !== undefined) {
+    const what = JSON.stringify(bad)?.slice(0, 100);
+    throw new RingError(
+      'bad_request',
+      `a vnode answered the keys request with something that is not a list of keys: ${what}`,
+    );
+  }
   return [...new Set((replies as KeysReply[]).flat())].sort();
 }

@@ -37,7 +37,7 @@ import { ok } from '../../exercises/ex6-chat/protocol.js';
 import { TestCluster } from '../harness/cluster.js';
 import { inspectVnode } from '../harness/inspect.js';
 import type { RingNode } from '../node.js';
-import type { VnodeId, VnodeModule, VnodeReply } from '../vnode.js';
+import { reply, type VnodeId, type VnodeModule, type VnodeReply } from '../vnode.js';
 
 /** `depth` arrays and objects in turn around a scalar: nestingDepth(nested(d)) === d. */
 const nested = (depth: number): unknown => {
@@ -204,6 +204,27 @@ describe('every vnode service of the exercises refuses a malformed request with 
         { type: 'claim', key: 'k', epoch: 2, held: { fence: 1, fenceEntry: 5, entry: null } },
       ]);
       expect((await callObject(c.node(1), 'counter', 'c1', { op: 'inc' })).reply).toBe(2);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe('replies: exercise 5 lists keys only from replies that are lists of keys', () => {
+  it('a peer whose vnodes answer the keys request with garbage: listKeys fails with bad_request, not a crash', async () => {
+    const broken: VnodeModule = {
+      service: 'kv',
+      init: () => ({ handleCommand: () => reply(null), handleCoverage: () => reply([{ toString: 0 }, 42]) }),
+    };
+    const c = await TestCluster.start({
+      size: 2,
+      ringSize: 8,
+      cookie: `boundary-${++clusters}`,
+      services: (name) => (name === 'dev2@127.0.0.1' ? [broken] : [kvService()]),
+    });
+    try {
+      const err = await listKeys(c.node(0), { n: 1, timeoutMs: 5000 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'bad_request', message: expect.stringContaining('not a list of keys') });
     } finally {
       await c.stop();
     }
