@@ -22,8 +22,8 @@ const name = (i: number) => `n${String(i).padStart(3, '0')}@127.0.0.1`;
 function simulate(n: number, opts: { seed: number; periodMs?: number }) {
   const log = createLogger('sim');
   const names = Array.from({ length: n }, (_, i) => name(i));
-  let ring: Ring = fresh(64, names[0] as string, 'addr');
-  for (const m of names.slice(1)) ring = setMember(ring, names[0] as string, m, 'valid', 'addr');
+  let ring: Ring = fresh(64, names[0] as string, '127.0.0.1:1');
+  for (const m of names.slice(1)) ring = setMember(ring, names[0] as string, m, 'valid', '127.0.0.1:1');
   ring = bump(ring, names[0] as string);
   ring = { ...ring, seen: Object.fromEntries(names.map((m) => [m, ring.vclock])) }; // settled
   const connected = new Set(names); // nodes whose links are up
@@ -86,7 +86,7 @@ describe('gossip on a simulated network', () => {
   async function change(s: ReturnType<typeof simulate>, nodes = s.names): Promise<Ring> {
     const claimant = s.manager(s.names[0] as string);
     const next = bump(
-      setMember(claimant.ring, s.names[0] as string, 'new@127.0.0.1', 'joining', 'x'),
+      setMember(claimant.ring, s.names[0] as string, 'new@127.0.0.1', 'joining', '127.0.0.1:2'),
       s.names[0] as string,
     );
     claimant.set(next);
@@ -119,7 +119,7 @@ describe('gossip on a simulated network', () => {
     for (const m of cut) s.connected.delete(m);
     const claimant = s.manager(s.names[0] as string);
     const next = bump(
-      setMember(claimant.ring, s.names[0] as string, 'x@127.0.0.1', 'joining', 'x'),
+      setMember(claimant.ring, s.names[0] as string, 'x@127.0.0.1', 'joining', '127.0.0.1:2'),
       s.names[0] as string,
     );
     claimant.set(next);
@@ -144,7 +144,7 @@ describe('gossip on a simulated network', () => {
     g.handleFrame = (from, frame) => (dropping ? frame.t === 'ring' : handle(from, frame));
     const claimant = s.manager(s.names[0] as string);
     const next = bump(
-      setMember(claimant.ring, s.names[0] as string, 'y@127.0.0.1', 'joining', 'y'),
+      setMember(claimant.ring, s.names[0] as string, 'y@127.0.0.1', 'joining', '127.0.0.1:3'),
       s.names[0] as string,
     );
     claimant.set(next);
