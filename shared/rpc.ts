@@ -124,7 +124,8 @@ export class Rpc {
     }
     const why = h.args && problem(h.args, args);
     if (why) {
-      this.refusals?.refuse('rpc', from, `${method}: ${why}`);
+      if (this.refusals) this.refusals.refuse('rpc', from, `${method}: ${why}`);
+      else this.log.warn(`refused a call of ${method} from ${from}: ${why}`);
       fail({ name: 'RingError', message: `bad arguments to ${method}: ${why}`, code: 'bad_request' });
       return true;
     }

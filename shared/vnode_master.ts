@@ -229,7 +229,8 @@ export class VnodeMaster {
   /**
    * Send `request` to one vnode and wait for its reply (riak: `sync_command/4`).
    * @throws NodeDownError if the target node is not connected; TimeoutError after `timeoutMs`;
-   *   RemoteError (named like the original) if the vnode's callback threw.
+   *   RemoteError (named like the original, with its code: `bad_request` for a request the
+   *   service refused) if the vnode's callback threw.
    */
   syncCommand(target: VnodeId, request: unknown, service: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
     return new Promise((resolve, reject) => {
@@ -241,7 +242,7 @@ export class VnodeMaster {
         clearTimeout(timer);
         this.release(sender);
         if (reply.ok) resolve(reply.value);
-        else reject(new RemoteError(reply.from.node, reply.error.name, reply.error.message));
+        else reject(new RemoteError(reply.from.node, reply.error.name, reply.error.message, reply.error.code));
       });
       if (!this.dispatch(target, service, request, sender)) {
         clearTimeout(timer);

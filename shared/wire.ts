@@ -11,7 +11,7 @@
  * {@link Refusals} and logged, and never adopted, stored or passed on. riak_core has no such
  * layer: Erlang distribution between trusted nodes is its boundary.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Kind, Type, TypeRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Logger } from './log.js';
 
@@ -36,6 +36,36 @@ const Partition = Type.Integer({ minimum: 0, maximum: MAX_RING_SIZE - 1 });
 export const VClockSchema = Type.Record(Type.String({ maxLength: MAX_NAME_CHARS }), Counter, {
   maxProperties: MAX_MEMBERS,
 });
+
+/**
+ * How deeply `value` nests: arrays and objects inside each other (a scalar is 0, `[]` is 1,
+ * `[[1]]` is 2; byte arrays count as scalars). Iterative, so a value nested far deeper than the
+ * stack allows is measured, not crashed on; stops as soon as it passes `limit` (then returns
+ * some number above `limit`).
+ */
+export function nestingDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [v, depth] = next;
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) continue;
+    if (depth + 1 > deepest && (deepest = depth + 1) > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+// A TypeBox kind of our own: TypeBox's recursive types would recurse as deep as the value does.
+TypeRegistry.Set<{ maxDepth: number }>(
+  'BoundedValue',
+  (schema, value) => nestingDepth(value, schema.maxDepth) <= schema.maxDepth,
+);
+
+/**
+ * Schema of any value msgpack carries, nested at most `maxDepth` deep ({@link nestingDepth}):
+ * what a service stores for its clients (a KV value, an object call) without knowing its shape.
+ */
+export const BoundedValue = (maxDepth: number) => Type.Unsafe<unknown>({ [Kind]: 'BoundedValue', maxDepth });
 
 // --- the ring (riak_core_ring's #chstate{}) ----------------------------------------------
 

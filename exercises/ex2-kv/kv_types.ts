@@ -4,7 +4,8 @@
  * (kv_vnode.ts) answers with a {@link KvReply}; the client's `fetch` resolves with a
  * {@link FetchResult}.
  */
-import { Kind, Type, TypeRegistry, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { BoundedValue } from '../../shared/wire.js';
 
 /** Bucket under which KV keys are hashed: `chashKey(BUCKET, key)`. */
 export const BUCKET = 'kv';
@@ -13,19 +14,6 @@ export const BUCKET = 'kv';
 export const MAX_KEY_LENGTH = 1024;
 /** Deepest nesting of a value: arrays and objects inside each other (a scalar is 0, `[[1]]` is 2). */
 export const MAX_VALUE_DEPTH = 64;
-
-/** Whether `value` nests at most `max` deep. Iterative: a value nested deeper than the stack allows is refused, not crashed on. */
-function nestsAtMost(value: unknown, max: number): boolean {
-  const pending: [unknown, number][] = [[value, 0]];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [v, depth] = next;
-    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) continue;
-    if (depth + 1 > max) return false;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) pending.push([child, depth + 1]);
-  }
-  return true;
-}
-TypeRegistry.Set<{ maxDepth: number }>('KvValue', (schema, value) => nestsAtMost(value, schema.maxDepth));
 
 /**
  * The requests the KV vnode understands, as a schema: keys are strings of at most
@@ -37,7 +25,7 @@ export const KvRequestSchema = Type.Union([
   Type.Object({
     type: Type.Literal('store'),
     key: Type.String({ maxLength: MAX_KEY_LENGTH }),
-    value: Type.Unsafe<unknown>({ [Kind]: 'KvValue', maxDepth: MAX_VALUE_DEPTH }),
+    value: BoundedValue(MAX_VALUE_DEPTH),
   }),
   Type.Object({ type: Type.Literal('fetch'), key: Type.String({ maxLength: MAX_KEY_LENGTH }) }),
   Type.Object({ type: Type.Literal('delete'), key: Type.String({ maxLength: MAX_KEY_LENGTH }) }),

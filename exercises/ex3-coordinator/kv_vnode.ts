@@ -21,12 +21,12 @@
  * Data lives in a {@link Disk}: a per-node store that survives the vnode (and, in tests, a
  * node crash and restart) the way riak's backends (bitcask, leveldb) survive on disk.
  */
-import { Kind, Type, TypeRegistry, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Packr } from 'msgpackr';
 import { chashKey, responsiblePartition } from '../../shared/chash.js';
 import { RingError } from '../../shared/errors.js';
 import { reply, type Sender, type Vnode, type VnodeContext, type VnodeModule } from '../../shared/vnode.js';
+import { BoundedValue as boundedValue, problem } from '../../shared/wire.js';
 
 // --- what a vnode accepts (schemas: the types below are derived from them) ---------------
 // A peer with the cookie may run half-finished code: the vnode master checks every request
@@ -42,33 +42,8 @@ export const MAX_KEY_LENGTH = 1024;
  */
 export const MAX_VALUE_DEPTH = 64;
 
-/**
- * How deeply `value` nests (see {@link MAX_VALUE_DEPTH}). Iterative, so a value nested far
- * deeper than the stack allows is measured, not crashed on; stops as soon as it passes `limit`
- * (then any number above `limit`). Byte arrays count as scalars.
- */
-export function nestingDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
-  let deepest = 0;
-  const pending: [unknown, number][] = [[value, 0]];
-  while (pending.length > 0) {
-    const [v, depth] = pending.pop()!;
-    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) continue;
-    if (depth + 1 > deepest && (deepest = depth + 1) > limit) return deepest;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) pending.push([child, depth + 1]);
-  }
-  return deepest;
-}
-
-// A TypeBox kind of our own: any value nested at most `maxDepth` deep (TypeBox's recursive
-// types would recurse as deep as the value does while checking it).
-TypeRegistry.Set<{ maxDepth: number }>(
-  'BoundedValue',
-  (schema, value) => nestingDepth(value, schema.maxDepth) <= schema.maxDepth,
-);
-
-/** Schema of any value msgpack carries, nested at most `maxDepth` deep ({@link nestingDepth}). */
-export const BoundedValue = (maxDepth: number = MAX_VALUE_DEPTH) =>
-  Type.Unsafe<unknown>({ [Kind]: 'BoundedValue', maxDepth });
+/** Any value msgpack carries, nested at most `maxDepth` deep (shared/wire.ts `BoundedValue`). */
+export const BoundedValue = (maxDepth: number = MAX_VALUE_DEPTH) => boundedValue(maxDepth);
 
 /** A key: a string of at most {@link MAX_KEY_LENGTH} characters. */
 export const KeySchema = Type.String({ maxLength: MAX_KEY_LENGTH });
@@ -124,7 +99,7 @@ export function encodeHandoffItem(key: string, entry: Entry): Uint8Array {
  * wrong when the bytes are not msgpack or the item does not fit: the item is never applied.
  */
 export function handoffItemDecoder<T extends TSchema>(entrySchema: T): (data: Uint8Array) => [string, Static<T>] {
-  const check = TypeCompiler.Compile(Type.Tuple([KeySchema, entrySchema]));
+  const itemSchema = Type.Tuple([KeySchema, entrySchema]);
   return (data) => {
     let item: unknown;
     try {
@@ -132,12 +107,9 @@ export function handoffItemDecoder<T extends TSchema>(entrySchema: T): (data: Ui
     } catch (err) {
       throw new RingError('bad_request', `handoff item is not msgpack: ${(err as Error).message}`);
     }
-    if (check.Check(item)) return item as [string, Static<T>];
-    const first = check.Errors(item).First();
-    throw new RingError(
-      'bad_request',
-      `malformed handoff item: ${first ? `${first.path || '/'}: ${first.message}` : 'not [key, entry]'}`,
-    );
+    const why = problem(itemSchema, item);
+    if (why === undefined) return item as [string, Static<T>];
+    throw new RingError('bad_request', `malformed handoff item: ${why}`);
   };
 }
 

@@ -4,14 +4,12 @@
  * exercises/ex3-coordinator/kv_vnode.ts; the plan and the request loop are the runtime's
  * (shared/coverage.ts).
  */
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { RingError } from '../../shared/errors.js';
 import type { RingNode } from '../../shared/node.js';
+import { fits } from '../../shared/wire.js';
 import { KeysReplySchema, SERVICE, type KeysReply, type KvRequest } from '../ex3-coordinator/kv_vnode.js';
 import { checkQuorum } from '../../solutions/ex3-coordinator/coordinator.js';
 import { DEFAULTS } from '../ex3-coordinator/quorum.js';
-
-const keysReply = TypeCompiler.Compile(KeysReplySchema);
 
 /** Options of {@link listKeys}: replication N the keys were written with, and a deadline. */
 export interface ListKeysOptions {
@@ -37,7 +35,7 @@ export async function listKeys(node: RingNode, opts: ListKeysOptions = {}): Prom
   const { n, timeoutMs } = { ...DEFAULTS, ...opts };
   checkQuorum(node, n, 'r', 1, timeoutMs); // only n and timeoutMs matter: a coverage plan needs one answer per key space
   const { replies } = await node.coverage(SERVICE, { type: 'keys' } satisfies KvRequest, { n, timeoutMs });
-  const bad = replies.find((r) => !keysReply.Check(r));
+  const bad = replies.find((r) => !fits(KeysReplySchema, r));
   if (bad !== undefined) {
     const what = JSON.stringify(bad)?.slice(0, 100);
     throw new RingError(

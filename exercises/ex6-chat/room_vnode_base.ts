@@ -8,9 +8,9 @@
  * survives the loss of a node; only the one whose request says `broadcast: true` (the first
  * entry of the active preference list) pushes events, so each member gets each line once.
  */
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Packr } from 'msgpackr';
 import { RingError } from '../../shared/errors.js';
+import { problem } from '../../shared/wire.js';
 import {
   forward,
   isFoldRequest,
@@ -45,7 +45,6 @@ import {
 const byTime = (a: HistoryEntry, b: HistoryEntry) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
-const roomItem = TypeCompiler.Compile(RoomItemSchema);
 
 /**
  * A handoff item back to `[name, { members, history }]`.
@@ -58,12 +57,9 @@ function decodeRoomItem(data: Uint8Array): [string, { members: Member[]; history
   } catch (err) {
     throw new RingError('bad_request', `room handoff item is not msgpack: ${(err as Error).message}`);
   }
-  if (roomItem.Check(item)) return item;
-  const first = roomItem.Errors(item).First();
-  throw new RingError(
-    'bad_request',
-    `malformed room handoff item: ${first ? `${first.path || '/'}: ${first.message}` : ''}`,
-  );
+  const why = problem(RoomItemSchema, item);
+  if (why === undefined) return item as [string, { members: Member[]; history: HistoryEntry[] }];
+  throw new RingError('bad_request', `malformed room handoff item: ${why}`);
 }
 
 /** The rooms of one partition on one node, less the request handlers. */

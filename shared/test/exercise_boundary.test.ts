@@ -23,11 +23,11 @@ import {
   encodeHandoffItem,
   MAX_KEY_LENGTH,
   MAX_VALUE_DEPTH,
-  nestingDepth,
   newVersion,
   type Entry,
 } from '../../exercises/ex3-coordinator/kv_vnode.js';
 import { listKeys } from '../../exercises/ex5-http/list_keys.js';
+import { nestingDepth } from '../wire.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../../exercises/ex5-http/api.js';
 import { buildServer } from '../../exercises/ex5-http/server.js';
 import { objectRoutes } from '../../exercises/ex7-objects/http_objects.js';
