@@ -43,6 +43,7 @@ export type AdminRpcNode = Pick<
   | 'claimant'
   | 'watcher'
   | 'handoff'
+  | 'transport'
   | 'join'
   | 'leave'
   | 'remove'
@@ -133,6 +134,8 @@ export function registerAdminRpc(node: AdminRpcNode): void {
       members: node.memberStatusData(),
       ring: node.ringStatusData(),
       handoffs: node.handoff.running(),
+      // What this node refused at its boundary, by kind (wire.ts Refusals): frame, ring, rpc, request.
+      refused: node.transport.refusals.byKind(),
     }),
     { clients: true },
   );

@@ -109,7 +109,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   status: {
     args: '',
-    help: "the node's view as JSON: settled?, members, ring",
+    help: "the node's view as JSON: settled?, members, ring, what it refused from peers",
     method: 'admin.status',
     request: () => ({}),
     show: (r) => JSON.stringify(r, null, 2),
