@@ -26,9 +26,10 @@ import { encodeBatch, encodeFrame, type Frame } from '../frame.js';
 import { dial } from '../handshake.js';
 import { TestCluster } from '../harness/cluster.js';
 import { testSeed } from '../harness/seed.js';
+import { ringViolations } from '../harness/ring_check.js';
 import { waitFor } from '../harness/wait.js';
 import type { RingNode } from '../node.js';
-import { looksLikeRing, members, type Ring } from '../ring.js';
+import type { Ring } from '../ring.js';
 
 const RING_SIZE = 64;
 const COOKIE = `fuzz-${process.pid}`;
@@ -37,7 +38,6 @@ const KNOWN_VALUE = { survives: 'the fuzzing', n: 7 };
 /** Puts and gets captured for mutation use another key, so replays never touch the known one. */
 const CAPTURED_KEY = 'fuzz-captured';
 const TAGS = ['hb', 'call', 'return', 'ring', 'vnode_cmd', 'vnode_cov', 'vnode_reply', 'notify'] as const;
-const STATUSES = new Set(['joining', 'valid', 'leaving', 'exiting', 'down', 'invalid']);
 const FRAMES_PER_RUN = 50;
 const RUNS = 210;
 const MIN_FRAMES = 10_000;
@@ -103,30 +103,7 @@ afterAll(async () => {
   process.off('unhandledRejection', onCrash);
 });
 
-/** Problems with one node's ring (empty when it is a valid ring of {@link RING_SIZE} partitions). */
-function ringProblems(ring: Ring): string[] {
-  if (!looksLikeRing(ring)) return ['not a ring (looksLikeRing is false)'];
-  const problems: string[] = [];
-  if (ring.ringSize !== RING_SIZE || ring.owners.length !== RING_SIZE)
-    problems.push(`ringSize ${ring.ringSize} with ${ring.owners.length} owners, expected ${RING_SIZE}`);
-  for (const [name, m] of Object.entries(ring.members))
-    if (!STATUSES.has(m.status)) problems.push(`member ${name} has status ${JSON.stringify(m.status)}`);
-  const live = new Set(members(ring));
-  const strangers = [...new Set(ring.owners.filter((o) => !live.has(o)))];
-  if (strangers.length > 0) problems.push(`owners that are not members: ${strangers.join(', ')}`);
-  for (const t of ring.next as unknown[]) {
-    const tr = t as Record<string, unknown> | null;
-    if (
-      typeof tr !== 'object' ||
-      tr === null ||
-      !Number.isInteger(tr.partition) ||
-      !live.has(tr.owner as string) ||
-      !live.has(tr.nextOwner as string)
-    )
-      problems.push(`bad pending transfer ${JSON.stringify(t)}`);
-  }
-  return problems;
-}
+const ringProblems = (ring: Ring): string[] => ringViolations(ring, RING_SIZE);
 
 /** An authenticated connection to the target, redialled when the target closes it. */
 class Link {

@@ -31,13 +31,13 @@ import { encodeFrame, type Frame, readFrame, readFrames } from '../frame.js';
 import { dial } from '../handshake.js';
 import { MAX_TRANSIENT_PEERS } from '../transport.js';
 import { TestCluster } from '../harness/cluster.js';
+import { ringViolations } from '../harness/ring_check.js';
 import { waitFor } from '../harness/wait.js';
 import type { RingNode } from '../node.js';
 import { MAX_SERVICES } from '../wire.js';
-import { looksLikeRing, members, type Ring } from '../ring.js';
+import type { Ring } from '../ring.js';
 
 const RING_SIZE = 64;
-const STATUSES = new Set(['joining', 'valid', 'leaving', 'exiting', 'down', 'invalid']);
 const KNOWN_KEY = 'known-before-the-attack';
 const KNOWN_VALUE = { written: 'before the attack', n: 42 };
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -105,33 +105,7 @@ async function serve(setup: Setup, node: RingNode): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
-/** Problems with one node's ring (empty when it is a valid ring of {@link RING_SIZE} partitions). */
-function ringProblems(ring: Ring): string[] {
-  if (!looksLikeRing(ring)) return ['not a ring (looksLikeRing is false)'];
-  const problems: string[] = [];
-  if (ring.ringSize !== RING_SIZE) problems.push(`ringSize ${ring.ringSize}, expected ${RING_SIZE}`);
-  if (ring.owners.length !== RING_SIZE) problems.push(`${ring.owners.length} owners, expected ${RING_SIZE}`);
-  for (const [name, m] of Object.entries(ring.members))
-    if (!STATUSES.has(m.status)) problems.push(`member ${name} has status ${JSON.stringify(m.status)}`);
-  const live = new Set(members(ring));
-  const strangers = [...new Set(ring.owners.filter((o) => !live.has(o)))];
-  if (strangers.length > 0) problems.push(`owners that are not members: ${strangers.join(', ')}`);
-  if (!live.has(ring.claimant)) problems.push(`claimant ${ring.claimant} is not a member`);
-  for (const t of ring.next as unknown[]) {
-    const tr = t as Record<string, unknown> | null;
-    if (
-      typeof tr !== 'object' ||
-      tr === null ||
-      !Number.isInteger(tr.partition) ||
-      (tr.partition as number) < 0 ||
-      (tr.partition as number) >= ring.ringSize ||
-      !live.has(tr.owner as string) ||
-      !live.has(tr.nextOwner as string)
-    )
-      problems.push(`bad pending transfer ${JSON.stringify(t)}`);
-  }
-  return problems;
-}
+const ringProblems = (ring: Ring): string[] => ringViolations(ring, RING_SIZE);
 
 /**
  * What a user would notice after an attack: every node running and seen up by every other, the
