@@ -42,6 +42,7 @@
  * riak_control gathered them from every node by rpc too); a node that does not answer is listed
  * in `missing`.
  */
+import { HttpError } from './http_error.js';
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { stripVTControlCharacters } from 'node:util';
@@ -158,46 +159,24 @@ interface LocalReport {
   readonly vnodes: readonly { service: string; partition: number; items: number | null }[];
 }
 
-/** An error answered in the API's one shape. */
-export class DashboardHttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: Readonly<Record<string, unknown>> = {},
-  ) {
-    super(message);
-    this.name = 'DashboardHttpError';
-  }
-
-  /** `{ error: { status, code, message, ...details } }` */
-  toBody(): { error: Record<string, unknown> } {
-    return { error: { status: this.status, code: this.code, message: this.message, ...this.details } };
-  }
-}
-
 /** The RingError codes that mean "the cluster cannot be asked now" (503); other refusals are 409. */
 const UNAVAILABLE = new Set(['claimant_unreachable', 'timeout', 'node_down']);
 
 /** Anything thrown by a dashboard route → the error to answer with. */
-function toError(err: unknown): DashboardHttpError {
-  if (err instanceof DashboardHttpError) return err;
+function toError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
   if (err instanceof RingError) {
-    if (err.code === 'bad_request') return new DashboardHttpError(400, 'invalid_param', err.message);
-    return new DashboardHttpError(UNAVAILABLE.has(err.code) ? 503 : 409, err.code, err.message);
+    if (err.code === 'bad_request') return new HttpError(400, 'invalid_param', err.message);
+    return new HttpError(UNAVAILABLE.has(err.code) ? 503 : 409, err.code, err.message);
   }
   const fe = err as Partial<FastifyError>;
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return new DashboardHttpError(
-      415,
-      'unsupported_media_type',
-      'send the action as JSON (content-type: application/json)',
-    );
+    return new HttpError(415, 'unsupported_media_type', 'send the action as JSON (content-type: application/json)');
   if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
-    return new DashboardHttpError(400, 'invalid_body', fe.message ?? 'the body is not valid JSON');
+    return new HttpError(400, 'invalid_body', fe.message ?? 'the body is not valid JSON');
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
-    return new DashboardHttpError(fe.statusCode, 'bad_request', fe.message ?? 'bad request');
-  return new DashboardHttpError(500, 'internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return new HttpError(fe.statusCode, 'bad_request', fe.message ?? 'bad request');
+  return new HttpError(500, 'internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 /** How many items a running vnode holds (see {@link DashboardVnode}); null if it cannot say. */
@@ -499,29 +478,29 @@ function merge(
   return { handoffs, vnodes, items, fallbacks };
 }
 
-/** `?n=` → an integer 1..Q. @throws DashboardHttpError 400 `invalid_param`. */
+/** `?n=` → an integer 1..Q. @throws HttpError 400 `invalid_param`. */
 function parseN(raw: unknown, q: number): number {
   if (raw === undefined || raw === '') return Math.min(3, q); // the KV store's default N
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > q)
-    throw new DashboardHttpError(400, 'invalid_param', `n must be an integer from 1 to the ring size ${q}`, {
+    throw new HttpError(400, 'invalid_param', `n must be an integer from 1 to the ring size ${q}`, {
       param: 'n',
     });
   return n;
 }
 
-/** A non-empty string parameter of at most `max` characters. @throws DashboardHttpError 400 `invalid_param`. */
+/** A non-empty string parameter of at most `max` characters. @throws HttpError 400 `invalid_param`. */
 function parseText(raw: unknown, param: string, fallback: string | undefined, max = 512): string {
   if ((raw === undefined || raw === '') && fallback !== undefined) return fallback;
   if (typeof raw !== 'string' || raw === '' || raw.length > max)
-    throw new DashboardHttpError(400, 'invalid_param', `"${param}" must be 1 to ${max} characters`, { param });
+    throw new HttpError(400, 'invalid_param', `"${param}" must be 1 to ${max} characters`, { param });
   return raw;
 }
 
 /**
  * Where `key` lives on `node`'s ring: hash, partition, owners, the active preference list for
  * the bucket's service (riak: `get_apl_ann/3` over the up nodes offering it).
- * @throws DashboardHttpError 400 for a bad bucket or n.
+ * @throws HttpError 400 for a bad bucket or n.
  */
 export function keyInfo(node: RingNode, key: string, query: { bucket?: unknown; n?: unknown } = {}): KeyInfo {
   const ring = node.ring;
@@ -640,7 +619,7 @@ export function registerDashboard(app: FastifyInstance, node: RingNode, opts: Da
     const guard = (request: FastifyRequest) => {
       if (actions === 'any') return;
       if (actions === 'loopback' && LOOPBACK.test(request.socket.remoteAddress ?? '')) return;
-      throw new DashboardHttpError(
+      throw new HttpError(
         403,
         'actions_not_allowed',
         actions === 'none'
@@ -661,7 +640,7 @@ export function registerDashboard(app: FastifyInstance, node: RingNode, opts: Da
         await node.join(addr);
       } catch (err) {
         if (err instanceof RingError) throw err;
-        throw new DashboardHttpError(502, 'unreachable', `cannot join through ${addr}: ${(err as Error).message}`, {
+        throw new HttpError(502, 'unreachable', `cannot join through ${addr}: ${(err as Error).message}`, {
           addr,
         });
       }

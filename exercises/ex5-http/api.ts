@@ -9,41 +9,16 @@
  * replies with them; a property a reply schema does not list is not sent.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { HttpError } from '../../shared/http_error.js';
 import type { RingNode } from '../../shared/node.js';
 import { DEFAULTS, type QuorumOptions, type QuorumParamError } from '../ex3-coordinator/quorum.js';
 
 // --- errors ------------------------------------------------------------------------------
 
-/** The body of every error response. `details` (e.g. `param`, `needed`) sit next to the code. */
-export interface ErrorBody {
-  readonly error: {
-    readonly status: number;
-    readonly code: string;
-    readonly message: string;
-    readonly [detail: string]: unknown;
-  };
-}
-
-/**
- * An error with its HTTP status, a stable machine-readable `code` and details for the client.
- * Throw it from a handler (or return it from `coordinatorError`); the error handler of
- * server.ts sends `{ error: { status, code, message, ...details } }`.
- */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: Readonly<Record<string, unknown>> = {},
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-
-  toBody(): ErrorBody {
-    return { error: { status: this.status, code: this.code, message: this.message, ...this.details } };
-  }
-}
+// The one error shape of every HTTP answer (shared/http_error.ts, which the dashboard uses too):
+// throw an HttpError from a handler (or return it from `coordinatorError`); the error handler of
+// server.ts sends `{ error: { status, code, message, ...details } }`.
+export { type ErrorBody, HttpError } from '../../shared/http_error.js';
 
 // --- limits ------------------------------------------------------------------------------
 
