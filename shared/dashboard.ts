@@ -54,6 +54,7 @@ import type { RingNode } from './node.js';
 import { isReady, members, type Ring } from './ring.js';
 import {
   handoffOf,
+  perSecond,
   keyView,
   renderRingSvg,
   ringViewOf,
@@ -231,18 +232,15 @@ class DashboardHub {
     const node = this.node;
     const now = Date.now();
     const handoffs = node.handoff.running().map((t) => handoffOf(node.name, t, now));
-    const inbound = node.handoff.receiving().map((t) => {
-      const secs = Math.max(0.001, (now - t.startedAt) / 1000);
-      return {
-        service: t.service,
-        partition: t.partition,
-        source: t.source,
-        items: t.items,
-        bytes: t.bytes,
-        itemsPerSec: t.items / secs,
-        bytesPerSec: t.bytes / secs,
-      };
-    });
+    const inbound = node.handoff.receiving().map((t) => ({
+      service: t.service,
+      partition: t.partition,
+      source: t.source,
+      items: t.items,
+      bytes: t.bytes,
+      itemsPerSec: perSecond(t.items, t.startedAt, now),
+      bytesPerSec: perSecond(t.bytes, t.startedAt, now),
+    }));
     return { node: node.name, handoffs, inbound, vnodes: await this.vnodeCounts() };
   }
 

@@ -226,7 +226,6 @@ export function handoffOf(
   },
   now: number,
 ): RingViewHandoff {
-  const secs = Math.max(0.001, (now - t.startedAt) / 1000);
   return {
     kind: t.kind,
     service: t.service,
@@ -236,9 +235,14 @@ export function handoffOf(
     items: t.items,
     sentItems: t.sentItems,
     sentBytes: t.sentBytes,
-    itemsPerSec: t.sentItems / secs,
-    bytesPerSec: t.sentBytes / secs,
+    itemsPerSec: perSecond(t.sentItems, t.startedAt, now),
+    bytesPerSec: perSecond(t.sentBytes, t.startedAt, now),
   };
+}
+
+/** `count` over the seconds from `startedAt` to `now` (both `Date.now()` ms; at least 1 ms), for handoff rates. */
+export function perSecond(count: number, startedAt: number, now: number): number {
+  return count / Math.max(0.001, (now - startedAt) / 1000);
 }
 
 /**

@@ -52,3 +52,19 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * {@link waitFor} `probe(node)` on every node in turn, each with its own deadline, e.g. a key
+ * read back through every node after a fault. @returns each node's truthy value, in order.
+ * @throws Error `timed out after <ms> ms waiting for <what> through <node name>`.
+ */
+export async function waitForEach<N extends { readonly name: string }, T>(
+  nodes: readonly N[],
+  what: string,
+  probe: (node: N) => T | Promise<T>,
+  opts: WaitOptions = {},
+): Promise<NonNullable<T>[]> {
+  const out: NonNullable<T>[] = [];
+  for (const n of nodes) out.push(await waitFor(`${what} through ${n.name}`, () => probe(n), opts));
+  return out;
+}

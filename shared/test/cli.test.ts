@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Chalk } from 'chalk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAdminArgs, runAdmin } from '../cli/admin.js';
 import { parseConsoleArgs } from '../cli/node_console.js';
@@ -15,6 +14,7 @@ import { checkPortFree, parseDevrelArgs } from '../cli/devrel.js';
 import { parseAddr, parseCommandLine, parseNodeName, parsePort, parseRingSize, UsageError } from '../cli/options.js';
 import { TestCluster } from '../harness/cluster.js';
 import { waitFor } from '../harness/wait.js';
+import { recordingIo } from '../harness/tool_io.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -145,19 +145,9 @@ interface Run {
 
 /** Run `npm run admin -- ...args` in-process, without colour: what it would print and exit with. */
 async function admin(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runAdmin(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    chalk: new Chalk({ level: 0 }),
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
-  return { code, stdout, stderr };
+  const io = recordingIo({ ...process.env, FORCE_COLOR: '0' });
+  const code = await runAdmin(args, io);
+  return { code, stdout: io.printed.stdout, stderr: io.printed.stderr };
 }
 
 /** Run `npm run admin -- ...args` as a child process (node + tsx, about 1 s of CPU); killed after 20 s. */

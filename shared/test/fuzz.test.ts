@@ -27,7 +27,7 @@ import { dial } from '../handshake.js';
 import { TestCluster } from '../harness/cluster.js';
 import { testSeed } from '../harness/seed.js';
 import { ringViolations } from '../harness/ring_check.js';
-import { waitFor } from '../harness/wait.js';
+import { waitFor, waitForEach } from '../harness/wait.js';
 import type { RingNode } from '../node.js';
 import type { Ring } from '../ring.js';
 
@@ -102,6 +102,12 @@ afterAll(async () => {
   process.off('uncaughtException', onCrash);
   process.off('unhandledRejection', onCrash);
 });
+
+/** The known key read through `n` (R = 2), or undefined while it does not read back. */
+async function readKnown(n: RingNode) {
+  const r = await kvFetch(n, KNOWN_KEY, { r: 2, timeoutMs: 1000 });
+  return r.found ? r : undefined;
+}
 
 const ringProblems = (ring: Ring): string[] => ringViolations(ring, RING_SIZE);
 
@@ -423,17 +429,8 @@ describe('fuzzing a node through its transport (issue 19)', () => {
       { timeoutMs: 10_000 },
     );
     for (const n of c.nodes) expect(ringProblems(n.ring), `ring of ${n.name}`).toEqual([]);
-    for (const n of c.nodes) {
-      const got = await waitFor(
-        `${KNOWN_KEY} to read back through ${n.name}`,
-        async () => {
-          const r = await kvFetch(n, KNOWN_KEY, { r: 2, timeoutMs: 1000 });
-          return r.found ? r : undefined;
-        },
-        { timeoutMs: 5000 },
-      );
-      expect(got.found && got.value, n.name).toEqual(KNOWN_VALUE);
-    }
+    const got = await waitForEach(c.nodes, `${KNOWN_KEY} to read back`, (n) => readKnown(n), { timeoutMs: 5000 });
+    for (const [i, r] of got.entries()) expect(r.found && r.value, c.nodes[i]?.name).toEqual(KNOWN_VALUE);
     // Nothing stored that breaks listing keys (a coverage request over every vnode).
     for (const n of c.nodes) expect(await listKeys(n, { timeoutMs: 5000 }), n.name).toContain(KNOWN_KEY);
     expect(target.memberStatus()).toContain(target.name);

@@ -32,7 +32,7 @@ import { dial } from '../handshake.js';
 import { MAX_TRANSIENT_PEERS } from '../transport.js';
 import { TestCluster } from '../harness/cluster.js';
 import { ringViolations } from '../harness/ring_check.js';
-import { waitFor } from '../harness/wait.js';
+import { waitFor, waitForEach } from '../harness/wait.js';
 import type { RingNode } from '../node.js';
 import { MAX_SERVICES } from '../wire.js';
 import type { Ring } from '../ring.js';
@@ -105,6 +105,12 @@ async function serve(setup: Setup, node: RingNode): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
+/** The known key read through `n` (R = 2), or undefined while it does not read back. */
+async function readKnown(n: RingNode) {
+  const r = await kvFetch(n, KNOWN_KEY, { r: 2, timeoutMs: 1000 });
+  return r.found ? r : undefined;
+}
+
 const ringProblems = (ring: Ring): string[] => ringViolations(ring, RING_SIZE);
 
 /**
@@ -126,17 +132,8 @@ async function expectUnharmed({ c }: Setup): Promise<void> {
     // ring_status too: the admin tool's other view of the same ring.
     expect(n.ringStatus()).toContain('Ring Ready');
   }
-  for (const n of nodes) {
-    const got = await waitFor(
-      `${KNOWN_KEY} to read back through ${n.name}`,
-      async () => {
-        const r = await kvFetch(n, KNOWN_KEY, { r: 2, timeoutMs: 1000 });
-        return r.found ? r : undefined;
-      },
-      { timeoutMs: 5000 },
-    );
-    expect(got.found && got.value).toEqual(KNOWN_VALUE);
-  }
+  const got = await waitForEach(nodes, `${KNOWN_KEY} to read back`, (n) => readKnown(n), { timeoutMs: 5000 });
+  for (const r of got) expect(r.found && r.value).toEqual(KNOWN_VALUE);
   expectNoCrash();
 }
 

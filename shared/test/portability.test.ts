@@ -8,7 +8,6 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Chalk } from 'chalk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkPortFree } from '../cli/devrel.js';
 import { freezeMs, registerFaults } from '../cli/faults.js';
@@ -20,6 +19,7 @@ import { fresh, type Ring } from '../ring.js';
 import { loadRingFile, RingManager } from '../ring_manager.js';
 import { stubPath } from '../todo.js';
 import { replayPlan } from '../../tools/workshop/replay.js';
+import { recordingIo } from '../harness/tool_io.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -133,23 +133,17 @@ describe('crash and freeze, the same on every OS', () => {
     const done: string[] = [];
     // The real actions end or block this whole process (every node of the cluster): record them.
     registerFaults(dev2, { exit: () => done.push('exit'), block: (ms) => done.push(`block ${ms}`) });
-    const out: string[] = [];
-    const io = {
-      stdout: (t: string) => void out.push(t),
-      stderr: (t: string) => void out.push(t),
-      chalk: new Chalk({ level: 0 }),
-      env: {},
-    };
+    const io = recordingIo();
     const admin = (...args: string[]) => runAdmin([...args, '--node', dev1.addr, '--cookie', 'test-cookie'], io);
     expect(await admin('freeze', dev2.name, '3000')).toBe(0);
     expect(await admin('crash', dev2.name)).toBe(0);
     await waitFor('both faults to happen', () => done.length === 2);
     expect(done).toEqual(['block 3000', 'exit']);
-    expect(out.join('')).toContain(`${dev2.name} is frozen for 3000 ms`);
-    expect(out.join('')).toContain(`${dev2.name} crashed`);
+    expect(io.out()).toContain(`${dev2.name} is frozen for 3000 ms`);
+    expect(io.out()).toContain(`${dev2.name} crashed`);
     // A node of another ring, a bad duration: refused before anything is sent.
     expect(await admin('crash', 'nobody@127.0.0.1')).toBe(1);
-    expect(out.join('')).toMatch(/nobody@127\.0\.0\.1 is not a member/);
+    expect(io.out()).toMatch(/nobody@127\.0\.0\.1 is not a member/);
     expect(await admin('freeze', dev2.name, 'soon')).toBe(2);
     expect(done).toHaveLength(2);
     // A member's RPC (not an admin client) may not crash another node.

@@ -1,6 +1,7 @@
 // The ring picture (ring_svg.ts): one arc per partition coloured by owner, transfers and
 // handoffs marked, a key's preference list highlighted, the same text for the same view.
 import { describe, expect, it } from 'vitest';
+import { elements } from '../harness/svg.js';
 import { chashKey, responsiblePartition } from '../chash.js';
 import { claim } from '../claim.js';
 import { coveragePlan } from '../coverage.js';
@@ -22,16 +23,6 @@ function ringOf(q: number, nodes = NODES): Ring {
   let ring = fresh(q, nodes[0]!, '127.0.0.1:1');
   for (const n of nodes.slice(1)) ring = setMember(ring, nodes[0]!, n, 'valid', '127.0.0.1:2');
   return { ...ring, owners: claim(ring.owners, nodes) };
-}
-
-/** Every element `<tag ... class="cls ..." ...>` as a map of its attributes. */
-function elements(svg: string, tag: string, cls: string): Record<string, string>[] {
-  const out: Record<string, string>[] = [];
-  for (const m of svg.matchAll(new RegExp(`<${tag} ([^>]*)>`, 'g'))) {
-    const attrs = Object.fromEntries([...m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1]!, a[2]!]));
-    if ((attrs.class ?? '').split(' ').includes(cls)) out.push(attrs);
-  }
-  return out;
 }
 
 describe('renderRingSvg', () => {

@@ -10,12 +10,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Chalk } from 'chalk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generatedApps, loadApp } from '../../shared/cli/app_loader.js';
-import type { ToolIo } from '../../shared/cli/options.js';
 import { TestCluster } from '../../shared/harness/cluster.js';
 import { checkName, identifiers, parseNewArgs, renderService, runNew } from '../new.js';
+import { type RecordingIo, recordingIo } from '../../shared/harness/tool_io.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** A name no person picks, unique per run: several runs (and people) share the repository. */
@@ -26,16 +25,7 @@ afterAll(() => {
   for (const f of cleanups.splice(0)) f();
 });
 
-function bufferIo(): ToolIo & { out: () => string } {
-  let out = '';
-  return {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (out += t),
-    chalk: new Chalk({ level: 0 }),
-    env: {},
-    out: () => out,
-  };
-}
+const bufferIo = (): RecordingIo => recordingIo();
 
 describe('npm run new: arguments and templates', () => {
   it('takes one service name: lower case, dashes, not an exercise stage', () => {

@@ -3,6 +3,7 @@
 // makes now from its scenarios (two in-process clusters), so a change to the renderer or the
 // runtime that changes a picture fails here until the pictures are regenerated and committed.
 import { describe, expect, it } from 'vitest';
+import { elements } from '../../shared/harness/svg.js';
 import { coveragePlan } from '../../shared/coverage.js';
 import { claim } from '../../shared/claim.js';
 import { fresh, setMember } from '../../shared/ring.js';
@@ -10,16 +11,6 @@ import { keyView } from '../../shared/ring_svg.js';
 import { makePictures, PICTURE_KEY, readPicture, xmlProblems } from '../pictures.js';
 
 const NAMES = ['ring-3nodes.svg', 'ring-key.svg', 'ring-coverage.svg', 'ring-fallback.svg', 'ring-join.svg'];
-
-/** Every element `<tag ... class="cls ..." ...>` as a map of its attributes. */
-function elements(svg: string, tag: string, cls: string): Record<string, string>[] {
-  const out: Record<string, string>[] = [];
-  for (const m of svg.matchAll(new RegExp(`<${tag} ([^>]*)>`, 'g'))) {
-    const attrs = Object.fromEntries([...m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1]!, a[2]!]));
-    if ((attrs.class ?? '').split(' ').includes(cls)) out.push(attrs);
-  }
-  return out;
-}
 
 /** The committed picture `name`; fails the test if it is missing. */
 function picture(name: string): string {

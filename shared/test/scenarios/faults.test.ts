@@ -1,15 +1,8 @@
-/**
- * The faults attendees cause by hand, on real node processes, through the admin tool exactly as
- * the READMEs tell them to (`npm run admin -- freeze dev2 4000`, `crash dev3`): the same on
- * every OS, no `kill -STOP` or `kill -9`. A frozen node is seen down and comes back by itself; a
- * crashed one exits at once (code 137) and the others keep serving every acknowledged write,
- * once hinted handoff from the first fault has drained (see below).
- */
-import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { runAdmin } from '../../cli/admin.js';
 import { testSeed } from '../../harness/seed.js';
 import { D1, D2, D3, everyAcknowledgedWriteReadsBack, row, scenarioResources, seesDown } from './scenario.js';
+import { recordingIo } from '../../harness/tool_io.js';
 
 const res = scenarioResources();
 const COOKIE = 'scenario-faults';
@@ -18,13 +11,7 @@ describe('scenario faults by hand', () => {
   it('npm run admin -- freeze dev2 then crash dev3 under load: dev2 is seen down and back, dev3 exits; every acknowledged write (N=3, W=2) reads back (R=2)', async () => {
     const seed = testSeed('scenario faults by hand');
     const cluster = await res.start(3, { cookie: COOKIE });
-    const out: string[] = [];
-    const io = {
-      stdout: (t: string) => void out.push(t),
-      stderr: (t: string) => void out.push(t),
-      chalk: new Chalk({ level: 0 }),
-      env: {},
-    };
+    const io = recordingIo();
     const admin = (...args: string[]) => runAdmin([...args, '--node', cluster.addr(D1), '--cookie', COOKIE], io);
     const load = res.workload({
       seed,
@@ -35,8 +22,8 @@ describe('scenario faults by hand', () => {
     load.start();
     await load.acknowledgedMore(50);
 
-    expect(await admin('freeze', 'dev2', '4000'), out.join('')).toBe(0);
-    expect(out.join('')).toContain(`${D2} is frozen for 4000 ms`);
+    expect(await admin('freeze', 'dev2', '4000'), io.out()).toBe(0);
+    expect(io.out()).toContain(`${D2} is frozen for 4000 ms`);
     await cluster.wait('dev1 to see the frozen dev2 unreachable', async () => seesDown(await cluster.status(D1), D2), {
       logsOf: [D1, D2],
     });
@@ -57,7 +44,7 @@ describe('scenario faults by hand', () => {
     await cluster.waitTransfersDone();
     cluster.note('dev2 is back and hinted handoff drained');
 
-    expect(await admin('crash', 'dev3'), out.join('')).toBe(0);
+    expect(await admin('crash', 'dev3'), io.out()).toBe(0);
     await cluster.wait('dev3 to exit', () => !cluster.running().includes(D3), { timeoutMs: 10_000, logsOf: [D3] });
     await cluster.wait('dev1 to see dev3 unreachable', async () => seesDown(await cluster.status(D1), D3), {
       logsOf: [D1],
